@@ -1,0 +1,71 @@
+# Nightshift: two commands on a fresh machine, `make demo` and `make test`. Every install step lives here.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+# The stamp records which lock file the venv was built from, so set-up is a no-op when nothing changed.
+STAMP := $(VENV)/.nightshift-installed-$(shell sha256sum requirements.lock plugins/dbt-nightshift/pyproject.toml pyproject.toml 2>/dev/null | sha256sum | cut -c1-12)
+export NIGHTSHIFT_HOME ?= $(CURDIR)/.nightshift
+export AIRFLOW_HOME ?= $(NIGHTSHIFT_HOME)/airflow
+
+.PHONY: help setup venv java airflow-home demo test bench lint lock airflow clean
+
+help:
+	@echo "make demo   - set up, then run the nightly pipeline on generated data and show every output"
+	@echo "make test   - set up, then run the test suite"
+	@echo "make bench  - run the benchmarks and print per-stage figures (SCALE=users, default 100000)"
+	@echo "make airflow- start Airflow standalone with the project's DAGs"
+	@echo "make lock   - re-resolve requirements.in into requirements.lock"
+
+setup: venv java airflow-home
+
+venv: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml plugins/dbt-nightshift/pyproject.toml
+	@echo "==> Python environment in $(VENV) (from requirements.lock)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	@$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
+	@$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e . -e plugins/dbt-nightshift
+	@rm -f $(VENV)/.nightshift-installed-*
+	@touch $@
+	@echo "    installed $$(wc -l < requirements.lock | tr -d ' ') lock lines; venv ready"
+
+java:
+	@if java -version 2>&1 | grep -q 'version "17'; then \
+		echo "==> Java 17 present"; \
+	else \
+		echo "==> Installing Java 17 (openjdk-17-jre-headless) with apt"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
+	fi
+
+airflow-home: venv
+	@echo "==> Airflow home in $(AIRFLOW_HOME) (SQLite)"
+	@$(BIN)/nightshift airflow-init
+
+demo: setup
+	@$(BIN)/nightshift demo
+
+test: setup
+	@echo "==> Running the test suite"
+	@$(BIN)/python -m pytest
+
+bench: setup
+	@$(BIN)/python -m bench $(if $(SCALE),--users $(SCALE),)
+
+lint: venv
+	@$(BIN)/ruff check nightshift spark_jobs dags tests bench plugins
+	@$(BIN)/ruff format --check nightshift spark_jobs dags tests bench plugins
+
+lock:
+	@test -x $(BIN)/uv || (test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); $(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)")
+	$(BIN)/uv pip compile requirements.in --python-version 3.11 --python-platform x86_64-manylinux_2_28 -o requirements.lock
+
+airflow: setup
+	@$(BIN)/nightshift airflow-standalone
+
+clean:
+	rm -rf .nightshift dbt_project/target dbt_project/logs

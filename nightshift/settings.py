@@ -1,0 +1,167 @@
+"""The one settings object: every knob Nightshift reads comes from an environment variable here.
+
+| variable                           | default                               | meaning                                   |
+|------------------------------------|---------------------------------------|-------------------------------------------|
+| NIGHTSHIFT_HOME                    | `<repo>/.nightshift`                  | base for every default path below         |
+| NIGHTSHIFT_CLICKHOUSE_URL          | embedded engine in `$HOME/warehouse`  | `chdb:///abs/dir` or `http(s)://u:p@h:port` |
+| NIGHTSHIFT_LAKE                    | `$HOME/lake`                          | Parquet exchange dir or fsspec URL (s3://) |
+| NIGHTSHIFT_LANDING                 | `$HOME/landing`                       | incoming channel data drops               |
+| NIGHTSHIFT_EXPORTS                 | `$HOME/exports`                       | outgoing files for delivery channels      |
+| NIGHTSHIFT_REPORTS                 | `$HOME/reports`                       | reports written for operations            |
+| NIGHTSHIFT_SPARK_MASTER            | `local[2]`                            | `local[N]` or `spark://host:port`         |
+| NIGHTSHIFT_SPARK_DRIVER_MEMORY     | `2g`                                  | driver memory                             |
+| NIGHTSHIFT_SPARK_SHUFFLE_PARTITIONS| 2 x cores (min 2)                     | `spark.sql.shuffle.partitions`            |
+| NIGHTSHIFT_SPARK_UI                | `false`                               | start the Spark web UI                    |
+| NIGHTSHIFT_WAREHOUSE_LOCK_TIMEOUT  | `120` (seconds)                       | how long to wait for a locked warehouse   |
+
+Pointing NIGHTSHIFT_HOME (or every path variable) somewhere else gives a fully separate installation;
+the tests rely on that.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from nightshift.errors import ConfigurationError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_shuffle_partitions() -> int:
+    return max(2, 2 * (os.cpu_count() or 1))
+
+
+@dataclass(frozen=True)
+class WarehouseTarget:
+    """Where the warehouse lives: an embedded engine directory or a ClickHouse server."""
+
+    embedded_path: Path | None = None
+    host: str = ""
+    port: int = 8123
+    username: str = "default"
+    password: str = ""
+    secure: bool = False
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.embedded_path is not None
+
+    def describe(self) -> str:
+        if self.is_embedded:
+            return f"embedded ClickHouse (chdb) in {self.embedded_path}"
+        scheme = "https" if self.secure else "http"
+        return f"ClickHouse server {scheme}://{self.username}@{self.host}:{self.port}"
+
+
+def parse_warehouse_url(url: str, default_embedded_path: Path) -> WarehouseTarget:
+    """Turn NIGHTSHIFT_CLICKHOUSE_URL into a target; empty means the default embedded directory."""
+    if not url:
+        return WarehouseTarget(embedded_path=default_embedded_path.resolve())
+    parsed = urlparse(url)
+    if parsed.scheme == "chdb":
+        if not parsed.path or not parsed.path.startswith("/"):
+            raise ConfigurationError(
+                f"NIGHTSHIFT_CLICKHOUSE_URL={url!r}: an embedded warehouse needs an absolute directory, "
+                "for example chdb:///srv/nightshift/warehouse"
+            )
+        return WarehouseTarget(embedded_path=Path(parsed.path).resolve())
+    if parsed.scheme in ("http", "https"):
+        if not parsed.hostname:
+            raise ConfigurationError(
+                f"NIGHTSHIFT_CLICKHOUSE_URL={url!r} has no host; expected http(s)://user:password@host:port"
+            )
+        secure = parsed.scheme == "https"
+        return WarehouseTarget(
+            host=parsed.hostname,
+            port=parsed.port or (8443 if secure else 8123),
+            username=unquote(parsed.username or "default"),
+            password=unquote(parsed.password or ""),
+            secure=secure,
+        )
+    raise ConfigurationError(
+        f"NIGHTSHIFT_CLICKHOUSE_URL={url!r} has an unknown scheme {parsed.scheme!r}; use chdb:///abs/dir "
+        "for the embedded engine or http(s)://user:password@host:port for a ClickHouse server"
+    )
+
+
+class Settings(BaseSettings):
+    """Settings in force, read from NIGHTSHIFT_* environment variables (see the module docstring)."""
+
+    model_config = SettingsConfigDict(env_prefix="NIGHTSHIFT_", frozen=True, extra="ignore")
+
+    home: Path = Field(default=PROJECT_ROOT / ".nightshift")
+    clickhouse_url: str = ""
+    lake: str = ""
+    landing: Path | None = None
+    exports: Path | None = None
+    reports: Path | None = None
+    spark_master: str = "local[2]"
+    spark_driver_memory: str = "2g"
+    spark_shuffle_partitions: int = Field(default_factory=_default_shuffle_partitions, ge=1)
+    spark_ui: bool = False
+    warehouse_lock_timeout: float = Field(default=120.0, ge=0)
+
+    @field_validator("home", mode="after")
+    @classmethod
+    def _absolute_home(cls, home: Path) -> Path:
+        return home.expanduser().resolve()
+
+    @cached_property
+    def warehouse(self) -> WarehouseTarget:
+        return parse_warehouse_url(self.clickhouse_url, self.home / "warehouse")
+
+    @property
+    def lake_root(self) -> str:
+        """Lake location as a string: a local absolute path or an fsspec URL such as s3://bucket/lake."""
+        if not self.lake:
+            return str(self.home / "lake")
+        if "://" in self.lake:
+            return self.lake.rstrip("/")
+        return str(Path(self.lake).expanduser().resolve())
+
+    @property
+    def landing_dir(self) -> Path:
+        return (self.landing or self.home / "landing").expanduser().resolve()
+
+    @property
+    def exports_dir(self) -> Path:
+        return (self.exports or self.home / "exports").expanduser().resolve()
+
+    @property
+    def reports_dir(self) -> Path:
+        return (self.reports or self.home / "reports").expanduser().resolve()
+
+    @property
+    def airflow_home(self) -> Path:
+        return self.home / "airflow"
+
+    def describe(self) -> dict[str, str]:
+        """Settings in force, as shown by `nightshift status` (passwords hidden)."""
+        return {
+            "NIGHTSHIFT_HOME": str(self.home),
+            "NIGHTSHIFT_CLICKHOUSE_URL": self.warehouse.describe(),
+            "NIGHTSHIFT_LAKE": self.lake_root,
+            "NIGHTSHIFT_LANDING": str(self.landing_dir),
+            "NIGHTSHIFT_EXPORTS": str(self.exports_dir),
+            "NIGHTSHIFT_REPORTS": str(self.reports_dir),
+            "NIGHTSHIFT_SPARK_MASTER": self.spark_master,
+            "NIGHTSHIFT_SPARK_DRIVER_MEMORY": self.spark_driver_memory,
+            "NIGHTSHIFT_SPARK_SHUFFLE_PARTITIONS": str(self.spark_shuffle_partitions),
+            "NIGHTSHIFT_SPARK_UI": str(self.spark_ui).lower(),
+            "NIGHTSHIFT_WAREHOUSE_LOCK_TIMEOUT": f"{self.warehouse_lock_timeout:g}s",
+        }
+
+
+def get_settings() -> Settings:
+    """Read the settings from the environment now (cheap; not cached so tests can change the env)."""
+    try:
+        return Settings()
+    except ValueError as error:
+        raise ConfigurationError(f"Invalid NIGHTSHIFT_* setting: {error}") from None

@@ -1,0 +1,51 @@
+"""The one way to get a SparkSession, configured from settings (master, memory, partitions, UI)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from nightshift.errors import ConfigurationError
+from nightshift.settings import Settings, get_settings
+
+
+def _ensure_java_home() -> None:
+    """Spark 4 needs Java 17; find it when JAVA_HOME is not set (Debian installs it under /usr/lib/jvm)."""
+    if os.environ.get("JAVA_HOME"):
+        return
+    java = shutil.which("java")
+    if java:
+        os.environ["JAVA_HOME"] = str(Path(java).resolve().parent.parent)
+        return
+    raise ConfigurationError(
+        "Spark needs Java 17 but no `java` is on PATH and JAVA_HOME is unset. Run `make setup` "
+        "(installs openjdk-17-jre-headless with apt) or set JAVA_HOME."
+    )
+
+
+def get_spark(app_name: str = "nightshift", settings: Settings | None = None):
+    """A SparkSession for `NIGHTSHIFT_SPARK_MASTER`; reuses the active one if it is already running."""
+    settings = settings or get_settings()
+    _ensure_java_home()
+    # Executors must run the same interpreter (and therefore the same locked packages) as the driver.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    from pyspark.sql import SparkSession
+
+    scratch = settings.home / "spark"
+    builder = (
+        SparkSession.builder.appName(app_name)
+        .master(settings.spark_master)
+        .config("spark.driver.memory", settings.spark_driver_memory)
+        .config("spark.sql.shuffle.partitions", str(settings.spark_shuffle_partitions))
+        .config("spark.default.parallelism", str(settings.spark_shuffle_partitions))
+        .config("spark.ui.enabled", str(settings.spark_ui).lower())
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.warehouse.dir", str(scratch / "spark-warehouse"))
+        .config("spark.local.dir", str(scratch / "tmp"))
+        .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={scratch}")
+        .config("spark.sql.adaptive.enabled", "true")
+    )
+    return builder.getOrCreate()

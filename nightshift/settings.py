@@ -66,7 +66,7 @@ def parse_warehouse_url(url: str, default_embedded_path: Path) -> WarehouseTarge
         return WarehouseTarget(embedded_path=default_embedded_path.resolve())
     parsed = urlparse(url)
     if parsed.scheme == "chdb":
-        if not parsed.path or not parsed.path.startswith("/"):
+        if parsed.netloc or not parsed.path.startswith("/"):
             raise ConfigurationError(
                 f"NIGHTSHIFT_CLICKHOUSE_URL={url!r}: an embedded warehouse needs an absolute directory, "
                 "for example chdb:///srv/nightshift/warehouse"

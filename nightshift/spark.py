@@ -47,5 +47,9 @@ def get_spark(app_name: str = "nightshift", settings: Settings | None = None):
         .config("spark.local.dir", str(scratch / "tmp"))
         .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={scratch}")
         .config("spark.sql.adaptive.enabled", "true")
+        # Progress bars garble task logs and CLI output; stage timings are reported by Nightshift itself.
+        .config("spark.ui.showConsoleProgress", "false")
     )
-    return builder.getOrCreate()
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark

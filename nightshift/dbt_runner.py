@@ -1,0 +1,131 @@
+"""Run dbt in this process against Nightshift's warehouse, and turn its outcome into plain facts.
+
+In-process on purpose: the embedded engine allows one process per warehouse directory, and the pipeline
+process already holds it. The `nightshift` dbt adapter opens its connections with `nightshift.warehouse.get_client()`,
+which in this process returns another client on the same engine.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from nightshift.errors import NightshiftError
+from nightshift.settings import PROJECT_ROOT, Settings, get_settings
+
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+# Node statuses that mean the node did not do its job (a warning is not one of them).
+FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
+MESSAGE_LINES = 6  # enough of dbt's message to see the database error, not a wall of SQL
+
+
+@dataclass(frozen=True)
+class NodeOutcome:
+    unique_id: str
+    resource_type: str  # model, test, seed, snapshot, unit_test
+    name: str
+    status: str
+    message: str
+    relation: str = ""  # database.table for models, seeds and snapshots
+    materialized: str = ""
+    path: str = ""  # file that defines the node, relative to the dbt project
+
+
+@dataclass
+class DbtOutcome:
+    command: list[str]
+    success: bool
+    nodes: list[NodeOutcome] = field(default_factory=list)
+    error: str = ""  # set when dbt stopped before running nodes (profile, parse or compile error)
+    target_path: Path | None = None
+    log_path: Path | None = None
+
+    @property
+    def failed(self) -> list[NodeOutcome]:
+        return [node for node in self.nodes if node.status in FAILED_STATUSES]
+
+    def count(self, status: str, resource_type: str | None = None) -> int:
+        return sum(1 for n in self.nodes if n.status == status and resource_type in (None, n.resource_type))
+
+    def failure_report(self) -> str:
+        """What failed, for a person: each failing node with its file and dbt's message, and where the logs are."""
+        where = f" Full log: {self.log_path / 'dbt.log'}." if self.log_path else ""
+        if self.error:
+            return f"dbt {' '.join(self.command)} stopped before running anything: {self.error}.{where}"
+        lines = [f"dbt {self.command[0]} failed on {len(self.failed)} node(s):"]
+        for node in self.failed:
+            lines.append(f"- {node.resource_type} {node.name} ({node.path}): {node.status}: {node.message}")
+        skipped = self.count("skipped")
+        if skipped:
+            lines.append(f"{skipped} node(s) downstream of the failures were skipped.")
+        if self.target_path:
+            lines.append(f"Compiled SQL of each node is under {self.target_path / 'run'}.{where}")
+        return "\n".join(lines)
+
+
+def dbt_paths(settings: Settings) -> tuple[Path, Path]:
+    """Artifacts and logs live in the installation's home, so separate installations never share them."""
+    base = settings.home / "dbt"
+    return base / "target", base / "logs"
+
+
+def _short(message: str | None) -> str:
+    lines = [line.rstrip() for line in (message or "").strip().splitlines() if line.strip()]
+    return "\n  ".join(lines[:MESSAGE_LINES])
+
+
+def _node_outcome(result) -> NodeOutcome:
+    node = result.node
+    relation = f"{node.schema}.{node.alias}" if node.resource_type in ("model", "seed", "snapshot") else ""
+    return NodeOutcome(
+        unique_id=node.unique_id,
+        resource_type=str(node.resource_type),
+        name=node.name,
+        status=str(result.status),
+        message=_short(result.message),
+        relation=relation,
+        materialized=str(getattr(node.config, "materialized", "") or ""),
+        path=node.original_file_path,
+    )
+
+
+def _check_same_warehouse(settings: Settings) -> None:
+    # The adapter connects with get_client() and therefore reads the environment; make sure that is the
+    # warehouse this run was asked to build in.
+    from_environment = get_settings().warehouse
+    if from_environment != settings.warehouse:
+        raise NightshiftError(
+            f"dbt would build in the {from_environment.describe()} (from the NIGHTSHIFT_* environment) but this "
+            f"run is for the {settings.warehouse.describe()}. Set NIGHTSHIFT_HOME / NIGHTSHIFT_CLICKHOUSE_URL in "
+            "the environment instead of passing different settings."
+        )
+
+
+def invoke_dbt(command: str, run_date: date, settings: Settings, extra_args: list[str] | None = None) -> DbtOutcome:
+    """Run `dbt <command>` for one run date in this process; never raises for dbt failures (see DbtOutcome)."""
+    from dbt.cli.main import dbtRunner
+
+    _check_same_warehouse(settings)
+    target_path, log_path = dbt_paths(settings)
+    args = [
+        command,
+        "--project-dir", str(DBT_PROJECT_DIR),
+        "--profiles-dir", str(DBT_PROJECT_DIR),
+        "--target-path", str(target_path),
+        "--log-path", str(log_path),
+        "--vars", json.dumps({"run_date": run_date.isoformat()}),
+        "--no-use-colors",
+        *(extra_args or []),
+    ]  # fmt: skip
+    result = dbtRunner().invoke(args)
+    outcome = DbtOutcome(command=args, success=result.success, target_path=target_path, log_path=log_path)
+    run_results = getattr(result.result, "results", None)
+    if run_results is not None:
+        outcome.nodes = [_node_outcome(node_result) for node_result in run_results]
+    if result.exception is not None:
+        outcome.error = _short(str(result.exception)).replace("\n  ", " ")
+    elif not result.success and not outcome.failed:
+        outcome.error = "dbt reported failure without naming a node"
+    return outcome

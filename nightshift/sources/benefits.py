@@ -1,0 +1,69 @@
+"""`benefits`: the coupon / benefit system's ledger, exported daily as CSV (UTF-8, header row).
+
+Amounts are integer fen (face value of the coupon or cash benefit); timestamps ISO-8601 with +08:00.
+Each file holds that day's ledger entries.
+"""
+
+from nightshift.sources.catalog import Entity, Field, Source, register
+
+GRANTS = Entity(
+    source="benefits",
+    name="grants",
+    file_glob="grants*.csv",
+    format="csv",
+    encoding="utf-8",
+    event_time_field="grant_time",
+    description="One row per benefit granted to a user.",
+    fields=(
+        Field("grant_id", "string", required=True),
+        Field("campaign_id", "string", required=True),
+        Field("benefit_id", "string", required=True),
+        Field("benefit_type", "string", description="coupon | cash | points | vip_days"),
+        Field("user_id", "string", required=True, id_type="app_user_id"),
+        Field("amount", "amount_fen", required=True),
+        Field("grant_time", "timestamp", required=True),
+        Field("expire_time", "timestamp", required=True),
+    ),
+)
+
+REDEMPTIONS = Entity(
+    source="benefits",
+    name="redemptions",
+    file_glob="redemptions*.csv",
+    format="csv",
+    encoding="utf-8",
+    event_time_field="redeem_time",
+    description="One row per grant used on an order.",
+    fields=(
+        Field("redemption_id", "string", required=True),
+        Field("grant_id", "string", required=True),
+        Field("user_id", "string", required=True, id_type="app_user_id"),
+        Field("order_id", "string", required=True),
+        Field("amount", "amount_fen", required=True),
+        Field("redeem_time", "timestamp", required=True),
+    ),
+)
+
+EXPIRIES = Entity(
+    source="benefits",
+    name="expiries",
+    file_glob="expiries*.csv",
+    format="csv",
+    encoding="utf-8",
+    event_time_field="expire_time",
+    description="One row per grant that expired unused.",
+    fields=(
+        Field("grant_id", "string", required=True),
+        Field("user_id", "string", required=True, id_type="app_user_id"),
+        Field("amount", "amount_fen", required=True),
+        Field("expire_time", "timestamp", required=True),
+    ),
+)
+
+SOURCE = register(
+    Source(
+        name="benefits",
+        description="Coupon / benefit system ledger: grants, redemptions, expiries (CSV).",
+        entities=(GRANTS, REDEMPTIONS, EXPIRIES),
+    )
+)

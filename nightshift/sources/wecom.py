@@ -1,0 +1,39 @@
+"""`wecom`: WeCom (企业微信) external contacts, as `externalcontact/batch/get_by_user` returns them.
+
+One line per (external contact, staff member) relation: the `external_contact` object's fields followed by
+the `follow_info` object's fields, both with the API's names. Timestamps are epoch seconds (WeChat convention).
+Snapshot: full on the first delivered day, then relations added or changed that day.
+"""
+
+from nightshift.sources.catalog import Entity, Field, Source, register
+
+EXTERNAL_CONTACTS = Entity(
+    source="wecom",
+    name="external_contacts",
+    file_glob="external_contacts*.jsonl",
+    format="jsonl",
+    description="One line per external_userid x staff userid relation.",
+    fields=(
+        Field("external_userid", "string", required=True, id_type="wecom_external_userid"),
+        Field("name", "string", description="WeChat nickname of the contact"),
+        Field("type", "int", description="1 WeChat user, 2 WeCom user"),
+        Field("gender", "int", description="0 unknown, 1 male, 2 female"),
+        Field("unionid", "string", id_type="unionid", description="only for type 1 when the corp has bound OA/MP"),
+        Field("userid", "string", required=True, description="staff member (follow_user) who added the contact"),
+        Field("remark", "string", description="staff's remark on the contact"),
+        Field("description", "string"),
+        Field("createtime", "timestamp", required=True, description="epoch seconds when the contact was added"),
+        Field("tag_id", "string_array", description="corp tag ids (et...) the staff put on the contact"),
+        Field("remark_mobiles", "string_array", description="phones the staff noted (free text, not validated)"),
+        Field("add_way", "int", description="1 scan QR, 2 search phone, 3 card share, 202 admin assigned, ..."),
+        Field("state", "string", description="channel code of the 'contact me' QR that was used"),
+    ),
+)
+
+SOURCE = register(
+    Source(
+        name="wecom",
+        description="WeCom external contacts with their follow_user relations.",
+        entities=(EXTERNAL_CONTACTS,),
+    )
+)

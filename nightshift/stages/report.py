@@ -1,0 +1,81 @@
+"""Report stage: a one-page text report for operations, NIGHTSHIFT_REPORTS/<date>/nightly_report.txt.
+
+Every figure is read back from the warehouse (what actually landed), not from the stages' own return values.
+"""
+
+from __future__ import annotations
+
+import json
+
+from nightshift.files import write_atomically
+from nightshift.pipeline import StageContext, StageResult
+from nightshift.tables import table_exists
+
+RULE = "-" * 72
+
+
+def _section(title: str, lines: list[str]) -> list[str]:
+    return [title, RULE, *(lines or ["(none)"]), ""]
+
+
+def _stage_lines(client, run_date) -> list[str]:
+    if not table_exists(client, "ops.stage_runs"):
+        return []
+    rows = client.query(
+        "SELECT stage, argMax(status, finished_at), argMax(rows_json, finished_at), argMax(message, finished_at) "
+        "FROM ops.stage_runs WHERE run_date = {d:Date} GROUP BY stage ORDER BY min(started_at)",
+        parameters={"d": run_date},
+    ).result_rows
+    lines = []
+    for stage, status, rows_json, message in rows:
+        counts = ", ".join(f"{name}={value}" for name, value in json.loads(rows_json or "{}").items())
+        lines.append(f"{stage:<10} {status:<8} {counts}")
+        if message:
+            lines.append(f"{'':<10} {message[:200]}")
+    return lines
+
+
+def _query_lines(client, table: str, sql: str, run_date, fmt) -> list[str]:
+    if not table_exists(client, table):
+        return []
+    return [fmt(*row) for row in client.query(sql, parameters={"d": run_date}).result_rows]
+
+
+def run(ctx: StageContext) -> StageResult:
+    client = ctx.client
+    day = ctx.run_date
+    lines = [f"Nightshift nightly report for {day.isoformat()}", "=" * 72, ""]
+    lines += _section("Stages", _stage_lines(client, day))
+    lines += _section(
+        "Segments",
+        _query_lines(
+            client,
+            "audience.segment_membership",
+            "SELECT segment, count() FROM audience.segment_membership WHERE run_date = {d:Date} "
+            "GROUP BY segment ORDER BY segment",
+            day,
+            lambda segment, size: f"{segment:<40} {size:>10,} people",
+        ),
+    )
+    lines += _section(
+        "Reconciliation (planned the day before vs recorded by channels)",
+        _query_lines(
+            client,
+            "audience.reconciliation",
+            "SELECT segment, planned, recorded, missing FROM audience.reconciliation WHERE run_date = {d:Date} "
+            "ORDER BY segment",
+            day,
+            lambda s, p, r, m: f"{s:<40} planned {p:>8,}  recorded {r:>8,}  missing {m:>8,}",
+        ),
+    )
+    export_dir = ctx.settings.exports_dir / day.isoformat()
+    export_lines = []
+    for manifest_path in sorted(export_dir.glob("*.manifest.json")):
+        manifest = json.loads(manifest_path.read_text())
+        export_lines.append(f"{manifest['file']:<40} {manifest['rows']:>10,} rows  sha256 {manifest['sha256'][:12]}")
+    lines += _section(f"Exports in {export_dir}", export_lines)
+
+    text = "\n".join(lines) + "\n"
+    path = ctx.settings.reports_dir / day.isoformat() / "nightly_report.txt"
+    write_atomically(path, text.encode())
+    return StageResult("report", day, rows={path.name: len(lines)}, outputs={"report": str(path)}, summary=str(path))

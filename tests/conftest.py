@@ -1,0 +1,83 @@
+"""Shared fixtures.
+
+The embedded engine opens ONE warehouse directory per process, so every in-process warehouse test shares the
+session's installation (`nightshift_home`). Tests that need a fresh installation run the work in a subprocess
+with their own NIGHTSHIFT_HOME (see `run_cli`).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="session")
+def nightshift_home(tmp_path_factory) -> Path:
+    """One isolated installation for this pytest process (warehouse, lake, landing, exports...)."""
+    home = tmp_path_factory.mktemp("nightshift-home")
+    os.environ["NIGHTSHIFT_HOME"] = str(home)
+    for variable in ("NIGHTSHIFT_CLICKHOUSE_URL", "NIGHTSHIFT_LAKE", "NIGHTSHIFT_LANDING", "NIGHTSHIFT_EXPORTS",
+                     "NIGHTSHIFT_REPORTS"):
+        os.environ.pop(variable, None)
+    os.environ.setdefault("NIGHTSHIFT_SPARK_UI", "false")
+    return home
+
+
+@pytest.fixture(scope="session")
+def settings(nightshift_home):
+    from nightshift.settings import get_settings
+
+    return get_settings()
+
+
+@pytest.fixture(scope="session")
+def client(settings):
+    """The session's warehouse client (embedded engine in the session home)."""
+    from nightshift.warehouse import ensure_databases, get_client
+
+    warehouse_client = get_client(settings)
+    ensure_databases(warehouse_client)
+    warehouse_client.command("CREATE DATABASE IF NOT EXISTS marts")
+    return warehouse_client
+
+
+@pytest.fixture(scope="session")
+def spark(settings):
+    """A local Spark session, UI off, shared by the whole test session."""
+    from nightshift.spark import get_spark
+
+    session = get_spark("nightshift-tests", settings)
+    yield session
+    session.stop()
+
+
+def isolated_env(home: Path, **extra: str) -> dict[str, str]:
+    """Environment for a subprocess with its own installation rooted at `home`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NIGHTSHIFT_", "AIRFLOW"))}
+    env.update({"NIGHTSHIFT_HOME": str(home), "NIGHTSHIFT_SPARK_UI": "false", **extra})
+    return env
+
+
+def run_cli(home: Path, *args: str, check: bool = True, timeout: float = 600, **extra_env: str):
+    """Run `nightshift ARGS` in a subprocess against the installation at `home`."""
+    completed = subprocess.run(
+        [str(VENV_BIN / "nightshift"), *args],
+        env=isolated_env(home, **extra_env),
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if check and completed.returncode != 0:
+        raise AssertionError(
+            f"nightshift {' '.join(args)} exited {completed.returncode}\n"
+            f"stdout:\n{completed.stdout[-4000:]}\nstderr:\n{completed.stderr[-4000:]}"
+        )
+    return completed

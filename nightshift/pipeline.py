@@ -101,8 +101,9 @@ def run(run_date: str | date, stages: Iterable[str] | None = None, settings: Set
     """Run the given stages (default: all, in pipeline order) for one date in this process."""
     run_date = parse_run_date(run_date)
     wanted = list(stages) if stages else list(STAGES)
-    for stage in wanted:
-        _stage_function(stage)  # fail fast on a typo before any work is done
+    unknown = [stage for stage in wanted if stage not in STAGES]
+    if unknown:  # fail fast on a typo, before any work is done
+        raise NightshiftError(f"Unknown stage {unknown[0]!r}; stages are, in order: {', '.join(STAGES)}")
     ordered = [stage for stage in STAGES if stage in wanted]
     ctx = StageContext(run_date=run_date, settings=settings or get_settings())
     results = []

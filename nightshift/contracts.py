@@ -1,0 +1,44 @@
+"""Data contracts between stages: the columns a downstream stage may rely on.
+
+`marts.user_profile` (built by dbt, one row per one_id as of the run date) is the table Spark segments and
+campaign audiences read. Columns listed here are guaranteed; the profile also has one column per catalogue tag.
+A test checks the built model against this list, so a change on either side is caught.
+"""
+
+from __future__ import annotations
+
+# Channels a campaign can deliver on, in the vocabulary used by plans, audiences, exports and receipts.
+CHANNELS: tuple[str, ...] = ("wechat_oa_template", "sms", "app_push", "wecom", "outbound_call")
+
+USER_PROFILE_COLUMNS: dict[str, str] = {
+    "one_id": "UInt64",
+    "profile_date": "Date",
+    # identities (the preferred value per type; empty string when absent)
+    "phone": "String",  # E.164
+    "unionid": "String",
+    "wechat_oa_openid": "String",
+    "miniprogram_openid": "String",
+    "app_user_id": "String",
+    "wecom_external_userid": "String",
+    "douyin_open_id": "String",
+    "xiaoe_user_id": "String",
+    # contact address references per channel (what an export row points at); empty when unreachable
+    "contact_ref_sms": "String",
+    "contact_ref_app_push": "String",
+    "contact_ref_wechat_oa_template": "String",
+    "contact_ref_wecom": "String",
+    "contact_ref_outbound_call": "String",
+    # reachability AND consent per channel: 1 only if an address exists and the person has not opted out
+    "can_receive_sms": "UInt8",
+    "can_receive_app_push": "UInt8",
+    "can_receive_wechat_oa_template": "UInt8",
+    "can_receive_wecom": "UInt8",
+    "can_receive_outbound_call": "UInt8",
+    # suppression inputs
+    "is_sms_unsubscribed": "UInt8",
+    "has_complaint": "UInt8",
+    "is_blacklisted": "UInt8",
+    "is_internal_test_account": "UInt8",
+    # the person's local time zone (IANA), for send windows and quiet hours
+    "timezone": "String",
+}

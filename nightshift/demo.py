@@ -1,0 +1,80 @@
+"""`nightshift demo` / `make demo`: generate a small world, run the nightly DAG for one date, show the outputs."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from rich.console import Console
+from rich.table import Table
+
+from nightshift.errors import NightshiftError
+from nightshift.settings import Settings
+
+DEMO_SEED = 42
+
+
+def prepare_demo_data(run_date: date, settings: Settings, users: int = 2_000) -> None:
+    """Write a generated world's landing files for `run_date` (deterministic: same seed, same files)."""
+    from nightshift.generate import generate_world
+
+    generate_world(settings.landing_dir, users=users, start_date=run_date, days=1, seed=DEMO_SEED, progress=True)
+
+
+def _run_through_airflow(run_date: date, settings: Settings, console: Console) -> None:
+    from nightshift.airflow_setup import dags_test, init_airflow
+
+    init_airflow(settings)
+    console.print(f"Running `airflow dags test nightly_marketing {run_date}` (Airflow home {settings.airflow_home})")
+    completed = dags_test(run_date, settings)
+    if completed.returncode != 0:
+        tail = "\n".join((completed.stdout or "").splitlines()[-40:] + (completed.stderr or "").splitlines()[-40:])
+        raise NightshiftError(f"The nightly DAG failed for {run_date}. Last lines of its log:\n{tail}")
+
+
+def _show_outputs(run_date: date, settings: Settings, console: Console) -> None:
+    from nightshift.tables import table_exists
+    from nightshift.warehouse import get_client
+
+    client = get_client(settings)
+    if table_exists(client, "ops.ingestion_summary"):
+        result = client.query("SELECT * FROM ops.ingestion_summary WHERE run_date = {d:Date}", parameters={"d": run_date})
+        table = Table(*result.column_names, title=f"Ingestion summary for {run_date}")
+        for row in result.result_rows:
+            table.add_row(*(str(value) for value in row))
+        console.print(table)
+
+    stages = client.query(
+        "SELECT stage, argMax(status, finished_at), argMax(message, finished_at) FROM ops.stage_runs "
+        "WHERE run_date = {d:Date} GROUP BY stage ORDER BY min(started_at)",
+        parameters={"d": run_date},
+    ).result_rows
+    table = Table("stage", "status", "summary", title=f"Nightly run {run_date}")
+    for stage, status, message in stages:
+        table.add_row(stage, status, message)
+    console.print(table)
+
+    export_dir = settings.exports_dir / run_date.isoformat()
+    table = Table("export file", "rows", "manifest", title="Exports")
+    for manifest_path in sorted(export_dir.glob("*.manifest.json")):
+        manifest = json.loads(manifest_path.read_text())
+        table.add_row(str(export_dir / manifest["file"]), f"{manifest['rows']:,}", str(manifest_path))
+    console.print(table)
+    report = settings.reports_dir / run_date.isoformat() / "nightly_report.txt"
+    console.print(f"[bold]Report[/]: {report}")
+    console.print(f"[bold]Warehouse[/]: {settings.warehouse.describe()}  (try `nightshift status`, `nightshift sql`)")
+    console.print(f"[bold]Lake[/]: {settings.lake_root}    [bold]Landing[/]: {settings.landing_dir}")
+
+
+def run_demo(run_date: date, users: int, use_airflow: bool, settings: Settings, console: Console) -> None:
+    console.rule(f"1/3  Generating a world of {users:,} people for {run_date} into {settings.landing_dir}")
+    prepare_demo_data(run_date, settings, users)
+    console.rule("2/3  Running the nightly pipeline")
+    if use_airflow:
+        _run_through_airflow(run_date, settings, console)
+    else:
+        from nightshift.pipeline import run
+
+        run(run_date, settings=settings, on_stage_done=lambda r: console.print(f"✓ {r.stage:<10} {r.summary}"))
+    console.rule("3/3  What the night produced, and where")
+    _show_outputs(run_date, settings, console)

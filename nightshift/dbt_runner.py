@@ -8,6 +8,7 @@ which in this process returns another client on the same engine.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -53,7 +54,7 @@ class DbtOutcome:
         """What failed, for a person: each failing node with its file and dbt's message, and where the logs are."""
         where = f" Full log: {self.log_path / 'dbt.log'}." if self.log_path else ""
         if self.error:
-            return f"dbt {' '.join(self.command)} stopped before running anything: {self.error}.{where}"
+            return f"dbt {self.command[0]} stopped before running anything: {self.error}.{where}"
         lines = [f"dbt {self.command[0]} failed on {len(self.failed)} node(s):"]
         for node in self.failed:
             lines.append(f"- {node.resource_type} {node.name} ({node.path}): {node.status}: {node.message}")
@@ -105,9 +106,9 @@ def _check_same_warehouse(settings: Settings) -> None:
 
 def invoke_dbt(command: str, run_date: date, settings: Settings, extra_args: list[str] | None = None) -> DbtOutcome:
     """Run `dbt <command>` for one run date in this process; never raises for dbt failures (see DbtOutcome)."""
-    from dbt.cli.main import dbtRunner
-
     _check_same_warehouse(settings)
+    from dbt.cli.main import dbtRunner  # a few seconds to import: only when dbt really runs
+
     target_path, log_path = dbt_paths(settings)
     args = [
         command,
@@ -119,7 +120,11 @@ def invoke_dbt(command: str, run_date: date, settings: Settings, extra_args: lis
         "--no-use-colors",
         *(extra_args or []),
     ]  # fmt: skip
-    result = dbtRunner().invoke(args)
+    working_dir = os.getcwd()
+    try:
+        result = dbtRunner().invoke(args)
+    finally:
+        os.chdir(working_dir)  # dbt moves into the project directory while it runs; the caller's cwd is not its
     outcome = DbtOutcome(command=args, success=result.success, target_path=target_path, log_path=log_path)
     run_results = getattr(result.result, "results", None)
     if run_results is not None:

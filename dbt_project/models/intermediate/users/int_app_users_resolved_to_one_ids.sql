@@ -1,0 +1,44 @@
+with
+
+identity_links as (
+
+    select * from {{ ref('stg_identity__identity_links') }}
+
+),
+
+users as (
+
+    select * from {{ ref('stg_app__users') }}
+
+),
+
+app_user_links as (
+
+    select
+        one_id,
+        id_value as app_user_id,
+        last_seen_date
+
+    from identity_links
+    where id_type = 'app_user_id'
+
+),
+
+resolved as (
+
+    select
+        -- explicit aliases: ClickHouse keeps the table prefix in names that both sides of a join have
+        app_user_links.one_id as one_id,
+        app_user_links.last_seen_date as last_seen_date,
+        users.app_user_id as app_user_id,
+        users.phone as phone,
+        users.os as os,
+        users.registered_at as registered_at
+
+    from app_user_links
+    inner join users
+        on app_user_links.app_user_id = users.app_user_id
+
+)
+
+select * from resolved

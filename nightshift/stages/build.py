@@ -1,0 +1,45 @@
+"""Build stage: `dbt build` of the dbt project (dbt_project/) for the run date, in this process.
+
+dbt builds views in `staging`/`intermediate` and tables in `marts`, and runs the tests, through the `nightshift`
+adapter (plugins/dbt-nightshift), on the same warehouse as every other stage. Models read data as of the run
+date (`--vars '{run_date: ...}'`), so re-running a date rebuilds the same content.
+"""
+
+from __future__ import annotations
+
+from nightshift.dbt_runner import invoke_dbt
+from nightshift.errors import NightshiftError
+from nightshift.pipeline import StageContext, StageResult
+from nightshift.tables import count_rows
+
+MART_DATABASE = "marts"
+TABLE_MATERIALIZATIONS = frozenset({"table", "incremental"})
+
+
+def run(ctx: StageContext) -> StageResult:
+    client = ctx.client  # opens (and locks) the warehouse and creates the pipeline databases first
+    outcome = invoke_dbt("build", ctx.run_date, ctx.settings)
+    if not outcome.success:
+        raise NightshiftError(f"Build stage for {ctx.run_date.isoformat()}: {outcome.failure_report()}")
+
+    marts = sorted(
+        node.relation
+        for node in outcome.nodes
+        if node.resource_type == "model"
+        and node.materialized in TABLE_MATERIALIZATIONS
+        and node.relation.startswith(f"{MART_DATABASE}.")
+    )
+    rows = {table: count_rows(client, table) for table in marts}
+    models = outcome.count("success", "model")
+    tests = outcome.count("pass")
+    warnings = [node.name for node in outcome.nodes if node.status == "warn"]
+    summary = f"dbt build: {models} models built, {tests} tests passed"
+    if warnings:
+        summary += f", {len(warnings)} warning(s): {', '.join(warnings)}"
+    return StageResult(
+        stage="build",
+        run_date=ctx.run_date,
+        rows=rows,
+        outputs={"dbt_artifacts": str(outcome.target_path), "dbt_log": str(outcome.log_path / "dbt.log")},
+        summary=summary,
+    )

@@ -1,0 +1,253 @@
+"""dbt on Nightshift's warehouse: the stock `dbt build` CLI through the `nightshift` adapter, and the build stage.
+
+Each test uses its own embedded warehouse and touches it only from subprocesses (the engine allows one process
+per directory, and this pytest process may hold another one). The raw data covers the edge cases of the profile:
+a user without a phone, a user delivered again on a later day and once more after the run date, a user
+delivered twice on the same day, a person with two app accounts, and an identity link first seen after the run
+date.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from nightshift.dbt_runner import DbtOutcome, NodeOutcome, invoke_dbt
+from nightshift.errors import NightshiftError
+from nightshift.settings import Settings
+from tests.conftest import REPO_ROOT, VENV_BIN, isolated_env
+
+RUN_DATE = "2026-11-21"
+SUBPROCESS_TIMEOUT = 300
+
+SEED_CODE = """
+from nightshift.warehouse import get_client
+
+client = get_client()
+for database in ("raw", "marts"):
+    client.command(f"CREATE DATABASE IF NOT EXISTS {database}")
+client.command('''
+CREATE TABLE raw.app__users (
+    user_id String, phone Nullable(String), phone_original String, os Nullable(String),
+    register_time Nullable(DateTime64(3, 'UTC')), register_time_original String,
+    _drop_date Date, _batch_id String, _source_file String, _line_number UInt64,
+    _ingested_at DateTime64(3, 'UTC'), _is_late UInt8, _extra String
+) ENGINE = MergeTree PARTITION BY _drop_date ORDER BY (user_id, _line_number)''')
+client.command('''
+CREATE TABLE marts.identity_map (
+    one_id UInt64, id_type LowCardinality(String), id_value String, first_seen_date Date, last_seen_date Date
+) ENGINE = MergeTree ORDER BY (one_id, id_type, id_value)''')
+client.command('''
+INSERT INTO raw.app__users
+SELECT c1, c2, c3, c4, parseDateTime64BestEffortOrNull(c5, 3, 'UTC'), c6,
+       c7, 'batch-' || toString(c7), 'app/' || toString(c7) || '/users.jsonl', c8,
+       toDateTime64(c7, 3, 'UTC') + INTERVAL 1 HOUR, 0, ''
+FROM values(
+    'c1 String, c2 Nullable(String), c3 String, c4 Nullable(String), c5 Nullable(String), c6 String, c7 Date,
+     c8 UInt64',
+    ('u1', '+8613800138001', '13800138001', 'iOS', '2026-11-01 08:00:00', '2026-11-01T08:00:00Z', '2026-11-20', 2),
+    ('u2', NULL, '', 'android', '2026-11-02 09:00:00', '1762074000', '2026-11-20', 3),
+    ('u5', '+8613700137005', '13700137005', NULL, NULL, '', '2026-11-20', 5),
+    ('u1', '+8613800138009', '138 0013 8009', 'ios', '2026-11-01 08:00:00', '2026-11-01', '2026-11-21', 2),
+    ('u3', '+8613900139003', '13900139003', 'HarmonyOS', '2026-11-03 10:00:00', '', '2026-11-21', 4),
+    ('u3', '+8613900139004', '13900139004', 'HarmonyOS', '2026-11-03 10:00:00', '', '2026-11-21', 7),
+    ('u1', '+8613800138010', '13800138010', 'ios', '2026-11-01 08:00:00', '', '2026-11-22', 1),
+    ('u4', '+8613600136004', '13600136004', 'android', '2026-11-22 07:00:00', '', '2026-11-22', 2)
+)''')
+client.command('''
+INSERT INTO marts.identity_map VALUES
+    (1, 'app_user_id', 'u1', '2026-11-20', '2026-11-22'), (1, 'phone', '+8613800138001', '2026-11-20', '2026-11-21'),
+    (2, 'app_user_id', 'u2', '2026-11-20', '2026-11-21'),
+    (3, 'app_user_id', 'u3', '2026-11-21', '2026-11-21'), (3, 'app_user_id', 'u5', '2026-11-20', '2026-11-20'),
+    (4, 'app_user_id', 'u4', '2026-11-22', '2026-11-22')''')
+"""
+
+# Datetimes as text: the embedded engine's client returns them without their zone.
+PROFILE_QUERY = (
+    "SELECT one_id, app_user_id, phone, os, toString(registered_at) AS registered_at, has_phone, "
+    "toString(profile_date) AS profile_date FROM marts.user_profile ORDER BY one_id"
+)
+
+EXPECTED_PROFILE = [
+    # latest delivery on or before the run date wins; the 2026-11-22 update is not visible yet
+    {"one_id": 1, "app_user_id": "u1", "phone": "+8613800138009", "os": "ios",
+     "registered_at": "2026-11-01 08:00:00.000", "has_phone": True, "profile_date": RUN_DATE},
+    {"one_id": 2, "app_user_id": "u2", "phone": None, "os": "android",
+     "registered_at": "2026-11-02 09:00:00.000", "has_phone": False, "profile_date": RUN_DATE},
+    # two records the same day: the later line wins; of two app accounts, the most recently seen one
+    {"one_id": 3, "app_user_id": "u3", "phone": "+8613900139004", "os": "harmonyos",
+     "registered_at": "2026-11-03 10:00:00.000", "has_phone": True, "profile_date": RUN_DATE},
+]  # fmt: skip
+
+INSPECT_CODE = f"""
+import json
+from nightshift.warehouse import get_client
+
+client = get_client()
+profile = client.query({PROFILE_QUERY!r}).named_results()
+tables = client.query(
+    "SELECT database, name, engine, sorting_key FROM system.tables "
+    "WHERE database IN ('default', 'staging', 'intermediate', 'marts') ORDER BY database, name"
+).named_results()
+print(json.dumps({{"profile": list(profile), "tables": list(tables)}}))
+"""
+
+IN_PROCESS_BUILD_CODE = f"""
+import json
+import os
+from datetime import date
+
+from nightshift.errors import NightshiftError
+from nightshift.pipeline import StageContext
+from nightshift.settings import get_settings
+from nightshift.stages import build
+
+ctx = StageContext(run_date=date.fromisoformat({RUN_DATE!r}), settings=get_settings())
+working_dir = os.getcwd()
+first = build.run(ctx)
+assert os.getcwd() == working_dir, "the build stage changed the working directory"
+first_profile = list(ctx.client.query({PROFILE_QUERY!r}).named_results())
+second = build.run(ctx)
+second_profile = list(ctx.client.query({PROFILE_QUERY!r}).named_results())
+
+# Break an identity invariant: app user u2 now belongs to two people.
+ctx.client.command("INSERT INTO marts.identity_map VALUES (9, 'app_user_id', 'u2', '2026-11-20', '2026-11-21')")
+try:
+    build.run(ctx)
+    failure = None
+except NightshiftError as error:
+    failure = str(error)
+print("RESULT:" + json.dumps({{
+    "first": first.as_dict(), "second": second.as_dict(),
+    "first_profile": first_profile, "second_profile": second_profile, "failure": failure,
+}}))
+"""
+
+
+def run_python(home: Path, code: str) -> str:
+    """Run a Python snippet against the installation at `home` in a subprocess; return its stdout."""
+    completed = subprocess.run(
+        [sys.executable, "-c", code],
+        env=isolated_env(home),
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_TIMEOUT,
+    )
+    assert completed.returncode == 0, f"snippet failed:\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}"
+    return completed.stdout
+
+
+@pytest.fixture
+def seeded_home(tmp_path) -> Path:
+    home = tmp_path / "home"
+    run_python(home, SEED_CODE)
+    return home
+
+
+@pytest.mark.slow
+def test_stock_dbt_cli_builds_user_profile(seeded_home: Path, tmp_path: Path):
+    completed = subprocess.run(
+        [
+            str(VENV_BIN / "dbt"), "build",
+            "--vars", f"{{run_date: {RUN_DATE}}}",
+            "--target-path", str(tmp_path / "dbt-target"),
+            "--log-path", str(tmp_path / "dbt-logs"),
+        ],
+        env=isolated_env(seeded_home),
+        cwd=REPO_ROOT / "dbt_project",
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_TIMEOUT,
+    )  # fmt: skip
+    assert completed.returncode == 0, f"dbt build failed:\n{completed.stdout[-5000:]}\n{completed.stderr[-2000:]}"
+    assert "Registered adapter: nightshift" in completed.stdout
+    assert "ERROR=0" in completed.stdout and "WARN=0" in completed.stdout
+
+    inspected = json.loads(run_python(seeded_home, INSPECT_CODE))
+    assert inspected["profile"] == EXPECTED_PROFILE
+    tables = {(t["database"], t["name"]): t for t in inspected["tables"]}
+    # each layer in the database named after it, nothing built into `default`
+    assert set(tables) == {
+        ("staging", "stg_app__users"),
+        ("staging", "stg_identity__identity_links"),
+        ("intermediate", "int_app_users_resolved_to_one_ids"),
+        ("marts", "identity_map"),
+        ("marts", "user_profile"),
+    }
+    assert tables[("staging", "stg_app__users")]["engine"] == "View"
+    assert tables[("marts", "user_profile")]["engine"] == "MergeTree"
+    assert tables[("marts", "user_profile")]["sorting_key"].strip("()") == "one_id"
+
+
+@pytest.fixture(scope="module")
+def in_process_runs(tmp_path_factory) -> dict:
+    """Seed a warehouse, then in ONE process: build twice, break an invariant, build again."""
+    home = tmp_path_factory.mktemp("dbt-in-process") / "home"
+    run_python(home, SEED_CODE)
+    output = run_python(home, IN_PROCESS_BUILD_CODE)
+    result_line = next(line for line in output.splitlines() if line.startswith("RESULT:"))
+    return {"home": home, **json.loads(result_line.removeprefix("RESULT:"))}
+
+
+@pytest.mark.slow
+def test_build_stage_builds_marts_in_process(in_process_runs: dict):
+    first = in_process_runs["first"]
+    home = in_process_runs["home"]
+    assert in_process_runs["first_profile"] == EXPECTED_PROFILE
+    assert first["rows"] == {"marts.user_profile": 3}
+    assert first["summary"].startswith("dbt build: 4 models built, ")
+    # artifacts and logs belong to this installation
+    assert first["outputs"]["dbt_artifacts"] == str(home / "dbt" / "target")
+    assert (home / "dbt" / "target" / "run_results.json").is_file()
+    assert (home / "dbt" / "logs" / "dbt.log").is_file()
+
+
+@pytest.mark.slow
+def test_build_stage_rerun_yields_identical_content(in_process_runs: dict):
+    assert in_process_runs["second_profile"] == in_process_runs["first_profile"]
+    assert in_process_runs["second"]["rows"] == in_process_runs["first"]["rows"]
+
+
+@pytest.mark.slow
+def test_build_stage_failure_names_failing_node(in_process_runs: dict):
+    failure = in_process_runs["failure"]
+    assert failure is not None, "the build should fail when an app user belongs to two people"
+    assert "unique_int_app_users_resolved_to_one_ids_app_user_id" in failure
+    assert "models/intermediate/users/_int_users__models.yml" in failure
+    assert "skipped" in failure and "dbt.log" in failure
+    assert "Traceback" not in failure
+
+
+def test_failure_report_names_nodes_and_where_to_look():
+    outcome = DbtOutcome(
+        command=["build", "--vars", "{}"],
+        success=False,
+        nodes=[
+            NodeOutcome("model.nightshift.a", "model", "a", "success", "OK"),
+            NodeOutcome("test.nightshift.t", "test", "t", "fail", "Got 2 results", path="models/_m.yml"),
+            NodeOutcome("model.nightshift.b", "model", "b", "skipped", ""),
+        ],
+        target_path=Path("/srv/dbt/target"),
+        log_path=Path("/srv/dbt/logs"),
+    )
+    report = outcome.failure_report()
+    assert "- test t (models/_m.yml): fail: Got 2 results" in report
+    assert "1 node(s) downstream of the failures were skipped" in report
+    assert "/srv/dbt/target/run" in report and "/srv/dbt/logs/dbt.log" in report
+
+    stopped = DbtOutcome(command=["build"], success=False, error="Compilation Error: var run_date")
+    assert stopped.failure_report().startswith("dbt build stopped before running anything: Compilation Error")
+
+
+def test_invoke_dbt_refuses_a_warehouse_other_than_the_environments(monkeypatch, tmp_path):
+    # the adapter connects through get_client(), which reads the environment, not the settings passed here
+    monkeypatch.setenv("NIGHTSHIFT_HOME", str(tmp_path / "from-environment"))
+    monkeypatch.delenv("NIGHTSHIFT_CLICKHOUSE_URL", raising=False)
+    with pytest.raises(NightshiftError, match="from-environment.*other"):
+        invoke_dbt("build", date(2026, 11, 21), Settings(home=tmp_path / "other"))

@@ -60,8 +60,14 @@ class Field:
     # phone, unionid, wechat_oa_openid, miniprogram_openid, douyin_open_id, app_user_id, device_id,
     # wecom_external_userid, xiaoe_user_id, cdnow_customer_id, ...
     id_type: str | None = None
+    # False when the identifier names someone OTHER than the record's subject (an inviter, a gift receiver):
+    # it is still an id of that type, but identity resolution never links it to the record's other ids.
+    is_subject_id: bool = True
     # Values that mean "absent" for this field in this source (e.g. "" or "0"), treated as null.
     null_values: tuple[str, ...] = ("",)
+    # amount_fen only: True when the source delivers the major currency unit (yuan, or dollars for CDNOW) with
+    # up to two decimals; ingestion multiplies by 100. False (default): the value is already integer fen/cents.
+    amount_in_major_units: bool = False
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,9 @@ class Entity:
     delimiter: str = ","
     has_header: bool = True
     encoding: str | None = None
+    # Exact duplicate lines of the same day are loaded once and counted. Turn off only for sources whose
+    # identical lines are distinct facts (CDNOW: two identical purchases by a customer on one day).
+    deduplicate_lines: bool = True
 
     @property
     def raw_table(self) -> str:

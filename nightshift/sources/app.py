@@ -28,7 +28,7 @@ USERS = Entity(
     format="jsonl",
     description="One line per registered app account (snapshot: full on the first day, then incremental).",
     fields=(
-        Field("user_id", "string", required=True, id_type="app_user_id", description="account id, e.g. U1a2b3c4d5"),
+        Field("user_id", "string", required=True, id_type="app_user_id", description="account id, e.g. U61964346"),
         Field("phone", "phone", id_type="phone", description="bound mobile (11 digits); absent if never bound"),
         Field("device_ids", "string_array", id_type="device_id", description="devices the account logged in on"),
         Field("os", "string", description="ios | android | harmonyos"),
@@ -37,7 +37,13 @@ USERS = Entity(
         Field("gender", "int", description="0 unknown, 1 male, 2 female"),
         Field("city", "string"),
         Field("register_channel", "string", description="app store / campaign the account came from"),
-        Field("inviter_id", "string", id_type="app_user_id", description="account that invited this one"),
+        Field(
+            "inviter_id",
+            "string",
+            id_type="app_user_id",
+            is_subject_id=False,
+            description="account that invited this one",
+        ),
         Field("update_time", "timestamp", required=True, description="last change of the account, ISO +08:00"),
     ),
 )
@@ -66,7 +72,13 @@ EVENTS = Entity(
         Field("cancel_reason", "string", description="order_cancel: reason chosen by the user"),
         Field("coupon_id", "string", description="coupon_claim: benefit id claimed"),
         Field("share_channel", "string", description="share / invite: wechat_session | wechat_timeline | qq | sms"),
-        Field("inviter_id", "string", id_type="app_user_id", description="invite: account that sent the invite"),
+        Field(
+            "inviter_id",
+            "string",
+            id_type="app_user_id",
+            is_subject_id=False,
+            description="invite: account that sent the invite",
+        ),
         Field("nps_score", "int", description="survey_answer: 0-10 recommend score"),
         Field("satisfaction", "int", description="survey_answer: 1-5 satisfaction"),
     ),

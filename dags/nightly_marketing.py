@@ -1,0 +1,128 @@
+"""The nightly marketing pipeline, as one Airflow DAG that only wires `nightshift` stages together.
+
+Every task is a thin call into the `nightshift` package; the logic, the warehouse connection and the heavy
+imports (pandas, pyspark, chdb) all happen inside the task at run time, never when this file is parsed.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import CronDataIntervalTimetable, TriggerRule, chain, dag, task
+
+# Every task touches the warehouse. The embedded engine admits one process per directory, so `nightshift
+# airflow-init` creates this pool with ONE slot in embedded mode (more against a ClickHouse server).
+WAREHOUSE_POOL = "nightshift_warehouse"
+# Stages after ingestion, in pipeline order (`nightshift.pipeline.STAGES`; tests/test_dags.py checks they match).
+STAGES_AFTER_INGEST = ("identity", "build", "segments", "reconcile", "export", "report")
+RETRIES = 2
+# Long enough for a transient problem (a busy warehouse, a slow disk) to clear. `nightshift.airflow_setup.dags_test`
+# sets NIGHTSHIFT_RETRY_DELAY_SECONDS=1 so a broken stage fails in seconds when debugging. (Airflow's own
+# [core] default_task_retry_delay cannot do this: a delay equal to it is dropped when the DAG is serialised and
+# comes back as a fixed 300 s.)
+RETRY_DELAY = timedelta(seconds=float(os.environ.get("NIGHTSHIFT_RETRY_DELAY_SECONDS", "300")))
+
+DOC_MD = """
+### Nightly marketing pipeline
+
+One run per day at 02:00 UTC for the day that just ended: the run's **logical date** (`ds`) is that day, the
+partition every stage reads and writes, so re-running a date replaces that date's data and never appends twice.
+
+| task | what it does |
+|------|--------------|
+| `list_sources` | lists the channel sources that delivered landing files for `ds` |
+| `ingest_source` | one mapped task per source: validate, normalise, load into `raw.*` (rejects: `raw.quarantine`) |
+| `identity` | resolves people across channels into one `one_id` |
+| `build` | `dbt build`: staging -> intermediate -> tag/profile marts (with tests) |
+| `segments` | Spark evaluates segment definitions into audiences |
+| `reconcile` | Spark cross-checks counts between warehouse, lake and segments |
+| `export` | one file + manifest per segment under `NIGHTSHIFT_EXPORTS/<ds>/` |
+| `report` | the run report under `NIGHTSHIFT_REPORTS/<ds>/` |
+
+Each task returns a small summary (rows, output paths) in XCom; `ops.stage_runs` in the warehouse records every
+stage execution (`nightshift status` shows it). All tasks share the pool `nightshift_warehouse`: one slot with the
+embedded warehouse, which only one process may open at a time.
+
+- **Re-run a date**: clear the failed task with its downstream tasks in the UI (Clear -> Downstream).
+- **Backfill** (needs the scheduler, e.g. `nightshift airflow-standalone`), one date at a time:
+  `airflow backfill create --dag-id nightly_marketing --from-date 2026-11-01 --to-date 2026-11-03
+  --reprocess-behavior completed`.
+- **Debug** a date in one process, without the scheduler: `airflow dags test nightly_marketing 2026-11-21` with
+  the env from `nightshift.airflow_setup.airflow_env` (the demo does this), or without Airflow at all:
+  `nightshift run --date 2026-11-21`.
+- **Empty night**: without landing files no `ingest_source` task is mapped (shown as skipped); the later stages
+  still run, so the report says that nothing arrived.
+- **Retries**: 2 per task, 5 minutes apart (`NIGHTSHIFT_RETRY_DELAY_SECONDS` when the DAG is parsed; the
+  `airflow dags test` runs started by `nightshift` use 1 s so a broken stage fails fast).
+"""
+
+
+def _require_ds(ds: str | None) -> str:
+    """The run's logical date; a run triggered without one has no partition to work on."""
+    if not ds:
+        raise ValueError(
+            "This DAG run has no logical date, so there is no partition to process. Trigger it with a logical "
+            "date (UI: 'Trigger' -> set the logical date; CLI: airflow dags trigger nightly_marketing -l <date>)."
+        )
+    return ds
+
+
+@dag(
+    dag_id="nightly_marketing",
+    # Data-interval semantics: the run starting at 02:00 UTC on day D+1 has logical date D, so `ds` names the
+    # day that just ended (Airflow 3's plain cron schedule would name the day that is starting). 02:00 leaves
+    # the channels two hours to finish delivering day D.
+    schedule=CronDataIntervalTimetable("0 2 * * *", timezone="UTC"),
+    start_date=pendulum.datetime(2026, 11, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,  # a day builds on the previous day's identity graph and profiles
+    tags=["nightshift", "marketing"],
+    doc_md=DOC_MD,
+    default_args={
+        "owner": "nightshift",
+        "retries": RETRIES,
+        "retry_delay": RETRY_DELAY,
+        "pool": WAREHOUSE_POOL,
+        "execution_timeout": timedelta(hours=2),
+    },
+)
+def nightly_marketing():
+    @task
+    def list_sources(ds: str | None = None) -> list[str]:
+        from nightshift.pipeline import parse_run_date
+        from nightshift.settings import get_settings
+        from nightshift.stages.ingest import sources_for
+
+        return sources_for(parse_run_date(_require_ds(ds)), get_settings())
+
+    @task(map_index_template="{{ task.op_kwargs['source'] }}")
+    def ingest_source(source: str, ds: str | None = None) -> dict:
+        from nightshift.pipeline import StageContext, parse_run_date
+        from nightshift.settings import get_settings
+        from nightshift.stages.ingest import run_source
+
+        ctx = StageContext(run_date=parse_run_date(_require_ds(ds)), settings=get_settings())
+        return run_source(ctx, source).as_dict()
+
+    @task
+    def run_stage(stage: str, ds: str | None = None) -> dict:
+        from nightshift import pipeline
+
+        return pipeline.run_stage(stage, _require_ds(ds)).as_dict()
+
+    ingested = ingest_source.expand(source=list_sources())
+    stages = [
+        # A night without landing files maps no ingest task (it shows as skipped); the later stages still run,
+        # as `nightshift run` does, so the night still gets its exports and a report saying nothing arrived.
+        run_stage.override(
+            task_id=stage,
+            trigger_rule=TriggerRule.NONE_FAILED if stage == STAGES_AFTER_INGEST[0] else TriggerRule.ALL_SUCCESS,
+        )(stage=stage)
+        for stage in STAGES_AFTER_INGEST
+    ]
+    chain(ingested, *stages)
+
+
+nightly_marketing()

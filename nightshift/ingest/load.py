@@ -1,0 +1,310 @@
+"""Load one entity's files of one day: lines -> scratch tables -> validated raw rows + quarantine, atomically.
+
+A batch rebuilds the whole (day, source, entity) slice: raw rows are written to a scratch copy of the raw
+table and swapped in with `REPLACE PARTITION`, so the day is either the old load or the new one, never a mix,
+and other days are never touched. Deciding WHETHER to rebuild (checksums, skipped files) is `engine.py`'s job.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from nightshift.ingest import files as landing
+from nightshift.ingest import phones, sql
+from nightshift.ingest.errors import InvariantViolation
+from nightshift.ingest.tables import STAGE_DATABASE, ensure_raw_table, insert_rows, raw_columns
+from nightshift.sources.catalog import Entity
+
+log = logging.getLogger(__name__)
+
+# The validation queries are long, generated and run once: LLVM-compiling their expressions costs more than
+# it saves at these sizes.
+QUERY_SETTINGS = {"compile_expressions": 0}
+
+# Files go to ClickHouse in pieces of about this size, cut at line ends: each piece becomes its own block of
+# lines, which bounds memory per insert and lets the later queries read the blocks in parallel.
+CHUNK_BYTES = 16 << 20
+_UNDECODABLE_UTF8 = (
+    "line contains bytes that are not valid UTF-8 (the file was read as UTF-8); re-export the file in UTF-8 "
+    "(or GBK) and deliver it again"
+)
+
+
+@dataclass
+class FileResult:
+    """What happened to one file (one row of `ops.ingestion_summary`)."""
+
+    source: str
+    entity: str
+    source_file: str
+    sha256: str
+    status: str  # loaded | replaced | reloaded | skipped | duplicate_file | unmatched | removed
+    encoding: str = ""
+    lines: int = 0
+    blank_lines: int = 0
+    loaded: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    quarantined_by_reason: dict[str, int] = field(default_factory=dict)
+    late_rows: int = 0
+    drift_rows: int = 0
+    drift_fields: list[str] = field(default_factory=list)
+    message: str = ""
+    batch_id: str = ""
+
+    def check_invariant(self) -> None:
+        if self.lines != self.loaded + self.duplicates + self.quarantined:
+            raise InvariantViolation(
+                f"{self.source_file}: {self.lines} data lines read but {self.loaded} loaded + {self.duplicates} "
+                f"duplicates + {self.quarantined} quarantined = "
+                f"{self.loaded + self.duplicates + self.quarantined}. Rows were lost or invented; nothing of this "
+                "batch was published. This is a bug in ingestion: keep the file and report it."
+            )
+
+
+@contextmanager
+def timed(step: str, batch_id: str) -> Iterator[None]:
+    started, cpu_started = time.perf_counter(), time.process_time()
+    yield
+    log.debug(
+        "%s: %s took %.2fs (CPU %.2fs)",
+        batch_id,
+        step,
+        time.perf_counter() - started,
+        time.process_time() - cpu_started,
+    )
+
+
+def new_batch_id(source: str, entity: str, day: date) -> str:
+    return f"{source}__{entity}__{day:%Y%m%d}__{uuid.uuid4().hex[:12]}"
+
+
+class Batch:
+    """Scratch tables of one (day, source, entity) load; `close()` drops them."""
+
+    def __init__(self, client, entity: Entity, day: date, batch_id: str):
+        self.client = client
+        self.entity = entity
+        self.day = day
+        self.batch_id = batch_id
+        self.ingested_at = datetime.now(UTC)
+        tag = batch_id.rsplit("__", 1)[-1]
+        prefix = f"{STAGE_DATABASE}.b{tag}"
+        self.blob, self.lines, self.base = f"{prefix}_blob", f"{prefix}_lines", f"{prefix}_base"
+        self.phone_map, self.stage, self.quarantine = f"{prefix}_phones", f"{prefix}_raw", f"{prefix}_quarantine"
+        self.checked = f"{prefix}_checked"
+        self.files: list[str] = []
+
+    def create(self) -> None:
+        c = self.client
+        c.command(f"CREATE TABLE {self.blob} (b String) ENGINE = Memory")
+        c.command(
+            f"CREATE TABLE {self.lines} (file_idx UInt32, line_number UInt64, raw_line String, record String, "
+            "parse_error LowCardinality(String), parse_detail String) ENGINE = Memory"
+        )
+        c.command(f"CREATE TABLE {self.base} ({sql.base_columns_ddl(self.entity)}) ENGINE = Memory")
+        c.command(f"CREATE TABLE {self.phone_map} (raw String, e164 String) ENGINE = Join(ANY, LEFT, raw)")
+        ensure_raw_table(c, self.entity)
+        c.command(f"CREATE TABLE {self.stage} AS {self.entity.raw_table}")
+        c.command(f"CREATE TABLE {self.quarantine} AS raw.quarantine ENGINE = Memory")
+
+    def close(self) -> None:
+        tables = (self.blob, self.lines, self.base, self.checked, self.phone_map, self.stage, self.quarantine)
+        self.client.command(f"DROP TABLE IF EXISTS {', '.join(tables)}")
+
+    # -- step 1: lines ---------------------------------------------------------------------------------------
+
+    def add_file(self, landing_file: landing.LandingFile) -> tuple[str, int]:
+        """Read one file into the lines table. Returns (encoding, blank lines)."""
+        self.files.append(landing_file.relative)
+        file_idx = len(self.files)
+        data = landing_file.path.read_bytes()
+        with timed(f"detect encoding of {landing_file.relative}", self.batch_id):
+            encoding = landing.detect_encoding(data, self.entity.encoding)
+        if self.entity.format == "jsonl" and encoding == "utf-8":
+            with timed(f"read lines of {landing_file.relative}", self.batch_id):
+                blank = self._add_utf8_jsonl(file_idx, landing.strip_bom(data))
+            return "utf-8-sig" if data.startswith(landing.BOM) else "utf-8", blank
+        parsed = landing.parse_lines(data, self.entity, encoding)
+        count = len(parsed.line_numbers)
+        if count:
+            columns = zip(
+                [file_idx] * count,
+                parsed.line_numbers,
+                parsed.raw_lines,
+                parsed.records,
+                parsed.parse_errors,
+                parsed.parse_details,
+                strict=True,
+            )
+            insert_rows(
+                self.client,
+                self.lines,
+                ["file_idx", "line_number", "raw_line", "record", "parse_error", "parse_detail"],
+                [list(row) for row in columns],
+            )
+        bom = "-sig" if data.startswith(landing.BOM) else ""
+        return f"{encoding}{bom}", parsed.blank_lines
+
+    def _add_utf8_jsonl(self, file_idx: int, data: bytes) -> int:
+        """Bytes straight to ClickHouse; it splits, numbers and checks lines. Returns the blank-line count."""
+        offset, start = 0, 0
+        while start < len(data):
+            end = len(data) if len(data) - start <= CHUNK_BYTES else data.rfind(b"\n", start, start + CHUNK_BYTES) + 1
+            if end <= start:  # one line longer than a chunk: take it whole
+                end = data.find(b"\n", start + CHUNK_BYTES) + 1 or len(data)
+            chunk = data if (start, end) == (0, len(data)) else data[start:end]
+            physical = chunk.count(b"\n") + (0 if chunk.endswith(b"\n") else 1)
+            self.client.command(f"TRUNCATE TABLE {self.blob}")
+            self.client.raw_insert(self.blob, ["b"], chunk, fmt="RawBLOB")
+            self.client.command(
+                f"""
+                INSERT INTO {self.lines}
+                SELECT {{file_idx:UInt32}}, {{offset:UInt64}} + p.1 AS n, l, '',
+                       if(isValidUTF8(l), '', 'undecodable_bytes'), if(isValidUTF8(l), '', {sql.lit(_UNDECODABLE_UTF8)})
+                FROM (
+                    SELECT arrayJoin(arrayZip(arrayEnumerate(s), s)) AS p, trimRight(p.2, '\\r') AS l
+                    FROM (SELECT splitByChar('\\n', b) AS s FROM {self.blob})
+                )
+                WHERE length(l) > 32 OR notEmpty(trimBoth(l, ' \\t'))
+                """,
+                parameters={"file_idx": file_idx, "offset": offset},
+            )
+            offset += physical
+            start = end
+        self.client.command(f"TRUNCATE TABLE {self.blob}")
+        kept = self.client.command(
+            f"SELECT count() FROM {self.lines} WHERE file_idx = {{file_idx:UInt32}}", parameters={"file_idx": file_idx}
+        )
+        return offset - int(kept)
+
+    # -- step 2: validate and route ----------------------------------------------------------------------------
+
+    def validate(self) -> None:
+        c, entity = self.client, self.entity
+        # Sorting out exact duplicate lines costs a sort; skip it when no two lines even hash alike.
+        with timed("duplicate check", self.batch_id):
+            deduplicate = entity.deduplicate_lines and not int(
+                c.command(f"SELECT count() = uniqExact(cityHash64(raw_line)) FROM {self.lines}")
+            )
+        with timed("parse records", self.batch_id):
+            c.command(f"INSERT INTO {self.base} {sql.base_select(entity, self.lines, deduplicate)}")
+        with timed("phones", self.batch_id):
+            self._map_phones()
+        params = {
+            "drop_date": self.day,
+            "batch_id": self.batch_id,
+            "files": self.files,
+            "ingested_at": self.ingested_at,
+        }
+        columns = ", ".join(f"`{name}`" for name, _ in raw_columns(entity))
+        # Conversions run once: the checked rows are kept in memory and routed by two cheap inserts.
+        with timed("convert and check", self.batch_id):
+            c.command(
+                f"CREATE TABLE {self.checked} ENGINE = Memory AS "
+                f"{sql.checked_select(entity, self.base, self.phone_map, self.day)}",
+                settings=QUERY_SETTINGS,
+            )
+        c.command(f"TRUNCATE TABLE {self.base}")
+        columns = ", ".join(f"`{name}`" for name, _ in raw_columns(entity))
+        with timed("write raw rows", self.batch_id):
+            c.command(
+                f"INSERT INTO {self.stage} ({columns}) SELECT {sql.raw_projection(entity)} FROM {self.checked} "
+                "WHERE reason_code = ''",
+                parameters=params,
+                settings={"max_insert_threads": 2},
+            )
+        # The raw line comes back from the lines table for the few quarantined rows only (scan lines, probe the
+        # small set: the big side of the join is streamed, not hashed).
+        c.command(
+            f"""INSERT INTO {self.quarantine}
+            SELECT {{drop_date:Date}}, {sql.lit(entity.source)}, {sql.lit(entity.name)},
+                   arrayElement({{files:Array(String)}}, file_idx), line_number, toValidUTF8(l.raw_line), q.reason_code,
+                   q.reason, {{batch_id:String}}, {{ingested_at:DateTime64(3, 'UTC')}}
+            FROM {self.lines} AS l
+            INNER JOIN (SELECT file_idx, line_number, reason_code, reason FROM {self.checked} WHERE reason_code != '')
+                AS q USING (file_idx, line_number)""",
+            parameters=params,
+        )
+
+    def _map_phones(self) -> None:
+        """Distinct phone values outside the fast shape -> `phonenumbers` in Python -> the Join table."""
+        indexes = [i for i, f in enumerate(self.entity.fields, start=1) if f.type == "phone"]
+        if not indexes:
+            return
+        union = " UNION DISTINCT ".join(
+            f"SELECT assumeNotNull(v{i}) AS raw FROM {self.base} WHERE v{i} IS NOT NULL AND NOT "
+            f"{phones.fast_shape_sql(f'v{i}')}"
+            for i in indexes
+        )
+        values = [row[0] for row in self.client.query(union).result_rows]
+        if values:
+            insert_rows(self.client, self.phone_map, ["raw", "e164"], [[v, phones.to_e164(v)] for v in values])
+
+    # -- step 3: count, check, publish ---------------------------------------------------------------------
+
+    def file_counts(self) -> dict[str, dict]:
+        """Per relative file name: lines, distinct (not duplicate) lines, loaded, late, drift, quarantine."""
+        q = self.client.query
+        counts: dict[str, dict] = {name: {"quarantined_by_reason": {}} for name in self.files}
+
+        # One round trip: (kind, file, a, b, keys) rows from the four scratch tables.
+        rows = q(
+            f"""
+            SELECT 'lines', arrayElement({{files:Array(String)}}, file_idx), count(), 0, [] FROM {self.lines}
+            GROUP BY file_idx
+            UNION ALL
+            SELECT 'distinct', arrayElement({{files:Array(String)}}, file_idx), count(), countIf(extra_json != ''),
+                   arraySort(groupUniqArrayArray(extra_keys)) FROM {self.checked} GROUP BY file_idx
+            UNION ALL
+            SELECT 'loaded', _source_file, count(), sum(_is_late), [] FROM {self.stage} GROUP BY _source_file
+            UNION ALL
+            SELECT 'quarantined', source_file, count(), 0, [reason_code] FROM {self.quarantine}
+            GROUP BY source_file, reason_code""",
+            parameters={"files": self.files},
+        ).result_rows
+        for kind, source_file, number, extra, keys in rows:
+            count = counts[source_file]
+            if kind == "lines":
+                count["lines"] = number
+            elif kind == "distinct":
+                count.update(distinct=number, drift_rows=extra, drift_fields=list(keys))
+            elif kind == "loaded":
+                count.update(loaded=number, late_rows=extra)
+            else:
+                count["quarantined_by_reason"][keys[0]] = number
+        return counts
+
+    def publish(self, quarantine_stage: str) -> None:
+        """Swap the day's raw rows in (atomic), and hand the quarantined rows to the source's quarantine stage."""
+        c, entity, day = self.client, self.entity, self.day.isoformat()
+        has_rows = int(c.command(f"SELECT count() FROM {self.stage}")) > 0
+        if has_rows:
+            c.command(f"ALTER TABLE {entity.raw_table} REPLACE PARTITION {sql.lit(day)} FROM {self.stage}")
+        else:
+            c.command(f"ALTER TABLE {entity.raw_table} DROP PARTITION {sql.lit(day)}")
+        c.command(f"INSERT INTO {quarantine_stage} SELECT * FROM {self.quarantine}")
+
+
+def publish_quarantine(client, source: str, day: date, rebuilt_entities: list[str], quarantine_stage: str) -> None:
+    """Replace the (day, source) partition of raw.quarantine: kept rows of untouched entities + the new rows.
+
+    A partition swap instead of DELETE + INSERT: atomic, and no mutation. Sources own separate partitions, so
+    per-source tasks running side by side cannot overwrite each other.
+    """
+    client.command(
+        f"INSERT INTO {quarantine_stage} SELECT * FROM raw.quarantine "
+        "WHERE _drop_date = {d:Date} AND source = {s:String} AND NOT has({e:Array(String)}, entity)",
+        parameters={"d": day, "s": source, "e": rebuilt_entities},
+    )
+    partition = f"(toDate({sql.lit(day.isoformat())}), {sql.lit(source)})"
+    if int(client.command(f"SELECT count() FROM {quarantine_stage}")):
+        client.command(f"ALTER TABLE raw.quarantine REPLACE PARTITION {partition} FROM {quarantine_stage}")
+    else:
+        client.command(f"ALTER TABLE raw.quarantine DROP PARTITION {partition}")

@@ -1,0 +1,251 @@
+"""SQL that validates and normalises a batch of lines inside ClickHouse, generated from an Entity declaration.
+
+Two steps, both set-based:
+1. `base_select`: parse each record ONCE (`JSONExtract` into a named tuple of strings), drop exact duplicate
+   lines, keep unknown keys as `_extra`.
+2. `checked_select`: convert every field to its declared type and pick the first problem of the line, if any,
+   as (reason_code, reason). Rows without a problem go to the raw table, the others to quarantine.
+Field columns in the scratch tables are positional (`v1`, `o1`, ...) so any field name is safe.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from nightshift.ingest import phones
+from nightshift.ingest.tables import ARRAY_TYPES, KEEPS_ORIGINAL, raw_columns
+from nightshift.sources.catalog import Entity, Field
+
+# Naive timestamps are local time of the platforms (Beijing); the day of a drop is also a Beijing day.
+LOCAL_TIMEZONE = "Asia/Shanghai"
+ISO_TIMESTAMP = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)?$"
+_VALUE_IN_MESSAGE = 120  # characters of a bad value quoted in a quarantine reason
+_FIX = "fix it at the source and deliver the file again"
+
+TYPE_DESCRIPTIONS: dict[str, str] = {
+    "int": "an integer",
+    "float": "a number",
+    "bool": "a boolean (true/false/1/0)",
+    "date": "a date (YYYY-MM-DD or YYYYMMDD)",
+    "timestamp": "a timestamp (epoch seconds or milliseconds, or ISO-8601; without an offset it is read as "
+    f"{LOCAL_TIMEZONE} time)",
+    "string_array": "a JSON array of strings",
+    "int_array": "a JSON array of integers",
+    "json": "valid JSON",
+}
+
+
+def lit(value: str) -> str:
+    """A ClickHouse string literal."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _ident(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def _tuple_type(entity: Entity) -> str:
+    return "Tuple(" + ", ".join(f"{_ident(f.name)} Nullable(String)" for f in entity.fields) + ")"
+
+
+def base_select(entity: Entity, lines_table: str, deduplicate: bool) -> str:
+    """SELECT for the base scratch table: one row per distinct line, fields extracted as strings."""
+    declared = "[" + ", ".join(lit(f.name) for f in entity.fields) + "]"
+    field_columns = []
+    for index, field in enumerate(entity.fields, start=1):
+        raw = f"tupleElement(t, {lit(field.name)})"
+        nulls = ", ".join(lit(v) for v in field.null_values)
+        is_null = f"{raw} IS NULL" + (f" OR {raw} IN ({nulls})" if nulls else "")
+        field_columns.append(f"if({is_null}, NULL, {raw}) AS v{index}")
+        if field.type in KEEPS_ORIGINAL:
+            field_columns.append(f"ifNull({raw}, '') AS o{index}")
+    dedup = "ORDER BY file_idx, line_number LIMIT 1 BY raw_line" if deduplicate else ""
+    return f"""
+SELECT file_idx, line_number, if(is_object, '', leftUTF8(toValidUTF8(raw_line), 60)) AS line_head,
+       parse_error, parse_detail, is_object, extra_keys,
+       if(empty(extra_keys), '', concat('{{', arrayStringConcat(
+           arrayMap(k -> concat(toJSONString(k), ':', JSONExtractRaw(rec, k)), extra_keys), ','), '}}')) AS extra_json,
+       {", ".join(field_columns)}
+FROM (
+    SELECT file_idx, line_number, raw_line, parse_error, parse_detail,
+           if(record = '', raw_line, record) AS rec,
+           -- JSONExtractKeys parses the line anyway and gives [] when it is not valid JSON: a separate
+           -- isValidJSON pass is only needed for lines that could be the empty object.
+           if(parse_error = '', JSONExtractKeys(rec), []) AS keys,
+           parse_error = '' AND startsWith(trimLeft(rec), '{{')
+               AND (notEmpty(keys) OR (length(rec) < 16 AND isValidJSON(rec))) AS is_object,
+           JSONExtract(if(is_object, rec, '{{}}'), {lit(_tuple_type(entity))}) AS t,
+           arrayFilter(k -> NOT has({declared}, k), keys) AS extra_keys
+    FROM {lines_table}
+    {dedup}
+)"""
+
+
+def base_columns_ddl(entity: Entity) -> str:
+    columns = [
+        "file_idx UInt32",
+        "line_number UInt64",
+        "line_head String",  # start of a line that is not a JSON object (for its quarantine reason)
+        "parse_error LowCardinality(String)",
+        "parse_detail String",
+        "is_object UInt8",
+        "extra_keys Array(String)",
+        "extra_json String",
+    ]
+    for index, field in enumerate(entity.fields, start=1):
+        columns.append(f"v{index} Nullable(String)")
+        if field.type in KEEPS_ORIGINAL:
+            columns.append(f"o{index} String")
+    return ", ".join(columns)
+
+
+def _quoted_value(value_sql: str) -> str:
+    return f"concat('''', leftUTF8(toValidUTF8({value_sql}), {_VALUE_IN_MESSAGE}), '''')"
+
+
+def _conversion(field: Field, value: str, phone_map: str) -> tuple[str, str]:
+    """(normalised value expression, expression true when a present value is bad) for one field."""
+    x = f"trimBoth({value})"
+    kind = field.type
+    if kind == "string":
+        return value, "0"
+    if kind == "int":
+        converted = f"toInt64OrNull({x})"
+    elif kind == "float":
+        converted = f"toFloat64OrNull({x})"
+    elif kind == "bool":
+        converted = f"multiIf(lower({x}) IN ('true', '1'), toUInt8(1), lower({x}) IN ('false', '0'), toUInt8(0), NULL)"
+    elif kind == "date":
+        digits = f"replaceAll({x}, '-', '')"
+        candidate = (
+            f"toDateOrNull(concat(substring({digits}, 1, 4), '-', substring({digits}, 5, 2), '-', "
+            f"substring({digits}, 7, 2)))"
+        )
+        shape = f"(match({x}, '^\\\\d{{4}}-\\\\d{{2}}-\\\\d{{2}}$') OR match({x}, '^\\\\d{{8}}$'))"
+        # toDateOrNull is lenient (Feb 30 -> Mar 2): keep the date only if it formats back to the input.
+        converted = f"if({shape} AND formatDateTime({candidate}, '%Y%m%d') = {digits}, {candidate}, NULL)"
+    elif kind == "timestamp":
+        converted = (
+            "multiIf("
+            f"match({x}, '^\\\\d{{9,10}}$'), toDateTime64(toInt64OrZero({x}), 3, 'UTC'), "
+            f"match({x}, '^\\\\d{{9,10}}\\\\.\\\\d{{1,3}}$'), toDateTime64(toDecimal64OrZero({x}, 3), 3, 'UTC'), "
+            f"match({x}, '^\\\\d{{12,13}}$'), fromUnixTimestamp64Milli(toInt64OrZero({x}), 'UTC'), "
+            f"match({x}, {lit(ISO_TIMESTAMP)}), "
+            f"toTimeZone(parseDateTime64BestEffortOrNull({x}, 3, {lit(LOCAL_TIMEZONE)}), 'UTC'), "
+            "NULL)"
+        )
+    elif kind == "amount_fen":
+        if field.amount_in_major_units:
+            converted = (
+                f"if(match({x}, '^-?\\\\d+(\\\\.\\\\d{{1,2}})?$'), toInt64(toDecimal128OrNull({x}, 2) * 100), NULL)"
+            )
+        else:
+            converted = f"if(match({x}, '^-?\\\\d+$'), toInt64OrNull({x}), NULL)"
+    elif kind == "phone":
+        e164 = (
+            f"if({phones.fast_shape_sql(value)}, {phones.fast_e164_sql(value)}, "
+            f"joinGet({lit(phone_map)}, 'e164', assumeNotNull({value})))"
+        )
+        converted = f"if({value} IS NULL, NULL, nullIf({e164}, ''))"
+    elif kind in ARRAY_TYPES:
+        # Arrays cannot be Nullable in ClickHouse: an absent or bad array is [], and `bad` says which it was.
+        text = f"ifNull({value}, '')"  # JSON functions on a Nullable argument would return Nullable(Array)
+        is_array = f"(isValidJSON({text}) AND JSONType({text}) = 'Array')"
+        if kind == "string_array":
+            elements_ok = f"NOT has(JSONExtract({text}, 'Array(Nullable(String))'), NULL)"
+            extracted = f"JSONExtract({text}, 'Array(String)')"
+        else:
+            elements_ok = f"arrayAll(e -> match(e, '^-?\\\\d+$'), JSONExtractArrayRaw({text}))"
+            extracted = f"JSONExtract({text}, 'Array(Int64)')"
+        is_ok = f"ifNull({is_array} AND {elements_ok}, 0)"
+        return f"if({is_ok}, {extracted}, [])", f"({value} IS NOT NULL AND NOT {is_ok})"
+    elif kind == "json":
+        return value, f"({value} IS NOT NULL AND NOT isValidJSON({value}))"
+    else:  # pragma: no cover - FieldType is a closed Literal
+        raise ValueError(f"field {field.name!r} has unknown type {kind!r}")
+    return converted, f"({value} IS NOT NULL AND ({converted}) IS NULL)"
+
+
+def _bad_reason(field: Field, value: str) -> tuple[str, str]:
+    """(reason_code, reason expression) for a present value that failed its conversion."""
+    quoted = _quoted_value(value)
+    name = f"`{field.name}`"
+    if field.type == "phone":
+        return "invalid_phone", (
+            f"concat('field {name} value ', {quoted}, ' is not a valid phone number (read with default region "
+            f"{phones.DEFAULT_REGION}); fix it at the source or leave it empty, then deliver the file again')"
+        )
+    if field.type == "amount_fen":
+        expected = (
+            "an amount with at most two decimals"
+            if field.amount_in_major_units
+            else "an amount in integer fen (no decimals)"
+        )
+    else:
+        expected = TYPE_DESCRIPTIONS[field.type]
+    return "wrong_type", f"concat('field {name} value ', {quoted}, ' is not {expected}; {_FIX}')"
+
+
+def checked_select(entity: Entity, base_table: str, phone_map: str, drop_date: date) -> str:
+    """SELECT over the base table: normalised columns `n<i>`, `_is_late`, reason_code and reason."""
+    columns, codes, reasons = [], [], []
+    codes.append("parse_error != '', parse_error")
+    reasons.append("parse_error != '', parse_detail")
+    if entity.format == "jsonl":
+        codes.append("NOT is_object, 'malformed_json'")
+        reasons.append(
+            "NOT is_object, concat('line is not a valid JSON object (it starts ', "
+            f"{_quoted_value('line_head')}, '); fix the producer so that every line is one "
+            "JSON object, then deliver the file again')"
+        )
+    for index, field in enumerate(entity.fields, start=1):
+        if field.required:
+            codes.append(f"v{index} IS NULL, 'missing_required'")
+            reasons.append(
+                f"v{index} IS NULL, 'required field `{field.name}` is missing or empty, so the record cannot be "
+                f"loaded; {_FIX}'"
+            )
+    for index, field in enumerate(entity.fields, start=1):
+        converted, is_bad = _conversion(field, f"v{index}", phone_map)
+        columns.append(f"{converted} AS n{index}")
+        columns.append(f"{is_bad} AS bad{index}")
+        if is_bad != "0":
+            code, reason = _bad_reason(field, f"v{index}")
+            codes.append(f"bad{index}, {lit(code)}")
+            reasons.append(f"bad{index}, {reason}")
+    late = "toUInt8(0)"
+    if entity.event_time_field:
+        index = [f.name for f in entity.fields].index(entity.event_time_field) + 1
+        kind = entity.fields[index - 1].type
+        event_day = f"toDate(n{index}, {lit(LOCAL_TIMEZONE)})" if kind == "timestamp" else f"n{index}"
+        late = f"toUInt8(ifNull({event_day} < toDate({lit(drop_date.isoformat())}), 0))"
+    kept = [f"n{i}" for i in range(1, len(entity.fields) + 1)]
+    kept += [f"o{i}" for i, f in enumerate(entity.fields, start=1) if f.type in KEEPS_ORIGINAL]
+    return f"""
+SELECT file_idx, line_number, extra_keys, extra_json, {", ".join(kept)}, {late} AS is_late,
+       multiIf({", ".join(codes)}, '') AS reason_code,
+       multiIf({", ".join(reasons)}, '') AS reason
+FROM (SELECT *, {", ".join(columns)} FROM {base_table})"""
+
+
+def raw_projection(entity: Entity) -> str:
+    """Expressions, in raw-table column order, turning a checked row into a raw-table row."""
+    expressions = []
+    for index, field in enumerate(entity.fields, start=1):
+        value = f"n{index}"
+        if field.required and field.type not in ARRAY_TYPES:
+            value = f"assumeNotNull({value})"
+        expressions.append(value)
+        if field.type in KEEPS_ORIGINAL:
+            expressions.append(f"o{index}")
+    expressions += [
+        "{drop_date:Date}",
+        "{batch_id:String}",
+        "arrayElement({files:Array(String)}, file_idx)",
+        "line_number",
+        "{ingested_at:DateTime64(3, 'UTC')}",
+        "is_late",
+        "extra_json",
+    ]
+    assert len(expressions) == len(raw_columns(entity))
+    return ", ".join(expressions)

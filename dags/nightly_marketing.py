@@ -99,12 +99,15 @@ def nightly_marketing():
 
     @task(map_index_template="{{ task.op_kwargs['source'] }}")
     def ingest_source(source: str, ds: str | None = None) -> dict:
-        from nightshift.pipeline import StageContext, parse_run_date
-        from nightshift.settings import get_settings
+        from functools import partial
+
+        from nightshift.pipeline import run_stage as run_pipeline_stage
         from nightshift.stages.ingest import run_source
 
-        ctx = StageContext(run_date=parse_run_date(_require_ds(ds)), settings=get_settings())
-        return run_source(ctx, source).as_dict()
+        # Recorded in ops.stage_runs as `ingest:<source>`, like every other stage.
+        return run_pipeline_stage(
+            "ingest", _require_ds(ds), function=partial(run_source, source=source), label=f"ingest:{source}"
+        ).as_dict()
 
     @task
     def run_stage(stage: str, ds: str | None = None) -> dict:

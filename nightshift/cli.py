@@ -155,14 +155,19 @@ def generate(
     console.print(f"Landing files in {settings.landing_dir}")
 
 
+INGESTION_COLUMNS = ("source_file", "status", "encoding", "lines", "loaded", "duplicates", "quarantined",
+                     "quarantined_by_reason", "late_rows", "drift_rows", "message")
+
+
 def _print_ingestion(rows) -> None:
     if not rows:
         console.print("nothing ingested")
         return
     rows = [row if isinstance(row, dict) else row.__dict__ for row in rows]
-    table = Table(*rows[0].keys(), title="Ingestion summary")
+    columns = [c for c in INGESTION_COLUMNS if c in rows[0]]
+    table = Table(*columns, title="Ingestion summary")
     for row in rows:
-        table.add_row(*(str(value) for value in row.values()))
+        table.add_row(*(str(row[column]) for column in columns))
     console.print(table)
 
 

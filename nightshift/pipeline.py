@@ -77,13 +77,25 @@ def _stage_function(stage: str) -> Callable[[StageContext], StageResult]:
     return module.run
 
 
-def run_stage(stage: str, run_date: str | date, settings: Settings | None = None, ctx: StageContext | None = None):
-    """Run one stage for one date and record it in ops.stage_runs. Returns the StageResult."""
+def run_stage(
+    stage: str,
+    run_date: str | date,
+    settings: Settings | None = None,
+    ctx: StageContext | None = None,
+    function: Callable[[StageContext], StageResult] | None = None,
+    label: str | None = None,
+):
+    """Run one stage for one date and record it in ops.stage_runs. Returns the StageResult.
+
+    `function`/`label` run a part of a stage (one source of `ingest`, for an Airflow mapped task) under the same
+    bookkeeping, recorded as e.g. `ingest:orders`.
+    """
     from nightshift import runlog
 
     run_date = parse_run_date(run_date)
     ctx = ctx or StageContext(run_date=run_date, settings=settings or get_settings())
-    function = _stage_function(stage)
+    function = function or _stage_function(stage)
+    stage = label or stage
     started_at = datetime.now(UTC)
     clock = time.perf_counter()
     try:

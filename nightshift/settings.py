@@ -14,6 +14,9 @@
 | NIGHTSHIFT_SPARK_UI                | `false`                               | start the Spark web UI                    |
 | NIGHTSHIFT_WAREHOUSE_LOCK_TIMEOUT  | `120` (seconds)                       | how long to wait for a locked warehouse   |
 
+Read by the DAG file at parse time (not a runtime setting): NIGHTSHIFT_RETRY_DELAY_SECONDS (default 300), the
+delay between task retries; `airflow dags test` runs started by Nightshift set it to 1.
+
 Pointing NIGHTSHIFT_HOME (or every path variable) somewhere else gives a fully separate installation;
 the tests rely on that.
 """

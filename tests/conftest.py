@@ -16,6 +16,9 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
+# Real datasets live in `shared/` beside the repository (CI clones the repo next to it).
+SHARED_DIR = Path(os.environ.get("NIGHTSHIFT_SHARED_DIR", REPO_ROOT.parent / "shared"))
+CDNOW_FILE = SHARED_DIR / "datasets" / "cdnow" / "CDNOW_master.txt"
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,7 @@ from nightshift.ingest.engine import ingest_source_day
 from nightshift.ingest.errors import InvariantViolation
 from nightshift.ingest.load import FileResult
 from nightshift.sources.catalog import QUARANTINE_REASONS, Entity, Field, Source
+from tests.conftest import CDNOW_FILE
 
 DAY = date(2026, 11, 21)
 NEXT_DAY = date(2026, 11, 22)
@@ -294,7 +295,7 @@ def test_phone_fast_path_agrees_with_phonenumbers(client):
     assert any(e164 for _, _, e164 in rows) and not all(e164 for _, _, e164 in rows)
 
 
-CDNOW_PATH = Path("/work/shared/datasets/cdnow/CDNOW_master.txt")
+CDNOW_PATH = CDNOW_FILE
 
 
 @pytest.mark.skipif(not CDNOW_PATH.exists(), reason="CDNOW data set not present")

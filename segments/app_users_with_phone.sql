@@ -4,4 +4,4 @@
 -- refresh: daily
 SELECT one_id
 FROM marts.user_profile
-WHERE has_phone = 1
+WHERE has_phone

@@ -185,6 +185,37 @@ def test_stock_dbt_cli_builds_user_profile(seeded_home: Path, tmp_path: Path):
     assert tables[("marts", "user_profile")]["sorting_key"].strip("()") == "one_id"
 
 
+RECORD_BUILD_CODE = """
+from datetime import UTC, date, datetime
+from nightshift import runlog
+from nightshift.warehouse import get_client
+client = get_client()
+runlog.record(client, "build", date.fromisoformat("{run_date}"), datetime.now(UTC), "success", {{}}, "")
+runlog.record(client, "build", date(2026, 11, 1), datetime(2026, 1, 1, tzinfo=UTC), "success", {{}}, "")
+"""
+
+
+def _bare_dbt_build(home: Path, tmp_path: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(VENV_BIN / "dbt"), "build", "--target-path", str(tmp_path / "t"), "--log-path", str(tmp_path / "l")],
+        env=isolated_env(home), cwd=REPO_ROOT / "dbt_project", capture_output=True, text=True,
+        timeout=SUBPROCESS_TIMEOUT,
+    )  # fmt: skip
+
+
+@pytest.mark.slow
+def test_bare_dbt_build_rebuilds_the_pipelines_last_build_date(seeded_home: Path, tmp_path: Path):
+    refused = _bare_dbt_build(seeded_home, tmp_path)
+    assert refused.returncode != 0
+    assert "pipeline has never built" in refused.stdout
+
+    run_python(seeded_home, RECORD_BUILD_CODE.format(run_date=RUN_DATE))
+    completed = _bare_dbt_build(seeded_home, tmp_path)
+    assert completed.returncode == 0, f"dbt build failed:\n{completed.stdout[-5000:]}"
+    inspected = json.loads(run_python(seeded_home, INSPECT_CODE))
+    assert inspected["profile"] == EXPECTED_PROFILE  # built as of RUN_DATE, the most recent successful build
+
+
 @pytest.fixture(scope="module")
 def in_process_runs(tmp_path_factory) -> dict:
     """Seed a warehouse, then in ONE process: build twice, break an invariant, build again."""

@@ -2,19 +2,43 @@
     The run (partition) date as 'YYYY-MM-DD', from `--vars '{run_date: 2026-11-21}'`.
 
     Models read data as of this date, never as of today, so re-running a date rebuilds the same content.
-    Commands that build or test data fail without it. Other commands (parse, compile, ls, docs generate) fall
-    back to the placeholder 1970-01-01: their output only shows the shape of the SQL.
+    Without the var, commands that build or test data use the date of the pipeline's last successful build
+    (the newest `build` row in ops.stage_runs), so a hand-run `dbt build` reproduces what the night built; when
+    the pipeline has never built, they fail and say how to pass the date. Commands that only show SQL (parse,
+    compile, ls, docs generate) fall back to the placeholder 1970-01-01.
 -#}
+{% macro last_pipeline_build_date() -%}
+    {%- set exists = run_query(
+        "select count() from system.tables where database = 'ops' and name = 'stage_runs'"
+    ).columns[0].values()[0] -%}
+    {%- if exists | int == 0 -%}
+        {{- return(none) -}}
+    {%- endif -%}
+    {%- set found = run_query(
+        "select toString(argMax(run_date, finished_at)), count() from ops.stage_runs "
+        ~ "where stage = 'build' and status = 'success'"
+    ) -%}
+    {%- if found.columns[1].values()[0] | int == 0 -%}
+        {{- return(none) -}}
+    {%- endif -%}
+    {{- return(found.columns[0].values()[0]) -}}
+{%- endmacro %}
+
 {% macro run_date() -%}
     {%- set value = var('run_date', none) -%}
     {%- if value is none -%}
         {%- if execute and flags.WHICH in ('build', 'run', 'test', 'seed', 'snapshot', 'retry') -%}
-            {{ exceptions.raise_compiler_error(
-                "The var run_date is not set. Pass the partition date to build, for example "
-                ~ "dbt " ~ flags.WHICH ~ " --vars '{run_date: 2026-11-21}'"
-            ) }}
+            {%- set value = last_pipeline_build_date() -%}
+            {%- if value is none -%}
+                {{ exceptions.raise_compiler_error(
+                    "The var run_date is not set and the pipeline has never built (no successful `build` in "
+                    ~ "ops.stage_runs). Pass the partition date, for example "
+                    ~ "dbt " ~ flags.WHICH ~ " --vars '{run_date: 2026-11-21}'"
+                ) }}
+            {%- endif -%}
+        {%- else -%}
+            {%- set value = '1970-01-01' -%}
         {%- endif -%}
-        {%- set value = '1970-01-01' -%}
     {%- endif -%}
     {%- set value = value | string -%}
     {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', value) -%}

@@ -33,15 +33,18 @@ def _run_through_airflow(run_date: date, settings: Settings, console: Console) -
 
 
 def _show_outputs(run_date: date, settings: Settings, console: Console) -> None:
-    from nightshift.tables import table_exists
+    from nightshift.stages.report import ingestion_by_source
     from nightshift.warehouse import get_client
 
     client = get_client(settings)
-    if table_exists(client, "ops.ingestion_summary"):
-        result = client.query("SELECT * FROM ops.ingestion_summary WHERE run_date = {d:Date}", parameters={"d": run_date})
-        table = Table(*result.column_names, title=f"Ingestion summary for {run_date}")
-        for row in result.result_rows:
-            table.add_row(*(str(value) for value in row))
+    ingestion = ingestion_by_source(client, run_date)
+    if ingestion:
+        table = Table("source", "files", "lines", "loaded", "duplicates", "quarantined", "by reason",
+                      title=f"Ingestion summary for {run_date}")
+        for source, files, lines, loaded, duplicates, quarantined, reasons in ingestion:
+            by_reason = ", ".join(f"{code} {count}" for code, count in sorted(reasons.items()) if count)
+            table.add_row(source, str(files), f"{lines:,}", f"{loaded:,}", f"{duplicates:,}", f"{quarantined:,}",
+                          by_reason)
         console.print(table)
 
     stages = client.query(

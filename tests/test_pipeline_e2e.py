@@ -88,5 +88,9 @@ def test_export_manifest_describes_its_file(pipeline_home):
         assert manifest["sha256"] == hashlib.sha256(data).hexdigest()
         assert manifest["rows"] == data.count(b"\n") - 1  # header line excluded
         assert manifest["run_date"] == RUN_DATE
-    report = pipeline_home / "reports" / RUN_DATE / "nightly_report.txt"
-    assert "Exports in" in report.read_text()
+    report = (pipeline_home / "reports" / RUN_DATE / "nightly_report.txt").read_text()
+    assert "Exports in" in report
+    ingestion = report.split("Ingestion (latest load", 1)[1].split("\n\n", 1)[0]
+    sources = {line.split()[0] for line in ingestion.splitlines()[2:]}
+    assert {"app", "orders", "wechat_oa", "consent"} <= sources  # every simulated source was ingested
+    assert "quarantined" in ingestion

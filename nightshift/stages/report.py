@@ -18,6 +18,40 @@ def _section(title: str, lines: list[str]) -> list[str]:
     return [title, RULE, *(lines or ["(none)"]), ""]
 
 
+INGESTION_BY_SOURCE_SQL = """
+SELECT source, count() AS files, sum(lines) AS lines, sum(loaded) AS loaded, sum(duplicates) AS duplicates,
+       sum(quarantined) AS quarantined, sumMap(quarantined_by_reason) AS quarantined_by_reason
+FROM ops.ingestion_summary
+WHERE run_date = {d:Date}
+  AND (source, entity, batch_id) IN (
+      SELECT source, entity, argMax(batch_id, ingested_at) FROM ops.ingestion_summary
+      WHERE run_date = {d:Date} GROUP BY source, entity)
+GROUP BY source
+ORDER BY source
+"""
+
+
+def ingestion_by_source(client, run_date) -> list[tuple]:
+    """Per source, the latest ingestion of the day: (source, files, lines, loaded, duplicates, quarantined, reasons).
+
+    lines = loaded + duplicates + quarantined (+ blank lines) holds per file; see ops.ingestion_summary.
+    """
+    if not table_exists(client, "ops.ingestion_summary"):
+        return []
+    return client.query(INGESTION_BY_SOURCE_SQL, parameters={"d": run_date}).result_rows
+
+
+def _ingestion_lines(client, run_date) -> list[str]:
+    lines = []
+    for source, files, read, loaded, duplicates, quarantined, reasons in ingestion_by_source(client, run_date):
+        by_reason = ", ".join(f"{code} {count}" for code, count in sorted(reasons.items()) if count)
+        lines.append(
+            f"{source:<12} files {files:>3}  lines {read:>10,}  loaded {loaded:>10,}  duplicates {duplicates:>6,}  "
+            f"quarantined {quarantined:>6,}" + (f" ({by_reason})" if by_reason else "")
+        )
+    return lines
+
+
 def _stage_lines(client, run_date) -> list[str]:
     if not table_exists(client, "ops.stage_runs"):
         return []
@@ -46,6 +80,8 @@ def run(ctx: StageContext) -> StageResult:
     day = ctx.run_date
     lines = [f"Nightshift nightly report for {day.isoformat()}", "=" * 72, ""]
     lines += _section("Stages", _stage_lines(client, day))
+    lines += _section("Ingestion (latest load of each source today; rejects are in raw.quarantine)",
+                      _ingestion_lines(client, day))
     lines += _section(
         "Segments",
         _query_lines(

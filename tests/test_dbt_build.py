@@ -190,8 +190,9 @@ from datetime import UTC, date, datetime
 from nightshift import runlog
 from nightshift.warehouse import get_client
 client = get_client()
-runlog.record(client, "build", date.fromisoformat("{run_date}"), datetime.now(UTC), "success", {{}}, "")
+# an older build of an earlier date first, then the most recent one: the bare build must pick the latter
 runlog.record(client, "build", date(2026, 11, 1), datetime(2026, 1, 1, tzinfo=UTC), "success", {{}}, "")
+runlog.record(client, "build", date.fromisoformat("{run_date}"), datetime.now(UTC), "success", {{}}, "")
 """
 
 

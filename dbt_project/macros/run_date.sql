@@ -15,7 +15,7 @@
         {{- return(none) -}}
     {%- endif -%}
     {%- set found = run_query(
-        "select toString(argMax(run_date, finished_at)), count() from ops.stage_runs "
+        "select toString(argMax(run_date, (finished_at, started_at))), count() from ops.stage_runs "
         ~ "where stage = 'build' and status = 'success'"
     ) -%}
     {%- if found.columns[1].values()[0] | int == 0 -%}

@@ -32,19 +32,28 @@ def _run_through_airflow(run_date: date, settings: Settings, console: Console) -
         raise NightshiftError(f"The nightly DAG failed for {run_date}. Last lines of its log:\n{tail}")
 
 
-def _show_outputs(run_date: date, settings: Settings, console: Console) -> None:
+def show_outputs(run_date: date, settings: Settings, console: Console) -> None:
     from nightshift.stages.report import ingestion_by_source
     from nightshift.warehouse import get_client
 
     client = get_client(settings)
     ingestion = ingestion_by_source(client, run_date)
     if ingestion:
-        table = Table("source", "files", "lines", "loaded", "duplicates", "quarantined", "by reason",
-                      title=f"Ingestion summary for {run_date}")
+        table = Table(
+            "source",
+            "files",
+            "lines",
+            "loaded",
+            "duplicates",
+            "quarantined",
+            "by reason",
+            title=f"Ingestion summary for {run_date}",
+        )
         for source, files, lines, loaded, duplicates, quarantined, reasons in ingestion:
             by_reason = ", ".join(f"{code} {count}" for code, count in sorted(reasons.items()) if count)
-            table.add_row(source, str(files), f"{lines:,}", f"{loaded:,}", f"{duplicates:,}", f"{quarantined:,}",
-                          by_reason)
+            table.add_row(
+                source, str(files), f"{lines:,}", f"{loaded:,}", f"{duplicates:,}", f"{quarantined:,}", by_reason
+            )
         console.print(table)
 
     stages = client.query(
@@ -58,13 +67,14 @@ def _show_outputs(run_date: date, settings: Settings, console: Console) -> None:
     console.print(table)
 
     export_dir = settings.exports_dir / run_date.isoformat()
-    table = Table("export file", "rows", "manifest", title="Exports")
+    # One line per file, never a table: a table truncates long paths on a narrow terminal, and every path here
+    # is something a person will want to copy.
+    console.print(f"[bold]Exports directory[/]: {export_dir}", soft_wrap=True)
     for manifest_path in sorted(export_dir.glob("*.manifest.json")):
         manifest = json.loads(manifest_path.read_text())
-        table.add_row(str(export_dir / manifest["file"]), f"{manifest['rows']:,}", str(manifest_path))
-    console.print(table)
+        console.print(f"  {manifest['file']}  {manifest['rows']:,} rows, manifest {manifest_path.name}", soft_wrap=True)
     report = settings.reports_dir / run_date.isoformat() / "nightly_report.txt"
-    console.print(f"[bold]Report[/]: {report}")
+    console.print(f"[bold]Report[/]: {report}", soft_wrap=True)
     console.print(f"[bold]Warehouse[/]: {settings.warehouse.describe()}  (try `nightshift status`, `nightshift sql`)")
     console.print(f"[bold]Lake[/]: {settings.lake_root}    [bold]Landing[/]: {settings.landing_dir}")
 
@@ -80,4 +90,4 @@ def run_demo(run_date: date, users: int, use_airflow: bool, settings: Settings, 
 
         run(run_date, settings=settings, on_stage_done=lambda r: console.print(f"✓ {r.stage:<10} {r.summary}"))
     console.rule("3/3  What the night produced, and where")
-    _show_outputs(run_date, settings, console)
+    show_outputs(run_date, settings, console)

@@ -127,3 +127,36 @@ def test_dag_run_writes_exports_with_manifests_and_a_report(airflow_run) -> None
     report_dir = settings.reports_dir / RUN_DATE.isoformat()
     reports = [path for path in report_dir.glob("*") if path.is_file() and path.stat().st_size > 0]
     assert reports, f"no report written under {report_dir}"
+
+
+SHOW_OUTPUTS_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    from datetime import date
+    from rich.console import Console
+    from nightshift.demo import show_outputs
+    from nightshift.settings import get_settings
+    show_outputs(date.fromisoformat(sys.argv[1]), get_settings(), Console(width=60, color_system=None))
+    """
+)
+
+
+@pytest.mark.slow
+def test_demo_summary_prints_every_export_manifest_and_the_report_in_full(airflow_run) -> None:
+    settings, completed, _ = airflow_run
+    assert completed.returncode == 0, "the DAG run failed; see test_dag_run_succeeds_with_every_task"
+    shown = subprocess.run(
+        [sys.executable, "-c", SHOW_OUTPUTS_SCRIPT, RUN_DATE.isoformat()],
+        env=isolated_env(settings.home),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert shown.returncode == 0, _tail(shown.stderr)
+    export_dir = settings.exports_dir / RUN_DATE.isoformat()
+    # a narrow terminal must not truncate any path a person needs to open
+    assert f"Exports directory: {export_dir}" in shown.stdout
+    assert f"Report: {settings.reports_dir / RUN_DATE.isoformat() / 'nightly_report.txt'}" in shown.stdout
+    for manifest_path in sorted(export_dir.glob("*.manifest.json")):
+        assert manifest_path.name in shown.stdout
+        assert json.loads(manifest_path.read_text())["file"] in shown.stdout

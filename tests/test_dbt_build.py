@@ -10,6 +10,7 @@ date.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from datetime import date
@@ -26,25 +27,22 @@ RUN_DATE = "2026-11-21"
 SUBPROCESS_TIMEOUT = 300
 
 SEED_CODE = """
+from nightshift.ingest.tables import raw_table_ddl
+from nightshift.sources.app import USERS
 from nightshift.warehouse import get_client
 
 client = get_client()
 for database in ("raw", "marts"):
     client.command(f"CREATE DATABASE IF NOT EXISTS {database}")
-client.command('''
-CREATE TABLE raw.app__users (
-    user_id String, phone Nullable(String), phone_original String, os Nullable(String),
-    register_time Nullable(DateTime64(3, 'UTC')), register_time_original String,
-    _drop_date Date, _batch_id String, _source_file String, _line_number UInt64,
-    _ingested_at DateTime64(3, 'UTC'), _is_late UInt8, _extra String
-) ENGINE = MergeTree PARTITION BY _drop_date ORDER BY (user_id, _line_number)''')
+client.command(raw_table_ddl(USERS))  # exactly the table ingestion creates
 client.command('''
 CREATE TABLE marts.identity_map (
     one_id UInt64, id_type LowCardinality(String), id_value String, first_seen_date Date, last_seen_date Date
 ) ENGINE = MergeTree ORDER BY (one_id, id_type, id_value)''')
 client.command('''
-INSERT INTO raw.app__users
-SELECT c1, c2, c3, c4, parseDateTime64BestEffortOrNull(c5, 3, 'UTC'), c6,
+INSERT INTO raw.app__users (user_id, phone, phone_original, os, register_time, register_time_original,
+    update_time, _drop_date, _batch_id, _source_file, _line_number, _ingested_at, _is_late, _extra)
+SELECT c1, c2, c3, c4, parseDateTime64BestEffort(c5, 3, 'UTC'), c6, parseDateTime64BestEffort(c5, 3, 'UTC'),
        c7, 'batch-' || toString(c7), 'app/' || toString(c7) || '/users.jsonl', c8,
        toDateTime64(c7, 3, 'UTC') + INTERVAL 1 HOUR, 0, ''
 FROM values(
@@ -52,7 +50,7 @@ FROM values(
      c8 UInt64',
     ('u1', '+8613800138001', '13800138001', 'iOS', '2026-11-01 08:00:00', '2026-11-01T08:00:00Z', '2026-11-20', 2),
     ('u2', NULL, '', 'android', '2026-11-02 09:00:00', '1762074000', '2026-11-20', 3),
-    ('u5', '+8613700137005', '13700137005', NULL, NULL, '', '2026-11-20', 5),
+    ('u5', '+8613700137005', '13700137005', NULL, '2026-11-01 00:00:00', '', '2026-11-20', 5),
     ('u1', '+8613800138009', '138 0013 8009', 'ios', '2026-11-01 08:00:00', '2026-11-01', '2026-11-21', 2),
     ('u3', '+8613900139003', '13900139003', 'HarmonyOS', '2026-11-03 10:00:00', '', '2026-11-21', 4),
     ('u3', '+8613900139004', '13900139004', 'HarmonyOS', '2026-11-03 10:00:00', '', '2026-11-21', 7),
@@ -61,9 +59,14 @@ FROM values(
 )''')
 client.command('''
 INSERT INTO marts.identity_map VALUES
-    (1, 'app_user_id', 'u1', '2026-11-20', '2026-11-22'), (1, 'phone', '+8613800138001', '2026-11-20', '2026-11-21'),
+    (1, 'app_user_id', 'u1', '2026-11-20', '2026-11-22'), (1, 'phone', '+8613800138001', '2026-11-20', '2026-11-20'),
+    (1, 'phone', '+8613800138009', '2026-11-21', '2026-11-21'),
+    (1, 'phone', '+8613800138010', '2026-11-22', '2026-11-22'),
     (2, 'app_user_id', 'u2', '2026-11-20', '2026-11-21'),
     (3, 'app_user_id', 'u3', '2026-11-21', '2026-11-21'), (3, 'app_user_id', 'u5', '2026-11-20', '2026-11-20'),
+    (3, 'phone', '+8613900139003', '2026-11-21', '2026-11-21'),
+    (3, 'phone', '+8613900139004', '2026-11-21', '2026-11-21'),
+    (3, 'phone', '+8613700137005', '2026-11-20', '2026-11-20'),
     (4, 'app_user_id', 'u4', '2026-11-22', '2026-11-22')''')
 """
 
@@ -74,13 +77,13 @@ PROFILE_QUERY = (
 )
 
 EXPECTED_PROFILE = [
-    # latest delivery on or before the run date wins; the 2026-11-22 update is not visible yet
+    # the phone most recently seen on or before the run date; the one first seen on 2026-11-22 is not visible yet
     {"one_id": 1, "app_user_id": "u1", "phone": "+8613800138009", "os": "ios",
      "registered_at": "2026-11-01 08:00:00.000", "has_phone": True, "profile_date": RUN_DATE},
-    {"one_id": 2, "app_user_id": "u2", "phone": None, "os": "android",
+    {"one_id": 2, "app_user_id": "u2", "phone": "", "os": "android",
      "registered_at": "2026-11-02 09:00:00.000", "has_phone": False, "profile_date": RUN_DATE},
-    # two records the same day: the later line wins; of two app accounts, the most recently seen one
-    {"one_id": 3, "app_user_id": "u3", "phone": "+8613900139004", "os": "harmonyos",
+    # of two app accounts, the most recently seen one; of two phones seen the same day, the smaller value
+    {"one_id": 3, "app_user_id": "u3", "phone": "+8613900139003", "os": "harmonyos",
      "registered_at": "2026-11-03 10:00:00.000", "has_phone": True, "profile_date": RUN_DATE},
 ]  # fmt: skip
 
@@ -173,13 +176,12 @@ def test_stock_dbt_cli_builds_user_profile(seeded_home: Path, tmp_path: Path):
     assert inspected["profile"] == EXPECTED_PROFILE
     tables = {(t["database"], t["name"]): t for t in inspected["tables"]}
     # each layer in the database named after it, nothing built into `default`
-    assert set(tables) == {
-        ("staging", "stg_app__users"),
-        ("staging", "stg_identity__identity_links"),
-        ("intermediate", "int_app_users_resolved_to_one_ids"),
-        ("marts", "identity_map"),
-        ("marts", "user_profile"),
-    }
+    assert not [name for database, name in tables if database == "default"]
+    layers = {"stg_": "staging", "int_": "intermediate"}
+    for database, name in tables:
+        expected = next((layer for prefix, layer in layers.items() if name.startswith(prefix)), "marts")
+        assert database == expected, f"{name} was built in {database}, expected {expected}"
+    assert {("staging", "stg_app__users"), ("marts", "user_profile"), ("marts", "user_tags")} <= set(tables)
     assert tables[("staging", "stg_app__users")]["engine"] == "View"
     assert tables[("marts", "user_profile")]["engine"] == "MergeTree"
     assert tables[("marts", "user_profile")]["sorting_key"].strip("()") == "one_id"
@@ -232,8 +234,9 @@ def test_build_stage_builds_marts_in_process(in_process_runs: dict):
     first = in_process_runs["first"]
     home = in_process_runs["home"]
     assert in_process_runs["first_profile"] == EXPECTED_PROFILE
-    assert first["rows"] == {"marts.user_profile": 3}
-    assert first["summary"].startswith("dbt build: 4 models built, ")
+    assert first["rows"]["marts.user_profile"] == 3
+    assert {"marts.user_tags", "marts.tag_bitmaps"} <= set(first["rows"])
+    assert re.match(r"dbt build: \d+ models built, \d+ tests passed", first["summary"]), first["summary"]
     # artifacts and logs belong to this installation
     assert first["outputs"]["dbt_artifacts"] == str(home / "dbt" / "target")
     assert (home / "dbt" / "target" / "run_results.json").is_file()

@@ -33,7 +33,11 @@ resolved as (
         users.app_user_id as app_user_id,
         users.phone as phone,
         users.os as os,
-        users.registered_at as registered_at
+        users.registered_at as registered_at,
+        users.gender as gender,
+        users.city as city,
+        users.register_channel as register_channel,
+        users.inviter_app_user_id as inviter_app_user_id
 
     from app_user_links
     inner join users

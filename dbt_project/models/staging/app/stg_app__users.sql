@@ -2,16 +2,16 @@ with
 
 source as (
 
-    select * from {{ source('app', 'users') }}
+    select * from {{ source_or_empty('app', 'users') }}
     where _drop_date <= toDate('{{ run_date() }}')
 
 ),
 
 latest as (
 
-    -- a user delivered again (later day, or twice in a day) keeps only its newest record
+    -- a snapshot source: a user delivered again (later day, or twice in a day) keeps only its newest record
     select * from source
-    order by _drop_date desc, _ingested_at desc, _line_number desc
+    order by _drop_date desc, update_time desc, _ingested_at desc, _line_number desc
     limit 1 by user_id
 
 ),
@@ -22,9 +22,16 @@ renamed as (
         user_id as app_user_id,
         phone,
         phone_original,
+        device_ids,
         nullIf(lower(trimBoth(os)), '') as os,
         register_time as registered_at,
         register_time_original as registered_at_original,
+        nickname,
+        {{ gender_code('gender') }} as gender,
+        nullIf(trimBoth(city), '') as city,
+        nullIf(lower(trimBoth(register_channel)), '') as register_channel,
+        nullIf(inviter_id, '') as inviter_app_user_id,
+        update_time as updated_at,
         _drop_date,
         _batch_id,
         _source_file,

@@ -1,0 +1,34 @@
+with
+
+source as (
+
+    select * from {{ source_or_empty('miniprogram', 'visits') }}
+    where _drop_date <= toDate('{{ run_date() }}')
+
+),
+
+deduplicated as (
+
+    select * from source
+    order by _drop_date desc, _ingested_at desc, _line_number desc
+    limit 1 by visit_id
+
+),
+
+renamed as (
+
+    select
+        visit_id,
+        openid as miniprogram_openid,
+        lower(trimBoth(page)) as page,
+        scene as wechat_scene,
+        visit_time as visited_at,
+        stay_time as stay_seconds,
+        _drop_date,
+        _is_late
+
+    from deduplicated
+
+)
+
+select * from renamed

@@ -1,0 +1,32 @@
+with
+
+source as (
+
+    select * from {{ source_or_empty('xiaoe', 'users') }}
+    where _drop_date <= toDate('{{ run_date() }}')
+
+),
+
+latest as (
+
+    select * from source
+    order by _drop_date desc, _ingested_at desc, _line_number desc
+    limit 1 by user_id
+
+),
+
+renamed as (
+
+    select
+        user_id as xiaoe_user_id,
+        nickname,
+        phone,
+        nullIf(wx_union_id, '') as unionid,
+        user_created_at as created_at,
+        _drop_date
+
+    from latest
+
+)
+
+select * from renamed

@@ -1,0 +1,136 @@
+"""The dbt-built person models on a small generated world: `marts.user_profile` honours the contract Spark
+segments and campaigns rely on (nightshift/contracts.py), and every catalogue tag is produced.
+
+One world per module, built by subprocesses with their own NIGHTSHIFT_HOME (the embedded engine allows one
+process per warehouse directory): generate 1,000 people over two days, ingest both days, then run the identity
+and build stages for the last day. Takes about 4 minutes, nearly all of it in `dbt build`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from nightshift.contracts import CHANNELS, USER_PROFILE_COLUMNS
+from tests.conftest import REPO_ROOT, run_cli
+
+START_DATE = date(2026, 11, 18)
+DAYS = 2
+RUN_DATE = (START_DATE + timedelta(days=DAYS - 1)).isoformat()
+CATALOGUE_PATH = REPO_ROOT / "dbt_project" / "seeds" / "tag_catalogue.csv"
+TAG_MACRO_PATH = REPO_ROOT / "dbt_project" / "macros" / "tags.sql"
+USER_TAGS_COLUMNS = {
+    "one_id": "UInt64",
+    "tag_code": "LowCardinality(String)",
+    "tag_value": "String",
+    "computed_date": "Date",
+}
+BUILD_TIMEOUT = 1200
+
+
+def query(home: Path, sql: str) -> list[dict]:
+    completed = run_cli(home, "sql", sql, "--format", "json")
+    return json.loads(completed.stdout)
+
+
+def table_columns(home: Path, table: str) -> dict[str, str]:
+    database, name = table.split(".")
+    rows = query(
+        home,
+        f"SELECT name, type FROM system.columns WHERE database = '{database}' AND table = '{name}' ORDER BY position",
+    )
+    return {row["name"]: row["type"] for row in rows}
+
+
+def catalogue() -> list[dict[str, str]]:
+    with CATALOGUE_PATH.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> Path:
+    """A built installation: generated, ingested, identity resolved and dbt-built for RUN_DATE."""
+    home = tmp_path_factory.mktemp("profile-contract")
+    run_cli(home, "generate", "--users", "1000", "--days", str(DAYS), "--start-date", START_DATE.isoformat(),
+            "--seed", "7")  # fmt: skip
+    for offset in range(DAYS):
+        run_cli(home, "ingest", "--date", (START_DATE + timedelta(days=offset)).isoformat())
+    run_cli(home, "run", "--date", RUN_DATE, "--stages", "identity,build", timeout=BUILD_TIMEOUT)
+    return home
+
+
+def test_user_profile_has_every_contract_column_with_its_type(world):
+    built = table_columns(world, "marts.user_profile")
+    missing = sorted(set(USER_PROFILE_COLUMNS) - set(built))
+    wrong = {name: (expected, built[name]) for name, expected in USER_PROFILE_COLUMNS.items()
+             if name in built and built[name] != expected}  # fmt: skip
+    assert not missing, (
+        f"marts.user_profile lacks contract columns {missing} (nightshift/contracts.py USER_PROFILE_COLUMNS); "
+        "add them to dbt_project/models/marts/users/user_profile.sql"
+    )
+    assert not wrong, f"marts.user_profile columns with types other than the contract's (expected, built): {wrong}"
+    for channel in CHANNELS:
+        assert f"can_receive_{channel}" in built and f"contact_ref_{channel}" in built, channel
+
+
+def test_every_catalogue_tag_is_a_profile_column_and_a_possible_user_tags_code(world):
+    codes = [row["code"] for row in catalogue()]
+    assert len(codes) >= 40 and len(set(codes)) == len(codes), "the catalogue needs 40+ distinct tag codes"
+    built = table_columns(world, "marts.user_profile")
+    assert not sorted(set(codes) - set(built)), "catalogue tags without a user_profile column"
+    # user_tags unpivots exactly the codes of catalogue_tags() (macros/tags.sql): its possible codes
+    produced = re.findall(r"\{'code': '(\w+)', 'type': '(\w+)'\}", TAG_MACRO_PATH.read_text(encoding="utf-8"))
+    assert produced == [(row["code"], row["type"]) for row in catalogue()], (
+        "macros/tags.sql catalogue_tags() must list the seed's codes and types in the seed's order"
+    )
+    present = {row["tag_code"] for row in query(world, "SELECT DISTINCT tag_code FROM marts.user_tags")}
+    assert present <= set(codes), f"user_tags codes missing from the catalogue: {sorted(present - set(codes))}"
+    # tags every person has a value for must be present on any non-empty world
+    always = {"gender", "device_os", "lifecycle_stage", "rfm_segment", "can_receive_sms", "is_blacklisted"}
+    assert always <= present, f"tags every person has but user_tags lacks: {sorted(always - present)}"
+
+
+def test_user_tags_keeps_its_contract_and_grain(world):
+    assert table_columns(world, "marts.user_tags") == USER_TAGS_COLUMNS
+    [grain] = query(
+        world,
+        "SELECT count() AS tag_rows, uniqExact(one_id, tag_code) AS keys, uniqExact(computed_date) AS dates, "
+        f"countIf(computed_date != '{RUN_DATE}') AS wrong_dates FROM marts.user_tags",
+    )
+    assert grain["tag_rows"] > 0 and grain["tag_rows"] == grain["keys"], grain
+    assert grain["wrong_dates"] == 0, grain
+
+
+def test_profile_is_one_row_per_resolved_person(world):
+    [counts] = query(
+        world,
+        "SELECT (SELECT count() FROM marts.user_profile) AS profile_rows, "
+        "(SELECT uniqExact(one_id) FROM marts.user_profile) AS profile_people, "
+        "(SELECT uniqExact(one_id) FROM marts.identity_map WHERE first_seen_date <= "
+        f"'{RUN_DATE}') AS people, (SELECT countIf(profile_date != '{RUN_DATE}') FROM marts.user_profile) AS wrong",
+    )
+    assert counts["profile_rows"] == counts["profile_people"] == counts["people"] > 0, counts
+    assert counts["wrong"] == 0, counts
+
+
+def test_reachability_is_address_and_consent(world):
+    checks = {
+        "sms without a phone": "can_receive_sms = 1 AND phone = ''",
+        "sms after unsubscribe": "can_receive_sms = 1 AND is_sms_unsubscribed = 1",
+        "sms ref without consent": "can_receive_sms = 0 AND contact_ref_sms != ''",
+        "push without an app account": "can_receive_app_push = 1 AND app_user_id = ''",
+        "call without a phone": "can_receive_outbound_call = 1 AND phone = ''",
+        "ref differs from address": "can_receive_sms = 1 AND contact_ref_sms != phone",
+        "oa without a subscribed openid": "can_receive_wechat_oa_template = 1 AND contact_ref_wechat_oa_template = ''",
+        "timezone missing": "timezone != 'Asia/Shanghai'",
+    }
+    selects = ", ".join(f"countIf({condition}) AS `{name}`" for name, condition in checks.items())
+    [violations] = query(world, f"SELECT {selects} FROM marts.user_profile")
+    assert not {name: n for name, n in violations.items() if n}, violations
+    [reachable] = query(world, "SELECT countIf(can_receive_sms = 1) AS sms, count() AS people FROM marts.user_profile")
+    assert 0 < reachable["sms"] < reachable["people"], reachable

@@ -317,3 +317,14 @@ def test_sources_readme_shows_the_current_declarations() -> None:
     assert render() in readme.read_text(encoding="utf-8"), (
         "nightshift/sources/README.md is out of date: run `python -m nightshift.generate.docs` and paste the tables"
     )
+
+
+def test_most_people_are_linkable_and_only_unlinked_accounts_are_split(world: Path) -> None:
+    """Bridging records connect the accounts of nearly every person; what no record links is another person."""
+    facts = json.loads((world / "_truth" / "world.json").read_text(encoding="utf-8"))
+    assert 0 < facts["split_persons"] < 0.06 * facts["users"]  # about 5% today
+    with (world / "_truth" / "identities.csv").open(encoding="utf-8") as handle:
+        persons = {r["person_id"] for r in csv.DictReader(handle)}
+    split = {p for p in persons if "-" in p}
+    assert len(split) == facts["split_persons"]
+    assert {p.split("-")[0] for p in split} <= persons  # a split part sits beside its human's main person

@@ -45,12 +45,22 @@ SHARE = {
     "douyin": 0.25,
     "xiaoe": 0.08,
 }
-APP_PHONE_BOUND = 0.85
+APP_PHONE_BOUND = 0.98  # registration needs a verified mobile (real-name rules); the rest are legacy accounts
 APP_PLACEHOLDER_PHONE = 0.004  # legacy accounts imported with a typed-in placeholder phone
 ZERO_DEVICE_SHARE = 0.015
 SHARED_PHONE_SHARE = 0.005  # family members sharing one phone number
 NEW_PER_DAY = 0.004  # share of each channel's members who join on any given simulated day
 CHURNED_SHARE = 0.30
+# How the company can tell that accounts on different channels are one person. WeChat accounts carry the
+# person's unionid when their WeChat is bound to the company's open platform; the mini program is where
+# app customers who also follow on WeChat log in with their phone (getPhoneNumber), which bridges the
+# WeChat ids to the phone the app knows. Douyin knows a fan's phone only from a lead form.
+WECHAT_BOUND = 0.99
+MP_BRIDGE = 0.98  # of people with a phone account (app, Xiaoe) and a WeChat account: log in to the mini program
+MP_BRIDGE_AUTH_SECONDS = 600  # they authorise their phone within minutes of the first visit
+DOUYIN_ONLY = 0.95  # of Douyin fans: known to the company on Douyin only
+XIAOE_WECHAT_LOGIN = 0.75  # the rest log in to Xiaoe with their phone
+WECOM_REMARK_MOBILE = 0.25  # staff note the mobile of a WeChat contact; of WeCom-user contacts almost always
 
 
 @dataclass
@@ -96,6 +106,7 @@ class Population:
     wecom_staff_count: np.ndarray
     wecom_type: np.ndarray  # 1 WeChat, 2 WeCom user
     wecom_has_unionid: np.ndarray
+    wecom_has_mobile: np.ndarray  # staff noted the contact's mobile (remark_mobiles)
     mp: np.ndarray
     mp_openid: np.ndarray
     mp_first_visit: np.ndarray
@@ -159,6 +170,9 @@ def build_population(users: int, start_date: date, days: int, seed: int) -> Popu
     mp = member(SHARE["mp"])
     douyin = member(SHARE["douyin"])
     xiaoe = member(SHARE["xiaoe"])
+    douyin_only = douyin & (rng.random(n) < DOUYIN_ONLY)
+    for channel in (app, oa, wecom, mp, xiaoe):
+        channel &= ~douyin_only
     nowhere = ~(app | oa | wecom | mp | douyin | xiaoe)
     app |= nowhere  # everyone is known somewhere
 
@@ -188,6 +202,13 @@ def build_population(users: int, start_date: date, days: int, seed: int) -> Popu
     mp_first_visit = _join_times(rng, n, window_start, window_end)
     mp_auth_delay = rng.integers(0, 30 * 86400, n)
     mp_phone_auth = np.where(rng.random(n) < 0.5, mp_first_visit + mp_auth_delay, NEVER)
+    wechat_bound = rng.random(n) < WECHAT_BOUND
+    xiaoe_wechat_login = rng.random(n) < XIAOE_WECHAT_LOGIN
+    has_phone_account = (app & (app_phone_state == 1)) | (xiaoe & ~xiaoe_wechat_login)
+    bridge = has_phone_account & (oa | wecom | mp) & (rng.random(n) < MP_BRIDGE)
+    mp |= bridge
+    mp_phone_auth = np.where(bridge, mp_first_visit + rng.integers(0, MP_BRIDGE_AUTH_SECONDS, n), mp_phone_auth)
+    wecom_type = np.where(rng.random(n) < 0.95, 1, 2).astype(np.int8)
 
     test = np.zeros(n, dtype=bool)
     if len(app_idx):
@@ -222,7 +243,7 @@ def build_population(users: int, start_date: date, days: int, seed: int) -> Popu
         oa_openid=tokens(rng, n, 27, URLSAFE, b"o"),
         oa_subscribe=oa_subscribe,
         oa_unsubscribe=oa_unsubscribe,
-        oa_has_unionid=rng.random(n) < 0.85,
+        oa_has_unionid=wechat_bound,
         oa_tags=rng.integers(100, 112, size=(n, 3)),
         oa_tag_count=rng.choice([0, 1, 2, 3], size=n, p=[0.5, 0.3, 0.15, 0.05]),
         oa_scene_idx=rng.choice(8, size=n, p=[0.45, 0.2, 0.02, 0.08, 0.1, 0.03, 0.07, 0.05]),
@@ -231,13 +252,14 @@ def build_population(users: int, start_date: date, days: int, seed: int) -> Popu
         wecom_add=wecom_add,
         wecom_staff=rng.integers(0, STAFF_COUNT, size=(n, 2)),
         wecom_staff_count=rng.choice([1, 2], size=n, p=[0.85, 0.15]),
-        wecom_type=np.where(rng.random(n) < 0.95, 1, 2).astype(np.int8),
-        wecom_has_unionid=rng.random(n) < 0.8,
+        wecom_type=wecom_type,
+        wecom_has_unionid=wechat_bound,
+        wecom_has_mobile=(wecom_type == 2) | (rng.random(n) < WECOM_REMARK_MOBILE),
         mp=mp,
         mp_openid=tokens(rng, n, 27, URLSAFE, b"o"),
         mp_first_visit=mp_first_visit,
         mp_phone_auth=mp_phone_auth,
-        mp_has_unionid=rng.random(n) < 0.7,
+        mp_has_unionid=wechat_bound,
         douyin=douyin,
         douyin_open_id=tokens(rng, n, 32, ALNUM, b"_000"),
         douyin_union_id=uuid_tokens(rng, n, upper=False),
@@ -245,8 +267,8 @@ def build_population(users: int, start_date: date, days: int, seed: int) -> Popu
         xiaoe=xiaoe,
         xiaoe_user_id=tokens(rng, n, 16, HEX_LOWER, b"u_"),
         xiaoe_created=_join_times(rng, n, window_start, window_end),
-        xiaoe_has_phone=rng.random(n) < 0.7,
-        xiaoe_has_unionid=rng.random(n) < 0.75,
+        xiaoe_has_phone=~xiaoe_wechat_login | (rng.random(n) < 0.6),
+        xiaoe_has_unionid=wechat_bound & xiaoe_wechat_login,
         is_test_account=test,
         is_blacklisted=rng.random(n) < 0.002,
     )

@@ -45,6 +45,7 @@ class GenerationSummary:
     records: dict[str, int] = field(default_factory=dict)  # clean records per raw table
     dirty: dict[str, int] = field(default_factory=dict)  # dirty records per reason code
     identities: int = 0
+    split_persons: int = 0  # accounts no record links to their human's other ids: separate truth persons
     bytes_written: int = 0
     seconds: float = 0.0
 
@@ -165,6 +166,7 @@ def generate_world(
         truth = landing / TRUTH_DIR
         truth.mkdir(parents=True, exist_ok=True)
         summary.identities = identities.write(truth / "identities.csv")
+        summary.split_persons = identities.split_persons
         write_dirty_records(truth / "dirty_records.csv", dirty_rows)
         write_junk_identifiers(truth / "junk_identifiers.csv")
         summary.records = dict(sorted(records.items()))
@@ -190,6 +192,7 @@ def _write_world_file(path: Path, summary: GenerationSummary) -> None:
         "records": summary.records,
         "dirty": summary.dirty,
         "identities": summary.identities,
+        "split_persons": summary.split_persons,
     }
     path.write_text(json.dumps(world, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 

@@ -134,7 +134,7 @@ def render_wecom(ctx: RenderContext) -> Table:
     wechat_user = pop.wecom_type[person] == 1
     has_remark = rng.random(n) < 0.3
     tag_count = rng.choice([0, 1, 2], size=n, p=[0.4, 0.4, 0.2])
-    mobile_count = (rng.random(n) < 0.25).astype(np.int64)
+    mobile_count = pop.wecom_has_mobile[person].astype(np.int64)
     state = rng.integers(0, len(WECOM_STATES), n)
     return Table(
         wecom.EXTERNAL_CONTACTS,

@@ -1,0 +1,33 @@
+"""Identity resolution over a small generated world, scored against the generator's ground truth.
+
+Runs generate -> ingest -> identity for two days in a subprocess with its own installation (the embedded
+warehouse allows one directory per process, and a generated world must not mix with other tests' data).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO_ROOT, isolated_env
+
+WORLD_USERS = 2000
+
+
+@pytest.mark.slow
+def test_identity_map_matches_ground_truth_on_a_generated_world(tmp_path):
+    completed = subprocess.run(
+        [sys.executable, "-m", "nightshift.identity.world_check", "--users", str(WORLD_USERS), "--days", "2"],
+        env=isolated_env(tmp_path / "home"),
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert completed.returncode == 0, f"world check failed:\n{completed.stderr[-4000:]}"
+    report = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert report["precision"] >= 0.99, report["evaluation"]
+    assert report["recall"] >= 0.99, report["evaluation"]

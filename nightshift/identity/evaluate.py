@@ -11,6 +11,10 @@ The truth groups every id of a person, including ids no record ever links (a fol
 person's app account, with nothing in between). `linkable_recall` scores against the truth split into the
 groups the delivered records can connect at all (same-person links only), i.e. the recall a perfect resolver
 could reach on this data.
+
+The generator labels the accounts of one human that no delivered record links as separate persons
+(`P12-1` beside `P12`), because no resolver could join them. `human_recall` scores against the humans
+themselves (suffix stripped): the share of same-human pairs joined, linkable or not.
 """
 
 from __future__ import annotations
@@ -35,11 +39,13 @@ class Evaluation:
     predicted_pairs: int
     correct_pairs: int
     linkable_recall: float | None = None
+    human_recall: float | None = None
 
     def describe(self) -> str:
         linkable = f" (linkable recall {self.linkable_recall:.4f})" if self.linkable_recall is not None else ""
+        human = f", recall of whole humans {self.human_recall:.4f}" if self.human_recall is not None else ""
         return (
-            f"pairwise precision {self.precision:.4f}, recall {self.recall:.4f}{linkable} "
+            f"pairwise precision {self.precision:.4f}, recall {self.recall:.4f}{linkable}{human} "
             f"over {self.ids_evaluated} ids "
             f"({self.ambiguous_ids} shared by several persons; {self.ids_only_in_truth} only in truth, "
             f"{self.ids_only_in_map} only in the map)"
@@ -109,6 +115,8 @@ def evaluate(truth: pd.DataFrame, identity_map: pd.DataFrame, edges: pd.DataFram
     both = joined[joined["_merge"] == "both"]
     labels = pd.DataFrame({"predicted": both["one_id"].astype("int64"), "actual": both["person_id"]})
     correct, predicted, actual = pairwise_counts(labels)
+    humans = labels.assign(actual=labels["actual"].astype(str).str.replace(r"-\d+$", "", regex=True))
+    human_correct, _, human_actual = pairwise_counts(humans)
     linkable_recall = None
     if edges is not None:
         linkable = pd.DataFrame({"predicted": labels["predicted"], "actual": both["linkable"]})
@@ -125,6 +133,7 @@ def evaluate(truth: pd.DataFrame, identity_map: pd.DataFrame, edges: pd.DataFram
         predicted_pairs=predicted,
         correct_pairs=correct,
         linkable_recall=linkable_recall,
+        human_recall=human_correct / human_actual if human_actual else 1.0,
     )
 
 

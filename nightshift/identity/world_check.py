@@ -51,6 +51,7 @@ def check_world(users: int, days: int, seed: int = 42, start_date: date = DEFAUL
         "precision": scores.precision,
         "recall": scores.recall,
         "linkable_recall": scores.linkable_recall,
+        "human_recall": scores.human_recall,
         "evaluation": scores.describe(),
         "identity_summary": result.summary,
         **{key: round(value, 1) for key, value in timings.items()},

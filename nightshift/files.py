@@ -31,5 +31,7 @@ def write_with_manifest(path: Path, data: bytes, rows: int, extra: dict) -> Path
     write_atomically(path, data)
     manifest = {"file": path.name, "rows": rows, "bytes": len(data), "sha256": sha256_of(data), **extra}
     manifest_path = path.with_name(path.name + ".manifest.json")
-    write_atomically(manifest_path, (json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode())
+    write_atomically(
+        manifest_path, (json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+    )
     return manifest_path

@@ -15,6 +15,7 @@ import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+
 @dataclass(frozen=True)
 class LakeTransfer:
     path: str

@@ -108,8 +108,12 @@ def run_stage(
     return result
 
 
-def run(run_date: str | date, stages: Iterable[str] | None = None, settings: Settings | None = None,
-        on_stage_done: Callable[[StageResult], None] | None = None) -> list[StageResult]:
+def run(
+    run_date: str | date,
+    stages: Iterable[str] | None = None,
+    settings: Settings | None = None,
+    on_stage_done: Callable[[StageResult], None] | None = None,
+) -> list[StageResult]:
     """Run the given stages (default: all, in pipeline order) for one date in this process."""
     run_date = parse_run_date(run_date)
     wanted = list(stages) if stages else list(STAGES)

@@ -1,18 +1,18 @@
 """The one settings object: every knob Nightshift reads comes from an environment variable here.
 
-| variable                           | default                               | meaning                                   |
-|------------------------------------|---------------------------------------|-------------------------------------------|
-| NIGHTSHIFT_HOME                    | `<repo>/.nightshift`                  | base for every default path below         |
-| NIGHTSHIFT_CLICKHOUSE_URL          | embedded engine in `$HOME/warehouse`  | `chdb:///abs/dir` or `http(s)://u:p@h:port` |
-| NIGHTSHIFT_LAKE                    | `$HOME/lake`                          | Parquet exchange dir or fsspec URL (s3://) |
-| NIGHTSHIFT_LANDING                 | `$HOME/landing`                       | incoming channel data drops               |
-| NIGHTSHIFT_EXPORTS                 | `$HOME/exports`                       | outgoing files for delivery channels      |
-| NIGHTSHIFT_REPORTS                 | `$HOME/reports`                       | reports written for operations            |
-| NIGHTSHIFT_SPARK_MASTER            | `local[2]`                            | `local[N]` or `spark://host:port`         |
-| NIGHTSHIFT_SPARK_DRIVER_MEMORY     | `2g`                                  | driver memory                             |
-| NIGHTSHIFT_SPARK_SHUFFLE_PARTITIONS| 2 x cores (min 2)                     | `spark.sql.shuffle.partitions`            |
-| NIGHTSHIFT_SPARK_UI                | `false`                               | start the Spark web UI                    |
-| NIGHTSHIFT_WAREHOUSE_LOCK_TIMEOUT  | `120` (seconds)                       | how long to wait for a locked warehouse   |
+| variable                            | default                      | meaning                                     |
+|-------------------------------------|------------------------------|---------------------------------------------|
+| NIGHTSHIFT_HOME                     | `<repo>/.nightshift`         | base for every default path below           |
+| NIGHTSHIFT_CLICKHOUSE_URL           | `$HOME/warehouse` (embedded) | `chdb:///abs/dir` or `http(s)://u:p@h:port` |
+| NIGHTSHIFT_LAKE                     | `$HOME/lake`                 | Parquet dir or fsspec URL (s3://)           |
+| NIGHTSHIFT_LANDING                  | `$HOME/landing`              | incoming channel data drops                 |
+| NIGHTSHIFT_EXPORTS                  | `$HOME/exports`              | outgoing files for delivery channels        |
+| NIGHTSHIFT_REPORTS                  | `$HOME/reports`              | reports written for operations              |
+| NIGHTSHIFT_SPARK_MASTER             | `local[2]`                   | `local[N]` or `spark://host:port`           |
+| NIGHTSHIFT_SPARK_DRIVER_MEMORY      | `2g`                         | driver memory                               |
+| NIGHTSHIFT_SPARK_SHUFFLE_PARTITIONS | 2 x cores (min 2)            | `spark.sql.shuffle.partitions`              |
+| NIGHTSHIFT_SPARK_UI                 | `false`                      | start the Spark web UI                      |
+| NIGHTSHIFT_WAREHOUSE_LOCK_TIMEOUT   | `120` (seconds)              | how long to wait for a locked warehouse     |
 
 Read by the DAG file at parse time (not a runtime setting): NIGHTSHIFT_RETRY_DELAY_SECONDS (default 300), the
 delay between task retries; `airflow dags test` runs started by Nightshift set it to 1.

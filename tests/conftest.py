@@ -26,8 +26,13 @@ def nightshift_home(tmp_path_factory) -> Path:
     """One isolated installation for this pytest process (warehouse, lake, landing, exports...)."""
     home = tmp_path_factory.mktemp("nightshift-home")
     os.environ["NIGHTSHIFT_HOME"] = str(home)
-    for variable in ("NIGHTSHIFT_CLICKHOUSE_URL", "NIGHTSHIFT_LAKE", "NIGHTSHIFT_LANDING", "NIGHTSHIFT_EXPORTS",
-                     "NIGHTSHIFT_REPORTS"):
+    for variable in (
+        "NIGHTSHIFT_CLICKHOUSE_URL",
+        "NIGHTSHIFT_LAKE",
+        "NIGHTSHIFT_LANDING",
+        "NIGHTSHIFT_EXPORTS",
+        "NIGHTSHIFT_REPORTS",
+    ):
         os.environ.pop(variable, None)
     os.environ.setdefault("NIGHTSHIFT_SPARK_UI", "false")
     return home

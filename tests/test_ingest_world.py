@@ -78,8 +78,12 @@ def test_every_landing_line_is_loaded_duplicate_or_quarantined(client, world, fi
             assert result.lines == result.loaded + result.duplicates + result.quarantined, result
             assert raw_rows[result.source_file] == result.loaded, result.source_file
             data_lines = sum(1 for line in (landing / result.source_file).read_bytes().splitlines() if line.strip())
-            entity = next(e for s in _simulated_sources() for e in s.entities if e.name == result.entity
-                          and s.name == result.source)
+            entity = next(
+                e
+                for s in _simulated_sources()
+                for e in s.entities
+                if e.name == result.entity and s.name == result.source
+            )
             assert result.lines == data_lines - (1 if entity.format == "csv" and entity.has_header else 0)
 
 

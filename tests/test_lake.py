@@ -42,8 +42,9 @@ def test_writing_a_partition_again_replaces_it(client, settings):
 
 def test_query_parameters_reach_the_engine(client, settings):
     path = dataset_path(settings.lake_root, "param_probe")
-    written = table_to_lake(client, "SELECT number AS n FROM numbers(100) WHERE n < {limit:UInt32}", path,
-                            parameters={"limit": 7})
+    written = table_to_lake(
+        client, "SELECT number AS n FROM numbers(100) WHERE n < {limit:UInt32}", path, parameters={"limit": 7}
+    )
     assert written.rows == 7
 
 

@@ -44,8 +44,14 @@ FINGERPRINT_SCRIPT = textwrap.dedent(
 
 
 def _fingerprint_tables(home: Path) -> dict:
-    result = subprocess.run([sys.executable, "-c", FINGERPRINT_SCRIPT], env=isolated_env(home),
-                            capture_output=True, text=True, timeout=120, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", FINGERPRINT_SCRIPT],
+        env=isolated_env(home),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 

@@ -7,8 +7,14 @@ from nightshift.settings import PROJECT_ROOT, Settings, parse_warehouse_url
 
 
 def test_defaults_live_under_the_repo_dot_nightshift(monkeypatch):
-    for name in ("NIGHTSHIFT_HOME", "NIGHTSHIFT_CLICKHOUSE_URL", "NIGHTSHIFT_LAKE", "NIGHTSHIFT_LANDING",
-                 "NIGHTSHIFT_EXPORTS", "NIGHTSHIFT_SPARK_MASTER"):
+    for name in (
+        "NIGHTSHIFT_HOME",
+        "NIGHTSHIFT_CLICKHOUSE_URL",
+        "NIGHTSHIFT_LAKE",
+        "NIGHTSHIFT_LANDING",
+        "NIGHTSHIFT_EXPORTS",
+        "NIGHTSHIFT_SPARK_MASTER",
+    ):
         monkeypatch.delenv(name, raising=False)
     settings = Settings()
     home = PROJECT_ROOT / ".nightshift"
@@ -24,8 +30,14 @@ def test_one_home_variable_moves_the_whole_installation(monkeypatch, tmp_path):
     monkeypatch.delenv("NIGHTSHIFT_CLICKHOUSE_URL", raising=False)
     monkeypatch.delenv("NIGHTSHIFT_LAKE", raising=False)
     settings = Settings()
-    paths = [settings.warehouse.embedded_path, Path(settings.lake_root), settings.landing_dir,
-             settings.exports_dir, settings.reports_dir, settings.airflow_home]
+    paths = [
+        settings.warehouse.embedded_path,
+        Path(settings.lake_root),
+        settings.landing_dir,
+        settings.exports_dir,
+        settings.reports_dir,
+        settings.airflow_home,
+    ]
     assert all(str(path).startswith(str(tmp_path)) for path in paths)
 
 
@@ -47,7 +59,12 @@ def test_server_url_is_parsed_with_credentials():
     target = parse_warehouse_url("https://analyst:s%40cret@ch.example.internal:8443", Path("/unused"))
     assert not target.is_embedded
     assert (target.host, target.port, target.username, target.password, target.secure) == (
-        "ch.example.internal", 8443, "analyst", "s@cret", True)
+        "ch.example.internal",
+        8443,
+        "analyst",
+        "s@cret",
+        True,
+    )
     assert "s@cret" not in target.describe()
 
 

@@ -65,7 +65,9 @@ def test_locked_warehouse_fails_within_the_wait_limit_naming_the_holder(tmp_path
         result = subprocess.run(
             [sys.executable, "-c", OPEN_SCRIPT],
             env=isolated_env(tmp_path, NIGHTSHIFT_WAREHOUSE_LOCK_TIMEOUT="2"),
-            capture_output=True, text=True, timeout=60,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         elapsed = time.monotonic() - started
     finally:
@@ -86,7 +88,9 @@ def test_waiting_process_gets_the_warehouse_once_the_holder_exits(tmp_path):
     result = subprocess.run(
         [sys.executable, "-c", OPEN_SCRIPT],
         env=isolated_env(tmp_path, NIGHTSHIFT_WAREHOUSE_LOCK_TIMEOUT="60"),
-        capture_output=True, text=True, timeout=90,
+        capture_output=True,
+        text=True,
+        timeout=90,
     )
     holder.wait()
     assert result.stdout.startswith("OPENED"), result.stdout + result.stderr

@@ -70,8 +70,9 @@ def run(ctx: StageContext) -> StageResult:
     )
     recorded_path = dataset_path(lake, "delivery_records", planned_date)
 
-    from nightshift.spark import get_spark
     from pyspark.sql import functions as F
+
+    from nightshift.spark import get_spark
     from spark_jobs.reconcile import missing_deliveries, reconciliation_counts
 
     spark = get_spark("nightshift-reconcile", ctx.settings)

@@ -80,8 +80,9 @@ def run(ctx: StageContext) -> StageResult:
     day = ctx.run_date
     lines = [f"Nightshift nightly report for {day.isoformat()}", "=" * 72, ""]
     lines += _section("Stages", _stage_lines(client, day))
-    lines += _section("Ingestion (latest load of each source today; rejects are in raw.quarantine)",
-                      _ingestion_lines(client, day))
+    lines += _section(
+        "Ingestion (latest load of each source today; rejects are in raw.quarantine)", _ingestion_lines(client, day)
+    )
     lines += _section(
         "Segments",
         _query_lines(

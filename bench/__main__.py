@@ -4,7 +4,10 @@
     python -m bench --users 1000000 --stages ingest
 
 Runs in a fresh installation under --home (default: a temporary directory) so it never touches your data.
-Later capabilities add their own figures through `bench/<area>.py` modules listed in EXTRA_BENCHMARKS.
+Then every area benchmark in AREA_BENCHMARKS runs in its own process (the embedded engine opens one warehouse
+directory per process) at its own default scales; `--areas` picks some, `--areas pipeline` only this one:
+
+    python -m bench --users 100000 --areas identity,tags
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import subprocess
+import sys
 import tempfile
 import time
 from datetime import date
@@ -22,6 +27,13 @@ from rich.table import Table
 
 console = Console()
 BENCH_DATE = date(2026, 11, 20)
+# Area benchmark -> what it measures; each is `python -m bench.<area>` with its own scales and arguments.
+AREA_BENCHMARKS = {
+    "identity": "identity resolution, edges per second",
+    "tags": "tag/profile build (tag_bitmaps) at 1M and 10M people, bitmap vs long-table segment",
+    "segments": "segment preview latency, bitmaps vs naive queries",
+    "audience": "whole segments stage (20 segments, 10 campaigns), Spark vs naive",
+}
 
 
 def _machine() -> str:
@@ -33,11 +45,30 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--users", type=int, default=100_000, help="people in the generated world")
     parser.add_argument("--stages", default="", help="comma-separated stages (default: all)")
     parser.add_argument("--home", type=Path, default=None, help="installation directory (default: temporary)")
+    parser.add_argument(
+        "--areas",
+        default=",".join(["pipeline", *AREA_BENCHMARKS]),
+        help=f"comma-separated: pipeline and/or {', '.join(AREA_BENCHMARKS)} (default: all)",
+    )
     args = parser.parse_args(argv)
+    areas = [area.strip() for area in args.areas.split(",") if area.strip()]
+    unknown = sorted(set(areas) - {"pipeline", *AREA_BENCHMARKS})
+    if unknown:
+        parser.error(f"unknown area(s) {', '.join(unknown)}; choose from pipeline, {', '.join(AREA_BENCHMARKS)}")
+    if "pipeline" in areas:
+        bench_pipeline(args)
+    for area in [area for area in AREA_BENCHMARKS if area in areas]:
+        console.rule(f"bench.{area}: {AREA_BENCHMARKS[area]}")
+        completed = subprocess.run([sys.executable, "-m", f"bench.{area}"], check=False)
+        if completed.returncode != 0:
+            console.print(f"[red]bench.{area} failed with exit code {completed.returncode}[/]")
+
+
+def bench_pipeline(args: argparse.Namespace) -> None:
 
     home = args.home or Path(tempfile.mkdtemp(prefix="nightshift-bench-"))
     os.environ["NIGHTSHIFT_HOME"] = str(home)
-    from nightshift.pipeline import STAGES, run_stage, StageContext
+    from nightshift.pipeline import STAGES, StageContext, run_stage
     from nightshift.settings import get_settings
 
     settings = get_settings()
@@ -49,8 +80,9 @@ def main(argv: list[str] | None = None) -> None:
     generate_world(settings.landing_dir, users=args.users, start_date=BENCH_DATE, days=1, seed=42, progress=True)
     generated = time.perf_counter() - started
     landing_lines = sum(
-        sum(1 for _ in path.open("rb")) for path in settings.landing_dir.rglob("*") if path.is_file()
-        and "_truth" not in path.parts
+        sum(1 for _ in path.open("rb"))
+        for path in settings.landing_dir.rglob("*")
+        if path.is_file() and "_truth" not in path.parts
     )
     table.add_row("generate (1 day)", f"{generated:.1f}", f"{landing_lines:,}", f"{landing_lines / generated:,.0f}")
 

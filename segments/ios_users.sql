@@ -1,7 +1,7 @@
 -- name: ios_users
 -- owner: growth-analytics
--- description: App users whose registered device runs iOS.
+-- description: People whose app device runs iOS (catalogue tag `device_os`: ios / android / harmonyos / unknown).
 -- refresh: daily
 SELECT one_id
 FROM marts.user_profile
-WHERE lower(os) = 'ios'
+WHERE device_os = 'ios'

@@ -1,60 +1,157 @@
-"""Spark job: materialise segment membership from the wide user profile.
+"""Spark job: materialise segment membership from the marts tables exported to the lake.
 
-Pure part: `segment_membership(spark, profile, segment_sql)` -> DataFrame(segment, one_id). The analyst's
-ClickHouse SQL is transpiled to Spark SQL with sqlglot, and `marts.<table>` references are pointed at
-temporary views registered from lake Parquet, so the same definition runs in both engines.
-Thin `main()` for spark-submit: reads the profile Parquet, writes membership Parquet.
+Pure part: `materialise_segments(spark, tables, definitions)` -> DataFrame(segment, one_id). Each analyst's
+ClickHouse SELECT is transpiled to Spark SQL (`nightshift.segments.spark_sql`), with `marts.<table>` read from
+temp views registered from `tables`, so one definition gives the same members in both engines.
+
+Segments of the plain form `SELECT one_id FROM marts.user_profile [WHERE condition]` (most of them) are evaluated
+together in ONE pass over the profile: each condition becomes a column expression, and every row emits the names
+of the segments it satisfies. Other shapes (joins, CTEs, GROUP BY) run as their own Spark SQL query.
+
+Thin `main()` for spark-submit: reads Parquet tables, writes membership Parquet.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
+from collections.abc import Iterable, Mapping
 from functools import reduce
+from pathlib import Path
 
 import sqlglot
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
+from sqlglot import exp
 
-PROFILE_VIEW = "user_profile"
+from nightshift.segments.schema import MARTS, MartsSchema
+from nightshift.segments.spark_sql import spark_tree, to_spark_sql, view_name
+from nightshift.segments.sql import DIALECT
+
+PROFILE = "user_profile"
+MEMBERSHIP_SCHEMA = "segment string, one_id long"
+# Spark types -> ClickHouse-style names, for the transpiler's type-dependent rewrites (arrays vs strings).
+SPARK_TO_CLICKHOUSE = {
+    T.LongType: "Int64",
+    T.IntegerType: "Int32",
+    T.ShortType: "Int16",
+    T.ByteType: "Int8",
+    T.DoubleType: "Float64",
+    T.FloatType: "Float32",
+    T.BooleanType: "Bool",
+    T.DateType: "Date",
+    T.TimestampType: "DateTime64(3)",
+    T.StringType: "String",
+}
+
+__all__ = ["materialise_segments", "segment_membership", "to_spark_sql"]
 
 
-def to_spark_sql(clickhouse_sql: str) -> str:
-    """Transpile a ClickHouse SELECT to Spark SQL, with `marts.x` read from the temp view `x`."""
-    tree = sqlglot.parse_one(clickhouse_sql, read="clickhouse")
-    for table in tree.find_all(sqlglot.exp.Table):
-        if table.db == "marts":
-            table.set("db", None)
-    return tree.sql(dialect="spark")
+def _clickhouse_type(data_type: T.DataType) -> str:
+    if isinstance(data_type, T.ArrayType):
+        return f"Array({_clickhouse_type(data_type.elementType)})"
+    return SPARK_TO_CLICKHOUSE.get(type(data_type), "String")
 
 
-def segment_membership(spark: SparkSession, profile: DataFrame, segment_sql: dict[str, str]) -> DataFrame:
-    """One row per (segment, one_id) for every segment definition, evaluated over `profile`."""
-    profile.createOrReplaceTempView(PROFILE_VIEW)
-    per_segment = [
-        spark.sql(to_spark_sql(sql)).select(F.lit(name).alias("segment"), F.col("one_id").cast("long"))
-        for name, sql in sorted(segment_sql.items())
-    ]
-    if not per_segment:
-        return spark.createDataFrame([], "segment string, one_id long")
-    return reduce(DataFrame.unionByName, per_segment).distinct()
+def schema_of(tables: Mapping[str, DataFrame]) -> MartsSchema:
+    return {
+        name: {field.name: _clickhouse_type(field.dataType) for field in frame.schema.fields}
+        for name, frame in tables.items()
+    }
+
+
+def _as_queries(definitions: Iterable | Mapping[str, str]) -> list[tuple[str, exp.Query]]:
+    """(name, parsed ClickHouse query) from SegmentDefinitions, SegmentFiles or a {name: sql} mapping."""
+    items = definitions.items() if isinstance(definitions, Mapping) else ((d.name, d.sql) for d in definitions)
+    return sorted((name, sqlglot.parse_one(sql, read=DIALECT)) for name, sql in items)
+
+
+def profile_condition(tree: exp.Query) -> exp.Expression | None:
+    """The WHERE of `SELECT one_id FROM <profile view> [WHERE ...]` (TRUE when absent), else None."""
+    if not isinstance(tree, exp.Select) or tree.args.get("with_") or tree.args.get("with"):
+        return None
+    blocking = ("joins", "group", "having", "distinct", "limit", "order", "qualify", "offset", "laterals")
+    if any(tree.args.get(key) for key in blocking):
+        return None
+    source = tree.args.get("from_") or tree.args.get("from")
+    table = source.this if source else None
+    if not isinstance(table, exp.Table) or table.name != view_name(PROFILE):
+        return None
+    # other selected columns do not change who is in (no DISTINCT, no GROUP BY): only one_id must be plain
+    key = next((p.unalias() for p in tree.expressions if p.alias_or_name == "one_id"), None)
+    if not isinstance(key, exp.Column) or key.name != "one_id":
+        return None
+    where = tree.args.get("where")
+    condition = where.this.copy() if where else exp.true()
+    if condition.find(exp.Query):
+        return None  # subqueries are only allowed in filters, not in the per-row segment expressions
+    for column in condition.find_all(exp.Column):
+        column.set("table", None)  # one source: unqualified names resolve against the profile DataFrame
+    return condition
+
+
+def materialise_segments(
+    spark: SparkSession, tables: Mapping[str, DataFrame], definitions: Iterable | Mapping[str, str]
+) -> DataFrame:
+    """One row per (segment, one_id) for every definition, evaluated over the marts `tables` (name -> DataFrame)."""
+    schema = schema_of(tables)
+    queries = []
+    for name, query in _as_queries(definitions):
+        missing = {t.name for t in query.find_all(exp.Table) if t.db.lower() == MARTS} - set(tables)
+        if missing:  # one segment without its input must not stop the others
+            logging.getLogger(__name__).warning(
+                "segment %s skipped: marts table(s) %s were not given to Spark", name, ", ".join(sorted(missing))
+            )
+            continue
+        queries.append((name, query))
+    trees = [(name, spark_tree(query, schema)) for name, query in queries]
+    conditions = {name: profile_condition(tree) for name, tree in trees}
+    complex_trees = [(name, tree) for name, tree in trees if conditions[name] is None]
+
+    simple = {name: condition for name, condition in conditions.items() if condition is not None}
+
+    frames = dict(tables)
+    profile_in_sql = any(t.name == view_name(PROFILE) for _, tree in complex_trees for t in tree.find_all(exp.Table))
+    if PROFILE in frames and simple and profile_in_sql:
+        frames[PROFILE] = frames[PROFILE].cache()  # one scan feeds the single pass and the other queries
+    for name, frame in frames.items():
+        frame.createOrReplaceTempView(view_name(name))
+
+    parts: list[DataFrame] = []
+    if simple:
+        in_segment = [F.when(F.expr(condition.sql(dialect="spark")), F.lit(name)) for name, condition in simple.items()]
+        parts.append(
+            frames[PROFILE]
+            .select(F.col("one_id").cast("long").alias("one_id"), F.explode(F.array(*in_segment)).alias("segment"))
+            .where(F.col("segment").isNotNull())
+            .select("segment", "one_id")
+        )
+    for name, tree in complex_trees:
+        members = spark.sql(tree.sql(dialect="spark")).select(F.col("one_id").cast("long").alias("one_id"))
+        parts.append(members.select(F.lit(name).alias("segment"), "one_id").distinct())
+    if not parts:
+        return spark.createDataFrame([], MEMBERSHIP_SCHEMA)
+    return reduce(DataFrame.unionByName, parts).where(F.col("one_id").isNotNull())
+
+
+def segment_membership(spark: SparkSession, profile: DataFrame, segment_sql: Mapping[str, str]) -> DataFrame:
+    """Membership when the segments read only `marts.user_profile` (the stage's original entry point)."""
+    return materialise_segments(spark, {PROFILE: profile}, segment_sql)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--profile", required=True, help="Parquet path of marts.user_profile")
-    parser.add_argument("--segment", action="append", default=[], help="name=path/to/segment.sql")
+    parser.add_argument("--table", action="append", default=[], help="marts table as name=parquet_path")
+    parser.add_argument("--segments-dir", type=Path, default=None, help="directory of <name>.sql files")
     parser.add_argument("--output", required=True, help="Parquet output path")
     args = parser.parse_args(argv)
-    spark = SparkSession.builder.appName("nightshift-segments").getOrCreate()
-    from nightshift.segment_files import parse_segment_file
-    from pathlib import Path
+    from nightshift.segments.files import SEGMENTS_DIR, load_segment_files
 
-    definitions = {}
-    for item in args.segment:
-        segment = parse_segment_file(Path(item.split("=", 1)[1]))
-        definitions[segment.name] = segment.sql
-    profile = spark.read.parquet(args.profile)
-    segment_membership(spark, profile, definitions).write.mode("overwrite").parquet(args.output)
+    spark = SparkSession.builder.appName("nightshift-segments").getOrCreate()
+    tables = {name: spark.read.parquet(path) for name, path in (item.split("=", 1) for item in args.table)}
+    definitions = load_segment_files(args.segments_dir or SEGMENTS_DIR)
+    materialise_segments(spark, tables, definitions).write.mode("overwrite").parquet(args.output)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,10 @@
-"""Export stage: one CSV per segment for the run date, each with a manifest, under NIGHTSHIFT_EXPORTS/<date>/.
+"""Export stage: one CSV per segment and one per campaign and channel for the run date, each with a manifest,
+under NIGHTSHIFT_EXPORTS/<date>/.
+
+Segment files (`<segment>.csv`) are kept for analysts. Campaign files (`campaign__<id>__<channel>.csv`, written by
+`nightshift.campaigns.export`) are what delivery channels send: the audience without holdout, one row per person,
+with the message template's parameters filled from the profile. They stay here until a dedicated exports
+capability replaces them.
 
 Files are sorted by one_id and carry no timestamps, so re-running the same date writes identical bytes. The
 previous contents of the date's directory are replaced (a segment that disappeared leaves no stale file).
@@ -8,6 +14,7 @@ from __future__ import annotations
 
 import shutil
 
+from nightshift.campaigns.export import export_campaigns
 from nightshift.files import write_with_manifest
 from nightshift.pipeline import StageContext, StageResult
 from nightshift.tables import table_exists
@@ -54,5 +61,8 @@ def run(ctx: StageContext) -> StageResult:
         rows[path.name] = count
         outputs[f"{segment} csv"] = str(path)
         outputs[f"{segment} manifest"] = str(manifest)
-    summary = f"{len(segments)} files in {out_dir}" if segments else "no segment members on this date"
-    return StageResult("export", ctx.run_date, rows=rows, outputs=outputs, summary=summary)
+    summary = f"{len(segments)} segment files in {out_dir}" if segments else "no segment members on this date"
+    campaigns = export_campaigns(client, ctx.run_date, out_dir)
+    rows.update(campaigns.rows)
+    outputs.update(campaigns.outputs)
+    return StageResult("export", ctx.run_date, rows=rows, outputs=outputs, summary=f"{summary}; {campaigns.summary}")

@@ -1,15 +1,32 @@
-"""Segments stage: evaluate every segment file in Spark over the run date's user profile.
+"""Segments stage: validate every segment file, evaluate the valid ones in Spark, then compute campaign audiences.
 
-Contract: reads `marts.user_profile` (exported to the lake as Parquet by ClickHouse), writes
-`audience.segment_membership` (run_date, segment, one_id) for the run date, replacing that date's partition.
+Contract: reads the marts tables the valid segments reference (always `marts.user_profile`; e.g. `marts.user_tags`
+when a segment joins it), exported to the lake as Parquet by ClickHouse. Writes, replacing the run date's partition:
+- `audience.segment_membership` (run_date, segment, one_id);
+- `audience.segment_changes` (run_date, segment, previous_date, members, entered, exited): who entered and left
+  each segment since its previous run;
+- `audience.campaign_audience` and `audience.exclusions` for every campaign plan active on the run date (see
+  `nightshift.campaigns.stage` and the step order in `spark_jobs.audience`).
+
+Segments are validated against the live warehouse schema. An invalid segment or plan is skipped and listed in the
+summary; it never stops the valid ones.
 """
 
 from __future__ import annotations
 
+import logging
+from datetime import date
+
+from nightshift.campaigns.plans import CAMPAIGNS_DIR
+from nightshift.campaigns.stage import compute_audiences
 from nightshift.lake import dataset_path, lake_to_table, table_to_lake
 from nightshift.pipeline import StageContext, StageResult
-from nightshift.segment_files import load_segment_files
+from nightshift.segments.files import SEGMENTS_DIR
+from nightshift.segments.schema import MARTS, warehouse_schema
+from nightshift.segments.validate import validate_all
 from nightshift.tables import drop_date_partition, table_exists
+
+log = logging.getLogger(__name__)
 
 MEMBERSHIP_DDL = """
 CREATE TABLE IF NOT EXISTS audience.segment_membership
@@ -22,47 +39,130 @@ ENGINE = MergeTree
 PARTITION BY run_date
 ORDER BY (run_date, segment, one_id)
 """
+CHANGES_DDL = """
+CREATE TABLE IF NOT EXISTS audience.segment_changes
+(
+    run_date       Date,
+    segment        LowCardinality(String),
+    previous_date  Nullable(Date),
+    members        UInt64,
+    entered        UInt64,
+    exited         UInt64
+)
+ENGINE = MergeTree
+PARTITION BY run_date
+ORDER BY (run_date, segment)
+"""
+# Per segment: members on the run date, and who entered / exited since the segment's previous run.
+CHANGES_SQL = """
+WITH previous AS (
+    SELECT segment, max(run_date) AS previous_date
+    FROM audience.segment_membership
+    WHERE run_date < {d:Date} AND segment IN {names:Array(String)}
+    GROUP BY segment
+)
+SELECT
+    segment,
+    previous_date,
+    bitmapCardinality(now_in),
+    bitmapAndnotCardinality(now_in, before_in),
+    bitmapAndnotCardinality(before_in, now_in)
+FROM (
+    SELECT
+        m.segment AS segment,
+        any(previous.previous_date) AS previous_date,
+        groupBitmapStateIf(toUInt32(m.one_id), m.run_date = {d:Date}) AS now_in,
+        groupBitmapStateIf(toUInt32(m.one_id), m.run_date != {d:Date}) AS before_in
+    FROM audience.segment_membership AS m
+    LEFT JOIN previous ON previous.segment = m.segment
+    WHERE m.segment IN {names:Array(String)}
+        AND (m.run_date = {d:Date} OR m.run_date = previous.previous_date)
+    GROUP BY m.segment
+)
+"""
+CHANGES_COLUMNS = ["run_date", "segment", "previous_date", "members", "entered", "exited"]
 
-# Spark reads the profile through Parquet; unsigned ids are widened to Int64 because Spark has no unsigned types.
-PROFILE_EXPORT_SQL = "SELECT * REPLACE (toInt64(one_id) AS one_id) FROM marts.user_profile"
+
+def export_sql(table: str, columns: dict[str, str], database: str = MARTS) -> str:
+    """SELECT for a marts table's Parquet copy: Spark has no unsigned 64-bit type, so UInt64 ids become Int64."""
+    select = ", ".join(
+        f"toInt64(`{name}`) AS `{name}`" if column_type == "UInt64" else f"`{name}`"
+        for name, column_type in columns.items()
+    )
+    return f"SELECT {select} FROM `{database}`.`{table}`"
+
+
+def segment_changes(client, run_date: date, names: list[str]) -> list[list]:
+    """Rows of audience.segment_changes for `names` (zeros for a segment without members on either date)."""
+    rows = client.query(
+        CHANGES_SQL, parameters={"d": run_date, "names": names}, settings={"join_use_nulls": 1}
+    ).result_rows
+    found = {row[0]: row for row in rows}
+    changes = []
+    for name in names:
+        _, previous, members, entered, exited = found.get(name, (name, None, 0, 0, 0))
+        changes.append([run_date, name, previous, int(members), int(entered), int(exited)])
+    return changes
 
 
 def run(ctx: StageContext) -> StageResult:
     client = ctx.client
     client.command(MEMBERSHIP_DDL)
-    drop_date_partition(client, "audience.segment_membership", ctx.run_date)
+    client.command(CHANGES_DDL)
+    for table in ("audience.segment_membership", "audience.segment_changes"):
+        drop_date_partition(client, table, ctx.run_date)
     if not table_exists(client, "marts.user_profile"):
         return StageResult("segments", ctx.run_date, summary="marts.user_profile does not exist yet: nothing to do")
 
-    lake = ctx.settings.lake_root
-    profile_path = dataset_path(lake, "user_profile", ctx.run_date)
+    report = validate_all(SEGMENTS_DIR, client)  # against the live marts columns
+    for error in report.errors:
+        log.warning("segment skipped: %s", error)
+    definitions = report.valid
+    names = sorted(d.name for d in definitions)
+
+    lake, schema = ctx.settings.lake_root, warehouse_schema(client)
+    tables = sorted({"user_profile", *(table for d in definitions for table in d.tables)})
+    paths = {table: dataset_path(lake, table, ctx.run_date) for table in tables}
+    exported = {table: table_to_lake(client, export_sql(table, schema[table]), paths[table]).rows for table in tables}
     membership_path = dataset_path(lake, "segment_membership", ctx.run_date)
-    exported = table_to_lake(client, PROFILE_EXPORT_SQL, profile_path)
+
+    from pyspark.sql import functions as F
 
     from nightshift.spark import get_spark
-    from pyspark.sql import functions as F
-    from spark_jobs.segments import segment_membership
+    from spark_jobs.segments import materialise_segments
 
     spark = get_spark("nightshift-segments", ctx.settings)
-    definitions = {segment.name: segment.sql for segment in load_segment_files()}
-    profile = spark.read.parquet(profile_path)
-    membership = segment_membership(spark, profile, definitions).select(
+    frames = {table: spark.read.parquet(path) for table, path in paths.items()}
+    membership = materialise_segments(spark, frames, definitions).select(
         F.lit(ctx.run_date).alias("run_date"), "segment", "one_id"
     )
     membership.coalesce(1).write.mode("overwrite").parquet(membership_path)
-
     loaded = lake_to_table(client, membership_path, "audience.segment_membership")
-    sizes = dict(
-        client.query(
-            "SELECT segment, count() FROM audience.segment_membership WHERE run_date = {d:Date} GROUP BY segment",
-            parameters={"d": ctx.run_date},
-        ).result_rows
-    )
-    summary = ", ".join(f"{name}: {sizes.get(name, 0)}" for name in sorted(definitions)) or "no segments defined"
+
+    changes = segment_changes(client, ctx.run_date, names) if names else []
+    if changes:
+        client.insert("audience.segment_changes", changes, column_names=CHANGES_COLUMNS)
+    membership = spark.read.parquet(membership_path)
+    audiences = compute_audiences(ctx, spark, frames["user_profile"], membership, set(names), plans_dir=CAMPAIGNS_DIR)
+
+    summary = ", ".join(f"{name}: {members} (+{entered} -{exited})" for _, name, _, members, entered, exited in changes)
+    summary = summary or "no valid segments"
+    if report.errors:
+        skipped = ", ".join(sorted({error.segment for error in report.errors}))
+        summary += f"; {len(report.errors)} invalid segment(s) skipped: {skipped} (see `nightshift segment validate`)"
     return StageResult(
         "segments",
         ctx.run_date,
-        rows={"lake.user_profile": exported.rows, "audience.segment_membership": loaded.rows},
-        outputs={"membership_parquet": membership_path},
-        summary=summary,
+        rows={
+            **{f"lake.{table}": rows for table, rows in exported.items()},
+            "audience.segment_membership": loaded.rows,
+            "audience.segment_changes": len(changes),
+            **audiences.rows,
+        },
+        outputs={
+            **{f"{table}_parquet": path for table, path in paths.items()},
+            "membership_parquet": membership_path,
+            **audiences.outputs,
+        },
+        summary=f"{summary}; {audiences.summary}",
     )

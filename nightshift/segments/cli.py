@@ -1,0 +1,159 @@
+"""`nightshift segment ...`: validate, preview, diff, explain and show analysts' segment definitions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from nightshift.segments.files import SEGMENTS_DIR
+from nightshift.segments.schema import MARTS
+
+segment_app = typer.Typer(
+    help="Analysts' segments (segments/<name>.sql): validate, preview, diff, explain.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+
+DirectoryOption = Annotated[Path, typer.Option("--dir", help="Directory of segment files.")]
+DatabaseOption = Annotated[str, typer.Option(help="Database holding the marts tables.", hidden=True)]
+
+
+def _client():
+    from nightshift.settings import get_settings
+    from nightshift.warehouse import get_client
+
+    return get_client(get_settings())
+
+
+def _report(directory: Path, database: str, client=None):
+    from nightshift.segments.validate import validate_all
+
+    return validate_all(directory, client if client is not None else _client(), database)
+
+
+def _valid(directory: Path, database: str, client, name: str):
+    """The valid definitions; fails with the segment's own validation error when `name` is invalid."""
+    report = _report(directory, database, client)
+    for error in report.errors:
+        if error.segment == name:
+            raise error
+    return report.valid
+
+
+@segment_app.command()
+def validate(
+    name: Annotated[str | None, typer.Argument(help="Only this segment (default: all).")] = None,
+    directory: DirectoryOption = SEGMENTS_DIR,
+    database: DatabaseOption = MARTS,
+) -> None:
+    """Check segment files: one read-only SELECT over existing marts columns that returns one_id."""
+    from nightshift.segments.validate import validate_all
+
+    report = validate_all(directory, _client(), database, names=[name] if name else None)
+    for definition in report.valid:
+        console.print(f"[green]✓[/] {definition.name:<34} {definition.file.header.get('description', '')}")
+    for error in report.errors:
+        console.print(f"[red]✗[/] {error}", soft_wrap=True)
+    console.print(f"{len(report.valid)} valid, {len(report.errors)} invalid")
+    if report.errors:
+        raise typer.Exit(1)
+
+
+@segment_app.command()
+def preview(
+    name: Annotated[str, typer.Argument(help="Segment name.")],
+    sample: Annotated[int, typer.Option(min=0, max=1000, help="How many one_ids to show.")] = 10,
+    tag: Annotated[list[str] | None, typer.Option(help="Tag to show the distribution of (repeatable).")] = None,
+    cache: Annotated[
+        bool, typer.Option("--cache/--no-cache", help="Reuse other segments' bitmaps while the marts are unchanged.")
+    ] = True,
+    directory: DirectoryOption = SEGMENTS_DIR,
+    database: DatabaseOption = MARTS,
+) -> None:
+    """Size, share of all people, overlap with every other segment, a sample and the key tag mix."""
+    from nightshift.segments.inspect import preview_segment
+
+    client = _client()
+    definitions = _valid(directory, database, client, name)
+    result = preview_segment(client, name, definitions, database, sample, tag, use_cache=cache)
+    console.print(
+        f"[bold]{result.segment}[/]: {result.size:,} people = {result.share:.2%} of {result.people:,} "
+        f"(computed with {result.method} in {result.seconds * 1000:.0f} ms)"
+    )
+    overlaps = Table("other segment", "overlap", f"share of {name}", title="Overlap")
+    for other, count in sorted(result.overlaps.items(), key=lambda item: -item[1]):
+        overlaps.add_row(other, f"{count:,}", f"{count / result.size:.1%}" if result.size else "-")
+    console.print(overlaps)
+    for code, values in result.tag_distribution.items():
+        table = Table(code, "people", "share", title=f"Tag {code}")
+        for value, count in values.items():
+            table.add_row(repr(value), f"{count:,}", f"{count / result.size:.1%}" if result.size else "-")
+        console.print(table)
+    console.print(f"sample one_ids: {', '.join(map(str, result.sample)) or '(none)'}")
+
+
+@segment_app.command()
+def diff(
+    name: Annotated[str, typer.Argument(help="Segment name.")],
+    run_date: Annotated[str, typer.Option("--date", help="Run date, YYYY-MM-DD.")],
+    sample: Annotated[int, typer.Option(min=0, max=1000, help="How many one_ids to show per side.")] = 10,
+    table: Annotated[str, typer.Option(help="Membership table.", hidden=True)] = "audience.segment_membership",
+) -> None:
+    """Who entered and who exited the segment since its previous run (audience.segment_membership)."""
+    from nightshift.pipeline import parse_run_date
+    from nightshift.segments.inspect import diff_segment
+
+    result = diff_segment(_client(), name, parse_run_date(run_date), table=table, sample_size=sample)
+    since = result.previous_date.isoformat() if result.previous_date else "no previous run"
+    console.print(
+        f"[bold]{name}[/] on {result.run_date.isoformat()}: {result.current:,} people ({since}: {result.previous:,})"
+    )
+    console.print(f"[green]+ entered {result.entered:,}[/]: {', '.join(map(str, result.entered_sample))}")
+    console.print(f"[red]- exited  {result.exited:,}[/]: {', '.join(map(str, result.exited_sample))}")
+
+
+@segment_app.command()
+def explain(
+    name: Annotated[str, typer.Argument(help="Segment name.")],
+    one_id: Annotated[int, typer.Option("--one-id", help="The person to explain.")],
+    directory: DirectoryOption = SEGMENTS_DIR,
+    database: DatabaseOption = MARTS,
+) -> None:
+    """For one person, which conditions of the segment held and which failed."""
+    from nightshift.segments.inspect import explain_segment, find_definition
+
+    client = _client()
+    definition = find_definition(_valid(directory, database, client, name), name)
+    result = explain_segment(client, definition, one_id, database)
+    verdict = "[green]is a member[/]" if result.is_member else "[red]is not a member[/]"
+    console.print(f"one_id {one_id} {verdict} of [bold]{name}[/]")
+    if not result.found:
+        console.print("The person has no row in the segment's source (not in the profile, or removed by a join).")
+    marks = {True: "[green]✓ held[/]  ", False: "[red]✗ failed[/]", None: "[yellow]∅ NULL[/]  "}
+    for condition in result.conditions:
+        console.print(f"{marks[condition.held]} {'  ' * condition.depth}{condition.condition}", soft_wrap=True)
+    if result.values:
+        console.print("values: " + ", ".join(f"{column}={value!r}" for column, value in result.values.items()))
+
+
+@segment_app.command()
+def show(
+    name: Annotated[str, typer.Argument(help="Segment name.")],
+    directory: DirectoryOption = SEGMENTS_DIR,
+    database: DatabaseOption = MARTS,
+) -> None:
+    """The segment's ClickHouse SQL, the Spark SQL it runs as, and how preview computes it."""
+    from nightshift.segments.inspect import find_definition, preview_method
+    from nightshift.segments.schema import tag_codes
+    from nightshift.segments.spark_sql import to_spark_sql
+
+    client = _client()
+    definition = find_definition(_valid(directory, database, client, name), name)
+    console.print(f"[bold]ClickHouse[/] ({definition.path}):\n{definition.sql}\n")
+    console.print(f"[bold]Spark[/]:\n{to_spark_sql(definition.expression, definition.schema)}\n")
+    console.print(f"preview computes it with: {preview_method(definition, tag_codes(client, database), database)}")

@@ -1,0 +1,427 @@
+"""Spark job: turn the active campaign plans into exact, policy-checked audiences for one run date.
+
+Every (campaign, person) pair from the campaign's included segments minus its excluded segments becomes one
+row of a working frame with a `reason` column (null = still in). Each step below is a pure function that keeps
+the rows and only fills `reason` for the pairs it removes, so every pair ends as exactly one audience row or one
+exclusion row. The steps run in this documented order:
+
+1. suppression    person flags from the policy (complaints, risk blacklist -> their rule's reason), internal test
+                  accounts unless the plan allows them (`internal_test_account`), a member without a profile row
+                  (`no_profile`); per channel, `can_receive_<channel>` (reachability + consent), an empty
+                  contact ref or a policy flag (e.g. SMS unsubscribe) closes that channel for the person.
+2. frequency caps against contact history (earlier run dates' audience rows that were really sent): the plan's
+                  own cap (`campaign_frequency_cap`), the benefit's per-user cap over the campaign's lifetime
+                  (`benefit_cap`), and the policy's per-channel caps, which close capped channels; a person
+                  whose open channels were all closed by caps is excluded (`frequency_cap`). A cap allows a
+                  contact when history + this run's one contact <= max_contacts (arbitration gives a person at
+                  most one campaign per run date, so the run's earlier assignments are exactly that contact).
+3. arbitration    a person left in several campaigns keeps one: campaigns that can still reach them first, then
+                  the highest priority, ties by campaign id; the others record `arbitration`.
+4. experiment     u = xxhash64("<one_id>:<salt>") mapped to [0, 1): u < holdout_share -> `holdout`, otherwise
+                  variants by cumulative weights over the rest. Depends on nothing but the id and the salt, so
+                  it is stable across days and independent of audience size.
+5. channel        the first open channel in the plan's preference order; none -> `no_reachable_channel`
+                  (holdout people too, so the holdout stays comparable with the treated group). Holdout rows
+                  keep an empty channel and contact ref: they are recorded, never contacted.
+6. send time      the earliest local time inside the plan's send window and outside the policy's quiet hours
+                  (validated per plan), on the run date, in the person's time zone (policy default when empty
+                  or unknown), converted to UTC.
+7. budget         remaining = budget_fen - what earlier run dates spent. People are ranked by the budget score:
+                  fewest contacts in the last BUDGET_FATIGUE_DAYS days first, then a deterministic hash draw of
+                  (one_id, salt), then one_id. A person is kept when the cost of the treated people ranked before
+                  them plus one unit fits the remaining budget; the rest record `budget`. The same rule cuts the
+                  holdout, so treated and holdout remain comparable.
+
+No Python UDFs: only built-in functions, higher-order array functions and window functions.
+Thin `main()` for spark-submit reads Parquet and plan files and writes the two outputs as Parquet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Iterable
+from datetime import date
+
+from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from nightshift.campaigns.models import HOLDOUT, CampaignPlan, Policy, first_send_time
+from nightshift.contracts import CHANNELS
+
+BUDGET_FATIGUE_DAYS = 30
+# 53 bits of the hash give every double in [0, 1) the same spacing (2^-53), so buckets are unbiased.
+DRAW_BITS = 53
+NO_PROFILE = "no_profile"
+INTERNAL_TEST_ACCOUNT = "internal_test_account"
+CAMPAIGN_FREQUENCY_CAP = "campaign_frequency_cap"
+BENEFIT_CAP = "benefit_cap"
+FREQUENCY_CAP = "frequency_cap"
+ARBITRATION = "arbitration"
+NO_REACHABLE_CHANNEL = "no_reachable_channel"
+BUDGET = "budget"
+# Funnel steps in order, with the reasons each can record (person suppression reasons come from the policy).
+STEPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("suppression", (NO_PROFILE, INTERNAL_TEST_ACCOUNT)),
+    ("frequency caps", (CAMPAIGN_FREQUENCY_CAP, BENEFIT_CAP, FREQUENCY_CAP)),
+    ("arbitration", (ARBITRATION,)),
+    ("experiment", ()),
+    ("channel", (NO_REACHABLE_CHANNEL,)),
+    ("send time", ()),
+    ("budget", (BUDGET,)),
+)
+
+CAMPAIGN_SCHEMA = T.StructType(
+    [
+        T.StructField("campaign_id", T.StringType(), False),
+        T.StructField("priority", T.IntegerType(), False),
+        T.StructField("include_segments", T.ArrayType(T.StringType()), False),
+        T.StructField("exclude_segments", T.ArrayType(T.StringType()), False),
+        T.StructField("channels", T.ArrayType(T.StringType()), False),
+        T.StructField("allow_internal_test_accounts", T.BooleanType(), False),
+        T.StructField("salt", T.StringType(), False),
+        T.StructField("holdout_share", T.DoubleType(), False),
+        T.StructField("variant_names", T.ArrayType(T.StringType()), False),
+        T.StructField("variant_upper", T.ArrayType(T.DoubleType()), False),
+        T.StructField("benefit_id", T.StringType(), False),
+        T.StructField("unit_cost_fen", T.LongType(), False),
+        T.StructField("benefit_cap", T.IntegerType(), True),
+        T.StructField("campaign_cap_max", T.IntegerType(), True),
+        T.StructField("campaign_cap_days", T.IntegerType(), True),
+        T.StructField("remaining_budget_fen", T.LongType(), True),
+        T.StructField("send_local_time", T.StringType(), False),
+    ]
+)
+HISTORY_SCHEMA = "run_date date, campaign_id string, one_id long, channel string, benefit_id string"
+AUDIENCE_COLUMNS = (
+    "run_date",
+    "campaign_id",
+    "one_id",
+    "variant",
+    "channel",
+    "contact_ref",
+    "send_at",
+    "benefit_id",
+    "cost_fen",
+)
+EXCLUSION_COLUMNS = ("run_date", "campaign_id", "one_id", "reason")
+
+
+def campaign_frame(
+    spark: SparkSession, plans: Iterable[CampaignPlan], policy: Policy, spent_fen: dict[str, int] | None = None
+) -> DataFrame:
+    """One row of parameters per campaign; `spent_fen` is what earlier run dates already spent per campaign."""
+    spent_fen = spent_fen or {}
+    rows = []
+    for plan in plans:
+        send_time = first_send_time(plan.send_window, policy.quiet_hours)
+        if send_time is None:
+            raise ValueError(f"campaign {plan.id}: send window lies inside quiet hours (validate plans first)")
+        budget = plan.budget_fen
+        rows.append(
+            (
+                plan.id,
+                plan.priority,
+                list(plan.include_segments),
+                list(plan.exclude_segments),
+                list(plan.channels),
+                plan.allow_internal_test_accounts,
+                plan.experiment.salt,
+                plan.experiment.holdout_share,
+                [variant.name for variant in plan.experiment.variants],
+                plan.experiment.cumulative_upper_bounds(),
+                plan.benefit.id if plan.benefit else "",
+                plan.unit_cost_fen,
+                plan.benefit.per_user_cap if plan.benefit else None,
+                plan.frequency_cap.max_contacts if plan.frequency_cap else None,
+                plan.frequency_cap.days if plan.frequency_cap else None,
+                None if budget is None else max(budget - spent_fen.get(plan.id, 0), 0),
+                send_time.strftime("%H:%M:%S"),
+            )
+        )
+    return spark.createDataFrame(rows, CAMPAIGN_SCHEMA)
+
+
+def candidates(membership: DataFrame, campaigns: DataFrame) -> DataFrame:
+    """(campaign_id, one_id): members of any included segment and of no excluded segment, one row per pair."""
+
+    def members(segments_column: str) -> DataFrame:
+        wanted = campaigns.select("campaign_id", F.explode(segments_column).alias("segment"))
+        return wanted.join(membership, on="segment", how="inner").select("campaign_id", "one_id").distinct()
+
+    return members("include_segments").join(members("exclude_segments"), ["campaign_id", "one_id"], "left_anti")
+
+
+def profile_columns(policy: Policy) -> list[str]:
+    """Profile columns the steps read under `policy` (besides one_id)."""
+    rules = policy.suppression
+    flags = [rule.column for rule in rules.person] + [c for cols in rules.channel.values() for c in cols]
+    per_channel = [f"{kind}_{channel}" for channel in CHANNELS for kind in ("can_receive", "contact_ref")]
+    return sorted({*flags, *per_channel, rules.internal_test_account_column, "timezone"})
+
+
+def working_frame(candidate_pairs: DataFrame, campaigns: DataFrame, profile: DataFrame, policy: Policy) -> DataFrame:
+    """Candidates with their campaign's parameters, the profile columns the steps need, and `reason` = null."""
+    needed = profile.select(
+        F.col("one_id").cast("long").alias("one_id"), F.lit(True).alias("has_profile"), *profile_columns(policy)
+    )
+    return (
+        candidate_pairs.join(F.broadcast(campaigns), on="campaign_id", how="inner")
+        .join(needed, on="one_id", how="left")
+        .withColumn("reason", F.lit(None).cast("string"))
+    )
+
+
+def _exclude(frame: DataFrame, *rules: tuple[Column, str]) -> DataFrame:
+    """Record the first matching rule's reason for the rows still in (a null condition counts as false).
+
+    One projection per step, however many rules: deep chains of projections slow Spark's planner down.
+    """
+    first_hit = F.coalesce(*[F.when(F.coalesce(condition, F.lit(False)), F.lit(reason)) for condition, reason in rules])
+    return frame.withColumn("reason", F.coalesce(F.col("reason"), first_hit))
+
+
+def _is_set(column: str) -> Column:
+    return F.coalesce(F.col(column).cast("int"), F.lit(0)) == 1
+
+
+def apply_suppression(frame: DataFrame, policy: Policy) -> DataFrame:
+    """Step 1: person-level suppression, and `open_channels` = the plan's channels the person may receive."""
+    rules = policy.suppression
+    is_test_account = _is_set(rules.internal_test_account_column)
+    frame = _exclude(
+        frame,
+        (~F.coalesce(F.col("has_profile"), F.lit(False)), NO_PROFILE),
+        *[(_is_set(rule.column), rule.reason) for rule in rules.person],
+        (is_test_account & ~F.col("allow_internal_test_accounts"), INTERNAL_TEST_ACCOUNT),
+    )
+
+    def may_receive(channel: str) -> Column:
+        has_address = F.coalesce(F.col(f"contact_ref_{channel}"), F.lit("")) != ""
+        opted_out = [_is_set(flag) for flag in rules.channel.get(channel, [])]
+        allowed = _is_set(f"can_receive_{channel}") & has_address
+        for flag in opted_out:
+            allowed = allowed & ~flag
+        return allowed
+
+    receivable = F.create_map(*[part for channel in CHANNELS for part in (F.lit(channel), may_receive(channel))])
+    return frame.withColumn("open_channels", F.filter("channels", lambda channel: receivable[channel]))
+
+
+def _in_window(days: Column, run_date: date) -> Column:
+    """History rows within the rolling window of `days` days that ends with (and excludes) the run date."""
+    return (F.col("run_date") >= F.date_sub(F.lit(run_date), days - 1)) & (F.col("run_date") < F.lit(run_date))
+
+
+def apply_frequency_caps(
+    frame: DataFrame, history: DataFrame, campaigns: DataFrame, policy: Policy, run_date: date
+) -> DataFrame:
+    """Step 2: the plan's cap, the benefit's per-user cap and the policy's per-channel caps."""
+    spark = frame.sparkSession
+    sent = history.where(F.coalesce(F.col("channel"), F.lit("")) != "").where(F.col("run_date") < F.lit(run_date))
+
+    caps = spark.createDataFrame(
+        [(channel, cap.max_contacts, cap.days) for channel, cap in sorted(policy.frequency_caps.items())],
+        "channel string, max_contacts int, days int",
+    )
+    capped_channels = (
+        sent.join(F.broadcast(caps), on="channel", how="inner")
+        .where(_in_window(F.col("days"), run_date))
+        .groupBy("one_id", "channel", "max_contacts")
+        .count()
+        .where(F.col("count") >= F.col("max_contacts"))
+        .groupBy("one_id")
+        .agg(F.collect_set("channel").alias("capped_channels"))
+    )
+    campaign_windows = campaigns.select("campaign_id", "campaign_cap_max", "campaign_cap_days")
+    campaign_capped = (
+        sent.join(F.broadcast(campaign_windows), on="campaign_id", how="inner")
+        .where(F.col("campaign_cap_days").isNotNull() & _in_window(F.col("campaign_cap_days"), run_date))
+        .groupBy("campaign_id", "one_id", "campaign_cap_max")
+        .count()
+        .select("campaign_id", "one_id", (F.col("count") >= F.col("campaign_cap_max")).alias("campaign_capped"))
+    )
+    benefit_received = (
+        sent.where(F.col("benefit_id") != "").groupBy("benefit_id", "one_id").agg(F.count("*").alias("received"))
+    )
+    frame = (
+        frame.join(capped_channels, on="one_id", how="left")
+        .join(campaign_capped, on=["campaign_id", "one_id"], how="left")
+        .join(benefit_received, on=["benefit_id", "one_id"], how="left")
+    )
+    closed = F.coalesce(F.col("capped_channels"), F.array().cast("array<string>"))
+    under_cap = F.filter("open_channels", lambda channel: ~F.array_contains(closed, channel))
+    all_closed_by_caps = (F.size("open_channels") > 0) & (F.size(under_cap) == 0)
+    frame = _exclude(
+        frame,
+        (F.col("campaign_capped"), CAMPAIGN_FREQUENCY_CAP),
+        (F.col("received") >= F.col("benefit_cap"), BENEFIT_CAP),
+        (all_closed_by_caps, FREQUENCY_CAP),
+    )
+    return frame.withColumn("open_channels", under_cap).drop("capped_channels", "campaign_capped", "received")
+
+
+def apply_arbitration(frame: DataFrame) -> DataFrame:
+    """Step 3: one campaign per person: reachable first, then highest priority, then campaign id."""
+    ranking = Window.partitionBy("one_id").orderBy(
+        F.col("reason").isNull().desc(),
+        (F.size("open_channels") > 0).desc(),
+        F.col("priority").desc(),
+        F.col("campaign_id").asc(),
+    )
+    return _exclude(frame, (F.row_number().over(ranking) > 1, ARBITRATION))
+
+
+def uniform_draw(one_id: Column, salt: Column, *extra: str) -> Column:
+    """A deterministic number in [0, 1) from xxhash64 of "<one_id>:<salt>[:extra]" (same id + salt -> same u)."""
+    key = F.concat_ws(":", one_id.cast("string"), salt, *[F.lit(part) for part in extra])
+    return F.shiftrightunsigned(F.xxhash64(key), 64 - DRAW_BITS).cast("double") / float(2**DRAW_BITS)
+
+
+def assign_variants(frame: DataFrame) -> DataFrame:
+    """Step 4: holdout first, then variants by cumulative weight; recorded for the people still in."""
+    u = uniform_draw(F.col("one_id"), F.col("salt"))
+    rest = (u - F.col("holdout_share")) / (1 - F.col("holdout_share"))
+    buckets_below = F.size(F.filter("variant_upper", lambda upper: upper <= rest))
+    # least(): floating rounding can put `rest` at exactly 1.0; it then belongs to the last variant
+    index = F.least(buckets_below, F.size("variant_names") - 1) + 1
+    variant = F.when(u < F.col("holdout_share"), F.lit(HOLDOUT)).otherwise(F.element_at("variant_names", index))
+    return frame.withColumn("variant", F.when(F.col("reason").isNull(), variant))
+
+
+def select_channel(frame: DataFrame) -> DataFrame:
+    """Step 5: first open channel in preference order; holdout people keep an empty channel."""
+    contact_refs = F.create_map(*[part for ch in CHANNELS for part in (F.lit(ch), F.col(f"contact_ref_{ch}"))])
+    frame = _exclude(frame, (F.size("open_channels") == 0, NO_REACHABLE_CHANNEL))
+    is_treated = F.col("reason").isNull() & (F.col("variant") != HOLDOUT)
+    channel = F.get("open_channels", 0)
+    return frame.withColumns(
+        {
+            "channel": F.when(is_treated, channel).otherwise(F.lit("")),
+            "contact_ref": F.when(is_treated, contact_refs[channel]).otherwise(F.lit("")),
+        }
+    )
+
+
+def schedule(frame: DataFrame, run_date: date, default_timezone: str, known_timezones: Iterable[str]) -> DataFrame:
+    """Step 6: `send_at` (UTC) = the campaign's local send time on the run date in the person's time zone."""
+    zone = F.when(F.col("timezone").isin(sorted(known_timezones)), F.col("timezone")).otherwise(F.lit(default_timezone))
+    local = F.to_timestamp(F.concat_ws(" ", F.lit(run_date.isoformat()), F.col("send_local_time")))
+    return frame.withColumn("send_at", F.to_utc_timestamp(local, zone))
+
+
+def apply_budget(frame: DataFrame, history: DataFrame, run_date: date) -> DataFrame:
+    """Step 7: keep the best-scored people the remaining budget pays for; `cost_fen` per kept treated row."""
+    recent = (
+        history.where(F.coalesce(F.col("channel"), F.lit("")) != "")
+        .where(_in_window(F.lit(BUDGET_FATIGUE_DAYS), run_date))
+        .groupBy("one_id")
+        .agg(F.count("*").alias("recent_contacts"))
+    )
+    frame = frame.join(recent, on="one_id", how="left")
+    is_treated = F.col("reason").isNull() & (F.col("variant") != HOLDOUT)
+    score_order = Window.partitionBy("campaign_id").orderBy(
+        F.col("reason").isNull().desc(),
+        F.coalesce(F.col("recent_contacts"), F.lit(0)).asc(),
+        uniform_draw(F.col("one_id"), F.col("salt"), "budget").asc(),
+        F.col("one_id").asc(),
+    )
+    cost_before = F.sum(F.when(is_treated, F.col("unit_cost_fen")).otherwise(0)).over(
+        score_order.rowsBetween(Window.unboundedPreceding, -1)
+    )
+    over_budget = F.col("remaining_budget_fen").isNotNull() & (
+        F.coalesce(cost_before, F.lit(0)) + F.col("unit_cost_fen") > F.col("remaining_budget_fen")
+    )
+    frame = _exclude(frame, ((F.col("unit_cost_fen") > 0) & over_budget, BUDGET))
+    kept_treated = F.col("reason").isNull() & (F.col("variant") != HOLDOUT)
+    return frame.withColumn("cost_fen", F.when(kept_treated, F.col("unit_cost_fen")).otherwise(F.lit(0)))
+
+
+def decide(
+    membership: DataFrame,
+    profile: DataFrame,
+    history: DataFrame,
+    campaigns: DataFrame,
+    policy: Policy,
+    run_date: date,
+    known_timezones: Iterable[str],
+) -> DataFrame:
+    """All steps in the documented order: one row per (campaign, candidate) with `reason` null for the audience."""
+    frame = working_frame(candidates(membership, campaigns), campaigns, profile, policy)
+    frame = apply_suppression(frame, policy)
+    frame = apply_frequency_caps(frame, history, campaigns, policy, run_date)
+    frame = apply_arbitration(frame)
+    frame = assign_variants(frame)
+    frame = select_channel(frame)
+    frame = schedule(frame, run_date, policy.default_timezone, known_timezones)
+    return apply_budget(frame, history, run_date)
+
+
+def audience_rows(decided: DataFrame, run_date: date) -> DataFrame:
+    """`audience.campaign_audience` rows: treated and holdout people (holdout: channel '', never exported)."""
+    return decided.where(F.col("reason").isNull()).select(
+        F.lit(run_date).alias("run_date"),
+        "campaign_id",
+        "one_id",
+        "variant",
+        "channel",
+        F.coalesce(F.col("contact_ref"), F.lit("")).alias("contact_ref"),
+        "send_at",
+        "benefit_id",
+        F.col("cost_fen").cast("long").alias("cost_fen"),
+    )
+
+
+def exclusion_rows(decided: DataFrame, run_date: date) -> DataFrame:
+    """`audience.exclusions` rows: one per (campaign, person) left out, with the first step's reason."""
+    return decided.where(F.col("reason").isNotNull()).select(
+        F.lit(run_date).alias("run_date"), "campaign_id", "one_id", "reason"
+    )
+
+
+def spark_timezones(spark: SparkSession) -> set[str]:
+    """IANA zones both Python and the JVM know (a zone unknown to Spark would fail the conversion)."""
+    from zoneinfo import available_timezones
+
+    jvm_zones = set(spark.sparkContext._jvm.java.time.ZoneId.getAvailableZoneIds())
+    return available_timezones() & jvm_zones
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--master", default=None, help="Spark master (default: spark-submit's)")
+    parser.add_argument("--run-date", required=True, type=date.fromisoformat)
+    parser.add_argument("--profile", required=True, help="Parquet of marts.user_profile")
+    parser.add_argument("--membership", required=True, help="Parquet of (segment, one_id)")
+    parser.add_argument("--history", default="", help="Parquet of earlier audience rows (optional)")
+    parser.add_argument("--plans", required=True, help="directory of campaign plan YAML files")
+    parser.add_argument("--policy", required=True, help="policy YAML file")
+    parser.add_argument("--spent", default="{}", help='JSON {"campaign_id": fen spent before the run date}')
+    parser.add_argument("--audience-out", required=True)
+    parser.add_argument("--exclusions-out", required=True)
+    args = parser.parse_args(argv)
+
+    from pathlib import Path
+
+    from nightshift.campaigns.plans import load_plans, load_policy
+
+    builder = SparkSession.builder.appName("nightshift-audience").config("spark.sql.session.timeZone", "UTC")
+    spark = (builder.master(args.master) if args.master else builder).getOrCreate()
+    membership = spark.read.parquet(args.membership)
+    profile = spark.read.parquet(args.profile)
+    policy = load_policy(Path(args.policy), known_columns=set(profile.columns))
+    segments = {row.segment for row in membership.select("segment").distinct().collect()}
+    plans = load_plans(Path(args.plans), segments, known_columns=set(profile.columns), policy=policy)
+    for error in plans.errors:
+        print(f"skipped: {error}")
+    history = spark.read.parquet(args.history) if args.history else spark.createDataFrame([], HISTORY_SCHEMA)
+    campaigns = campaign_frame(spark, plans.active(args.run_date), policy, json.loads(args.spent))
+    decided = decide(membership, profile, history, campaigns, policy, args.run_date, spark_timezones(spark)).cache()
+    audience_rows(decided, args.run_date).write.mode("overwrite").parquet(args.audience_out)
+    exclusion_rows(decided, args.run_date).write.mode("overwrite").parquet(args.exclusions_out)
+    spark.stop()
+
+
+if __name__ == "__main__":
+    main()

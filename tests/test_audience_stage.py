@@ -1,0 +1,299 @@
+"""The nightly segments stage end to end, then the export stage, with the embedded warehouse and local Spark.
+
+Synthetic marts with the real profile columns (`nightshift.segments.synthetic`) are built in the warehouse's `marts`
+database; the stage runs the repository's own segments, campaign plans and policy over them (plus one invalid
+segment file and one invalid plan, which must be skipped and reported), on a Friday and on the Saturday after.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from collections import Counter
+from datetime import date, timedelta
+
+import pytest
+import yaml
+
+from nightshift.campaigns.export import export_campaigns
+from nightshift.campaigns.plans import CAMPAIGNS_DIR, load_plans
+from nightshift.contracts import CHANNELS
+from nightshift.pipeline import StageContext
+from nightshift.segments.bitmaps import CLICKHOUSE_SEGMENT_SETTINGS, clickhouse_sql
+from nightshift.segments.files import SEGMENTS_DIR
+from nightshift.segments.synthetic import create_synthetic_marts
+
+FRIDAY = date(2026, 11, 20)
+SATURDAY = FRIDAY + timedelta(days=1)
+# Big enough that the win-back campaign's audience costs more than its budget (100 coupons).
+PEOPLE = 1_200
+AUDIENCE_TABLES = ("audience.segment_membership", "audience.segment_changes", "audience.campaign_audience")
+
+
+def _query(client, sql: str, **parameters) -> list[tuple]:
+    return client.query(sql, parameters=parameters, settings=CLICKHOUSE_SEGMENT_SETTINGS).result_rows
+
+
+def _decided(client, run_date: date) -> dict[tuple[str, int], str]:
+    rows = _query(
+        client,
+        "SELECT campaign_id, one_id, variant FROM audience.campaign_audience WHERE run_date = {d:Date} "
+        "UNION ALL SELECT campaign_id, one_id, concat('excluded:', reason) FROM audience.exclusions "
+        "WHERE run_date = {d:Date}",
+        d=run_date,
+    )
+    decided = {(campaign, one_id): outcome for campaign, one_id, outcome in rows}
+    assert len(decided) == len(rows), "a (campaign, person) pair is both in the audience and excluded"
+    return decided
+
+
+def _membership(client, run_date: date) -> dict[str, set[int]]:
+    members: dict[str, set[int]] = {}
+    rows = _query(
+        client, "SELECT segment, one_id FROM audience.segment_membership WHERE run_date = {d:Date}", d=run_date
+    )
+    for segment, one_id in rows:
+        members.setdefault(segment, set()).add(one_id)
+    return members
+
+
+@pytest.fixture(scope="module")
+def stage_dirs(tmp_path_factory):
+    """Copies of the shipped segments and plans, plus one invalid segment and one invalid plan."""
+    root = tmp_path_factory.mktemp("definitions")
+    segments, plans = root / "segments", root / "campaigns"
+    shutil.copytree(SEGMENTS_DIR, segments, ignore=shutil.ignore_patterns("campaigns", "*.yml"))
+    shutil.copytree(CAMPAIGNS_DIR, plans)
+    (segments / "typo.sql").write_text(
+        "-- name: typo\n-- owner: t\n-- description: d\nSELECT one_id FROM marts.user_profile WHERE devise_os = 'ios'\n"
+    )
+    bad = yaml.safe_load((CAMPAIGNS_DIR / "winback_lapsed.yml").read_text())
+    bad.update(id="bad_weights", include_segments=["typo"])
+    bad["experiment"]["variants"][0]["weight"] = 0.9
+    (plans / "bad_weights.yml").write_text(yaml.safe_dump(bad))
+    return segments, plans
+
+
+@pytest.fixture(scope="module")
+def friday(client, settings, stage_dirs):
+    """The segments stage for Friday on fresh synthetic marts; yields its result."""
+    from nightshift.stages import segments as stage
+
+    create_synthetic_marts(client, "marts", PEOPLE)
+    for table in (*AUDIENCE_TABLES, "audience.exclusions"):
+        client.command(f"DROP TABLE IF EXISTS {table}")
+    patch = pytest.MonkeyPatch()
+    patch.setattr(stage, "SEGMENTS_DIR", stage_dirs[0])
+    patch.setattr(stage, "CAMPAIGNS_DIR", stage_dirs[1])
+    ctx = StageContext(run_date=FRIDAY, settings=settings, _client=client)
+    yield stage, ctx, stage.run(ctx)
+    patch.undo()
+    for table in ("marts.user_profile", "marts.user_tags", "marts.tag_bitmaps"):
+        client.command(f"DROP TABLE IF EXISTS {table}")
+
+
+def test_membership_equals_clickhouse_and_invalid_files_are_skipped(client, friday):
+    from nightshift.segments import validate_all
+
+    _, _, result = friday
+    assert "1 invalid segment(s) skipped: typo" in result.summary
+    assert "plan problem(s)" in result.summary  # bad_weights: weights and the unknown segment
+    assert result.rows["lake.user_tags"] > 0  # a shipped segment joins marts.user_tags: Spark needed it
+    membership = _membership(client, FRIDAY)
+    for definition in validate_all(SEGMENTS_DIR, client).valid:
+        expected = {row[0] for row in _query(client, f"SELECT DISTINCT one_id FROM ({clickhouse_sql(definition)})")}
+        assert expected and membership.get(definition.name, set()) == expected, definition.name
+    changes = _query(client, "SELECT segment, previous_date, members, entered, exited FROM audience.segment_changes")
+    assert {row[0]: row[1:] for row in changes} == {
+        name: (None, len(ids), len(ids), 0) for name, ids in membership.items()
+    }
+
+
+def test_every_candidate_is_decided_once_by_the_documented_rules(client, friday):
+    decided = _decided(client, FRIDAY)
+    membership = _membership(client, FRIDAY)
+    plans = load_plans(CAMPAIGNS_DIR, known_segments=membership).active(FRIDAY)
+    assert {plan.id for plan in plans} == {
+        "winback_lapsed",
+        "phone_bind_nudge",
+        "vip_care_call",
+        "trade_in_push",
+        "ios_reactivation",
+    }
+    expected = set()
+    for plan in plans:
+        people = set().union(*(membership.get(s, set()) for s in plan.include_segments))
+        people -= set().union(*(membership.get(s, set()) for s in plan.exclude_segments))
+        expected |= {(plan.id, one_id) for one_id in people}
+    assert set(decided) == expected
+    treated = [key for key, outcome in decided.items() if outcome != "holdout" and ":" not in outcome]
+    assert all(count == 1 for count in Counter(one_id for _, one_id in treated).values()), "one campaign a day"
+    for plan in plans:  # every shipped campaign has an audience on the demo date
+        assert any(campaign == plan.id for campaign, _ in treated), plan.id
+
+    # nobody is assigned to a channel they cannot receive (opt-outs, SMS unsubscribes), holdout to none
+    checks = " OR ".join(f"(a.channel = '{c}' AND p.can_receive_{c} = 0)" for c in CHANNELS)
+    wrong = _query(
+        client,
+        "SELECT count() FROM audience.campaign_audience AS a INNER JOIN marts.user_profile AS p ON p.one_id = a.one_id "
+        f"WHERE {checks} OR (a.channel = 'sms' AND p.is_sms_unsubscribed = 1) "
+        "OR (a.variant = 'holdout') != (a.channel = '') OR (a.channel != '' AND a.contact_ref = '')",
+    )
+    assert wrong == [(0,)]
+    reasons = Counter(outcome for outcome in decided.values() if outcome.startswith("excluded:"))
+    assert reasons["excluded:arbitration"] > 0 and reasons["excluded:complaint"] > 0
+
+
+def test_budget_trims_the_win_back_campaign(client, friday):
+    rows = _query(
+        client,
+        "SELECT countIf(variant != 'holdout'), sum(cost_fen) FROM audience.campaign_audience "
+        "WHERE run_date = {d:Date} AND campaign_id = 'winback_lapsed'",
+        d=FRIDAY,
+    )
+    budget = yaml.safe_load((CAMPAIGNS_DIR / "winback_lapsed.yml").read_text())["budget_fen"]
+    treated, cost = rows[0]
+    assert cost == treated * 500 and budget - 500 < cost <= budget  # as many coupons as the budget pays for
+    trimmed = _query(
+        client,
+        "SELECT count() FROM audience.exclusions WHERE campaign_id = 'winback_lapsed' AND reason = 'budget'",
+    )
+    assert trimmed[0][0] > 0
+
+
+def test_export_stage_writes_campaign_files_without_holdout_with_manifests(client, settings, friday, tmp_path):
+    from nightshift.stages import export
+
+    _, ctx, _ = friday
+    result = export.run(ctx)
+    out_dir = settings.exports_dir / FRIDAY.isoformat()
+    files = sorted(path.name for path in out_dir.glob("campaign__*.csv"))
+    assert {name.split("__")[1] for name in files} == {
+        "winback_lapsed",
+        "phone_bind_nudge",
+        "vip_care_call",
+        "trade_in_push",
+        "ios_reactivation",
+    }
+    assert "campaign files" in result.summary and "ios_users.csv" in result.rows
+    refs = {
+        one_id: dict(zip(CHANNELS, rest, strict=True))
+        for one_id, *rest in _query(
+            client, "SELECT one_id, " + ", ".join(f"contact_ref_{c}" for c in CHANNELS) + " FROM marts.user_profile"
+        )
+    }
+    profile = {
+        one_id: (phone, lifecycle)
+        for one_id, phone, lifecycle in _query(client, "SELECT one_id, phone, lifecycle_stage FROM marts.user_profile")
+    }
+    exported = 0
+    for path in out_dir.glob("campaign__*.csv"):
+        rows = list(csv.DictReader(io.StringIO(path.read_text())))
+        manifest = json.loads(path.with_name(path.name + ".manifest.json").read_text())
+        assert manifest["rows"] == len(rows) == result.rows[path.name]
+        assert manifest["columns"] == list(rows[0].keys())
+        channel = manifest["channel"]
+        assert all(
+            row["variant"] != "holdout" and row["contact_ref"] == refs[int(row["one_id"])][channel] for row in rows
+        )
+        assert [int(row["one_id"]) for row in rows] == sorted(int(row["one_id"]) for row in rows)
+        if manifest["campaign_id"] == "winback_lapsed":
+            assert all(
+                (row["param_phone"], row["param_lifecycle"]) == profile[int(row["one_id"])] for row in rows
+            )  # template parameters filled from the profile
+            assert manifest["cost_fen"] == 500 * len(rows)
+        exported += len(rows)
+    treated = _query(
+        client,
+        "SELECT count() FROM audience.campaign_audience WHERE run_date = {d:Date} AND variant != 'holdout'",
+        d=FRIDAY,
+    )
+    assert exported == treated[0][0]
+
+    export_campaigns(client, FRIDAY, tmp_path)  # a re-run writes identical bytes
+    assert {path.name: path.read_bytes() for path in tmp_path.iterdir()} == {
+        path.name: path.read_bytes() for path in out_dir.iterdir() if path.name.startswith("campaign__")
+    }
+
+
+def test_preview_shows_the_funnel_without_writing_anything(client, settings, friday):
+    from rich.console import Console
+
+    from nightshift.campaigns.cli import print_preview
+    from nightshift.campaigns.preview import preview_campaign
+
+    tables = "SELECT name, total_rows FROM system.tables WHERE database = 'audience' ORDER BY name"
+    before = client.query(tables).result_rows
+    preview = preview_campaign("winback_lapsed", FRIDAY, settings)
+    assert client.query(tables).result_rows == before
+
+    membership = _membership(client, FRIDAY)
+    assert preview.is_active
+    assert sorted(preview.competing) == ["ios_reactivation", "phone_bind_nudge", "trade_in_push", "vip_care_call"]
+    assert preview.segment_sizes == {
+        "lapsed_users_reachable": len(membership["lapsed_users_reachable"]),
+        "high_value_customers": len(membership["high_value_customers"]),
+    }
+    assert preview.candidates - sum(step.lost for step in preview.steps) == preview.audience
+    assert sum(people for _, _, people, _ in preview.breakdown) == preview.audience
+    # the preview's funnel is exactly what the stage recorded for the same date
+    recorded = dict(
+        _query(
+            client,
+            "SELECT reason, count() FROM audience.exclusions WHERE run_date = {d:Date} "
+            "AND campaign_id = 'winback_lapsed' GROUP BY reason",
+            d=FRIDAY,
+        )
+    )
+    assert {step.reason: step.lost for step in preview.steps if step.lost} == recorded
+    assert "budget" in recorded and "arbitration" in recorded
+
+    out = Console(record=True, width=160)
+    print_preview(preview, out)
+    text = out.export_text()
+    assert "Funnel" in text and "budget" in text and "(holdout: not contacted)" in text and "coupon_copy_a" in text
+
+
+def test_saturday_rerun_caps_and_segment_changes(client, settings, friday):
+    """Last: re-runs Friday (idempotent), then Saturday after a third of the people aged by 30 days."""
+    stage, ctx, _ = friday
+    decided = _decided(client, FRIDAY)
+    stage.run(ctx)
+    assert _decided(client, FRIDAY) == decided
+
+    client.command(
+        "ALTER TABLE marts.user_profile UPDATE days_since_last_active = days_since_last_active + 30 "
+        "WHERE one_id % 3 = 0 SETTINGS mutations_sync = 1"
+    )
+    saturday = stage.run(StageContext(run_date=SATURDAY, settings=settings, _client=client))
+    assert "winback_lapsed" in saturday.summary
+    next_day = _decided(client, SATURDAY)
+    assert not {campaign for campaign, _ in next_day} & {"phone_bind_nudge", "vip_care_call", "ios_reactivation"}
+    contacted = {
+        one_id
+        for (campaign, one_id), outcome in decided.items()
+        if campaign == "winback_lapsed" and outcome != "holdout" and not outcome.startswith("excluded:")
+    }
+    again = {one_id for campaign, one_id in next_day if campaign == "winback_lapsed"} & contacted
+    assert again and all(next_day[("winback_lapsed", i)] == "excluded:campaign_frequency_cap" for i in again)
+
+    friday_members, saturday_members = _membership(client, FRIDAY), _membership(client, SATURDAY)
+    changes = _query(
+        client,
+        "SELECT segment, previous_date, members, entered, exited FROM audience.segment_changes "
+        "WHERE run_date = {d:Date}",
+        d=SATURDAY,
+    )
+    expected = {
+        name: (
+            FRIDAY,
+            len(saturday_members.get(name, set())),
+            len(saturday_members.get(name, set()) - ids),
+            len(ids - saturday_members.get(name, set())),
+        )
+        for name, ids in friday_members.items()
+    }
+    assert {row[0]: row[1:] for row in changes} == expected
+    assert expected["lapsed_users_reachable"][2] > 0 and expected["lapsed_users_reachable"][3] > 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from datetime import date
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +13,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from nightshift.campaigns.cli import campaign_app
 from nightshift.errors import NightshiftError
+from nightshift.segments.cli import segment_app
 
 app = typer.Typer(
     name="nightshift",
@@ -29,7 +31,7 @@ DEMO_DATE = date(2026, 11, 20)
 DEMO_USERS = 2_000
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
@@ -148,15 +150,31 @@ def generate(
 
     settings = _settings()
     summary = generate_world(
-        settings.landing_dir, users=users, start_date=_parse_date(start_date), days=days, seed=seed,
-        dirt_rate=dirt_rate, progress=True,
+        settings.landing_dir,
+        users=users,
+        start_date=_parse_date(start_date),
+        days=days,
+        seed=seed,
+        dirt_rate=dirt_rate,
+        progress=True,
     )
     console.print(summary)
     console.print(f"Landing files in {settings.landing_dir}")
 
 
-INGESTION_COLUMNS = ("source_file", "status", "encoding", "lines", "loaded", "duplicates", "quarantined",
-                     "quarantined_by_reason", "late_rows", "drift_rows", "message")
+INGESTION_COLUMNS = (
+    "source_file",
+    "status",
+    "encoding",
+    "lines",
+    "loaded",
+    "duplicates",
+    "quarantined",
+    "quarantined_by_reason",
+    "late_rows",
+    "drift_rows",
+    "message",
+)
 
 
 def _print_ingestion(rows) -> None:
@@ -220,6 +238,22 @@ def demo(
     from nightshift.demo import run_demo
 
     run_demo(_parse_date(run_date), users, use_airflow, _settings(), console)
+
+
+@app.command()
+def profile(
+    one_id: Annotated[int, typer.Argument(help="The person's one_id (see marts.identity_map).")],
+    recent: Annotated[int, typer.Option(help="How many recent events and orders to show.")] = 10,
+) -> None:
+    """One person's identities, tags (with history) and recent activity."""
+    from nightshift.profile_view import show_profile
+
+    show_profile(one_id, _settings(), console, recent=recent)
+
+
+# Command groups that live with their packages: `nightshift segment ...` and `nightshift campaign ...`.
+app.add_typer(segment_app, name="segment")
+app.add_typer(campaign_app, name="campaign")
 
 
 def main() -> None:

@@ -11,13 +11,14 @@ from __future__ import annotations
 import csv
 import json
 import re
+import subprocess
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
 from nightshift.contracts import CHANNELS, USER_PROFILE_COLUMNS
-from tests.conftest import REPO_ROOT, run_cli
+from tests.conftest import REPO_ROOT, VENV_BIN, isolated_env, run_cli
 
 START_DATE = date(2026, 11, 18)
 DAYS = 2
@@ -134,3 +135,48 @@ def test_reachability_is_address_and_consent(world):
     assert not {name: n for name, n in violations.items() if n}, violations
     [reachable] = query(world, "SELECT countIf(can_receive_sms = 1) AS sms, count() AS people FROM marts.user_profile")
     assert 0 < reachable["sms"] < reachable["people"], reachable
+
+
+def test_dbt_docs_generate_describes_every_model_and_column(world, tmp_path):
+    target = tmp_path / "docs-target"
+    completed = subprocess.run(
+        [str(VENV_BIN / "dbt"), "docs", "generate", "--vars", f"{{run_date: {RUN_DATE}}}",
+         "--target-path", str(target), "--log-path", str(tmp_path / "logs")],
+        env=isolated_env(world), cwd=REPO_ROOT / "dbt_project", capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stdout[-4000:]
+    assert (target / "index.html").is_file()
+    manifest = json.loads((target / "manifest.json").read_text())
+    catalog = json.loads((target / "catalog.json").read_text())
+    models = {key: node for key, node in manifest["nodes"].items() if node["resource_type"] == "model"}
+    assert len(models) >= 40
+    undescribed = sorted(node["name"] for node in models.values() if not node["description"].strip())
+    assert not undescribed, f"models without a description: {undescribed}"
+    # every catalogue tag has at least one data test on its user_profile column
+    profile_tests = [node for node in manifest["nodes"].values() if node["resource_type"] == "test"
+                     and "model.nightshift.user_profile" in node["depends_on"]["nodes"]]  # fmt: skip
+    tested = {node.get("column_name") for node in profile_tests}
+    untested = [row["code"] for row in catalogue() if row["code"] not in tested]
+    assert not untested, f"catalogue tags without a data test on marts.user_profile: {untested}"
+    # every column the warehouse has (catalog) is documented in the model's YAML (manifest)
+    for key, node in models.items():
+        built = set(catalog["nodes"][key]["columns"]) if key in catalog["nodes"] else set()
+        documented = {name for name, column in node["columns"].items() if column["description"].strip()}
+        assert built, f"{node['name']} is missing from the docs catalog"
+        assert not sorted(built - documented), f"{node['name']}: undocumented columns {sorted(built - documented)}"
+
+
+def test_profile_command_shows_any_person(world):
+    people = query(
+        world,
+        "SELECT one_id, groupArray(id_value) AS ids FROM marts.identity_map GROUP BY one_id "
+        "ORDER BY cityHash64(one_id) LIMIT 5",
+    )
+    assert people
+    for person in people:
+        shown = run_cli(world, "profile", str(person["one_id"]), "--recent", "3", COLUMNS="200")
+        assert f"one_id {person['one_id']}" in shown.stdout, shown.stdout[:2000]
+        for id_value in person["ids"]:
+            assert id_value in shown.stdout, f"{id_value} of {person['one_id']} not shown:\n{shown.stdout[:3000]}"
+    missing = run_cli(world, "profile", "999999999", check=False)
+    assert missing.returncode == 1 and "999999999" in missing.stderr and "Traceback" not in missing.stderr

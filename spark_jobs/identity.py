@@ -26,8 +26,12 @@ from pyspark.sql import DataFrame, Observation, SparkSession, Window
 from pyspark.sql import functions as F
 
 ID_KEY = ["id_type", "id_value"]
+# Lake inputs as the identity stage writes them; stating the schemas spares Spark a job per read to infer them.
+NODES_SCHEMA = "id_type string, id_value string, first_seen_date date, last_seen_date date"
+EDGES_SCHEMA = "src_type string, src_value string, dst_type string, dst_value string"
+PREVIOUS_SCHEMA = "id_type string, id_value string, one_id long"
 MAX_STAR_ROUNDS = 256  # alternating star rounds need O(log^2 n): far below this for any real graph
-STAR_BATCH = 2  # star rounds per Spark job: most identity graphs are stars after one round, the 2nd confirms it
+STAR_BATCH = 2  # star rounds per Spark job: most identity graphs are stars after one or two
 # Inputs below this many edges run with one shuffle partition and without whole-stage code generation:
 # there, Spark's fixed cost per stage (task scheduling, compiling generated code) dominates the run time.
 SMALL_INPUT_EDGES = 1_000_000
@@ -85,31 +89,43 @@ def _oriented(edges: DataFrame, src: str, dst: str) -> DataFrame:
     )
 
 
-def _large_star(edges: DataFrame, observation: Observation | None = None) -> DataFrame:
-    """Large-star: every node links its strictly larger neighbours to the smallest node of its neighbourhood.
-
-    With `observation`, also reports `unsettled`: 1 when the input is not yet a set of stars centred on their
-    smallest node (some node has a smaller neighbour and more than one neighbour), else 0 (or null: no edges).
-    """
+def _directed(edges: DataFrame) -> DataFrame:
+    """Both directions of every (hi, lo) edge as (node, neighbour)."""
     both_ways = F.array(
         F.struct(F.col("hi").alias("node"), F.col("lo").alias("neighbour")),
         F.struct(F.col("lo").alias("node"), F.col("hi").alias("neighbour")),
     )
-    directed = edges.select(F.explode(both_ways).alias("pair")).select("pair.node", "pair.neighbour")
+    return edges.select(F.explode(both_ways).alias("pair")).select("pair.node", "pair.neighbour")
+
+
+def _is_unsettled(around: Window) -> F.Column:
+    """1 for a node that has a smaller neighbour and more than one neighbour, else 0.
+
+    A graph with no such node is a set of stars, each centred on the smallest node of its component: every
+    node is either a centre (all neighbours larger) or a leaf with one, smaller, neighbour - the centre.
+    """
+    has_smaller = F.min("neighbour").over(around) < F.col("node")
+    return (has_smaller & (F.count(F.lit(1)).over(around) > 1)).cast("int")
+
+
+def _large_star(edges: DataFrame) -> DataFrame:
+    """Large-star: every node links its strictly larger neighbours to the smallest node of its neighbourhood."""
     around = Window.partitionBy("node")
-    smallest_neighbour = F.min("neighbour").over(around)
-    is_unsettled = (smallest_neighbour < F.col("node")) & (F.count(F.lit(1)).over(around) > 1)
-    marked = directed.select(
-        "node",
-        "neighbour",
-        F.least("node", smallest_neighbour).alias("smallest"),
-        is_unsettled.cast("int").alias("is_unsettled"),
-    )
-    if observation is not None:
-        marked = marked.observe(observation, F.max("is_unsettled").alias("unsettled"))
+    smallest = F.least("node", F.min("neighbour").over(around))
+    marked = _directed(edges).select("node", "neighbour", smallest.alias("smallest"))
     # Duplicates are left in: the small-star that always follows is indifferent to them and removes them.
     return marked.where(F.col("neighbour") > F.col("node")).select(
         F.col("neighbour").alias("hi"), F.col("smallest").alias("lo")
+    )
+
+
+def _observe_settled(edges: DataFrame, observation: Observation) -> DataFrame:
+    """`edges` again, rebuilt from their flagged directed form so that computing them also reports
+    `unsettled` through `observation` (0, or null for no edges, once every component is a star)."""
+    flagged = _directed(edges).select("node", "neighbour", _is_unsettled(Window.partitionBy("node")).alias("flag"))
+    observed = flagged.observe(observation, F.max("flag").alias("unsettled"))
+    return observed.where(F.col("neighbour") < F.col("node")).select(
+        F.col("node").alias("hi"), F.col("neighbour").alias("lo")
     )
 
 
@@ -127,16 +143,16 @@ def _small_star(edges: DataFrame) -> DataFrame:
 def _star_rounds(edges: DataFrame) -> DataFrame:
     """Alternate large-star and small-star (Kiveris et al. 2014) until every component is a star on its minimum.
 
-    Rounds are chained lazily in batches of STAR_BATCH and each batch is computed and cut from its lineage
-    as ONE Spark job; the batch's last large-star observes whether its input had
-    already converged, so no separate action checks convergence. Alternating star rounds converge on any
-    graph in O(log^2 n) rounds; identity graphs (small, shallow components) in two or three.
+    Rounds are chained lazily in batches of STAR_BATCH; each batch, with a check of its result, is computed
+    and cut from its lineage as ONE Spark job: the check is observed while the job runs, so no separate
+    action tests convergence. Alternating star rounds converge on any graph in O(log^2 n) rounds; identity
+    graphs (small, shallow components) in one or two, a sorted path of 1000 nodes in about ten.
     """
     for _ in range(0, MAX_STAR_ROUNDS, STAR_BATCH):
-        for _ in range(STAR_BATCH - 1):
+        for _ in range(STAR_BATCH):
             edges = _small_star(_large_star(edges))
         observation = Observation()
-        edges = _materialise(_small_star(_large_star(edges, observation)))
+        edges = _materialise(_observe_settled(edges, observation))
         if not observation.get["unsettled"]:
             return edges
     raise RuntimeError(f"connected components did not converge in {MAX_STAR_ROUNDS} large-star/small-star rounds")
@@ -329,25 +345,34 @@ def assign_one_ids(components: DataFrame, previous: DataFrame, max_issued_one_id
         .join(anchors, on="component", how="inner")
     )
     by_share = Window.partitionBy("one_id").orderBy(F.desc("shared_ids"), "anchor")
-    overlap = _materialise(overlap.withColumn("is_heir", F.row_number().over(by_share) == 1))
-    heirs = overlap.where("is_heir")
-    inherited = heirs.groupBy("component").agg(F.min("one_id").alias("one_id"))
+    overlap = overlap.withColumn("is_heir", F.row_number().over(by_share) == 1)
+    inherited = overlap.where("is_heir").groupBy("component").agg(F.min("one_id").alias("assigned_one_id"))
 
     newcomers = anchors.join(inherited, on="component", how="left_anti")
+    numbering = F.row_number().over(Window.orderBy("anchor"))
     numbered = newcomers.select(
-        "component",
-        (F.lit(max_issued_one_id).cast("long") + F.row_number().over(Window.orderBy("anchor"))).alias("one_id"),
+        "component", (F.lit(max_issued_one_id).cast("long") + numbering).alias("assigned_one_id")
     )
-    component_ids = _materialise(inherited.unionByName(numbered))
+    # One row per component: its one_id and what it shares with each previous person. Computed as one job;
+    # identities, merges and splits are then read from it.
+    previous_people = overlap.groupBy("component").agg(
+        F.collect_list(F.struct("one_id", "shared_ids", "is_heir")).alias("previous_people")
+    )
+    decisions = _materialise(inherited.unionByName(numbered).join(previous_people, on="component", how="left"))
 
-    merges = heirs.join(component_ids.withColumnRenamed("one_id", "surviving_one_id"), on="component", how="inner")
-    merges = merges.where(F.col("one_id") != F.col("surviving_one_id")).select(
-        "surviving_one_id", F.col("one_id").alias("merged_one_id"), F.col("shared_ids").alias("merged_ids")
+    component_ids = decisions.select("component", F.col("assigned_one_id").alias("one_id"))
+    shares = decisions.select("assigned_one_id", F.explode("previous_people").alias("share")).select(
+        "assigned_one_id", "share.*"
     )
-    splits = (
-        overlap.where(~F.col("is_heir"))
-        .join(component_ids.withColumnRenamed("one_id", "new_one_id"), on="component", how="inner")
-        .select(F.col("one_id").alias("original_one_id"), "new_one_id", F.col("shared_ids").alias("moved_ids"))
+    merges = shares.where(F.col("is_heir") & (F.col("one_id") != F.col("assigned_one_id"))).select(
+        F.col("assigned_one_id").alias("surviving_one_id"),
+        F.col("one_id").alias("merged_one_id"),
+        F.col("shared_ids").alias("merged_ids"),
+    )
+    splits = shares.where(~F.col("is_heir")).select(
+        F.col("one_id").alias("original_one_id"),
+        F.col("assigned_one_id").alias("new_one_id"),
+        F.col("shared_ids").alias("moved_ids"),
     )
     identities = components.join(component_ids, on="component", how="inner").select(*ID_KEY, "one_id")
     return Assignment(identities=identities, merges=merges, splits=splits)
@@ -404,21 +429,29 @@ def sized_for(spark: SparkSession, edges: int) -> Iterator[None]:
 
 
 def run_job(
-    spark: SparkSession, paths: JobPaths, rules: JunkRules, max_issued_one_id: int, run_date: str
+    spark: SparkSession,
+    paths: JobPaths,
+    rules: JunkRules,
+    max_issued_one_id: int,
+    run_date: str,
+    edge_count: int | None = None,
 ) -> dict[str, str]:
     """Read the lake inputs, resolve, write the outputs (each with `run_date` first) as Parquet.
 
+    `edge_count` (rows in paths.edges) sizes the shuffles; when the caller does not know it, it is counted.
     Returns output name -> Parquet directory (identity_map, merges, splits, blocked).
     """
-    nodes = spark.read.parquet(paths.nodes)
-    edges = spark.read.parquet(paths.edges)
+    nodes = spark.read.schema(NODES_SCHEMA).parquet(paths.nodes)
+    edges = spark.read.schema(EDGES_SCHEMA).parquet(paths.edges)
     previous = (
-        spark.read.parquet(paths.previous)
+        spark.read.schema(PREVIOUS_SCHEMA).parquet(paths.previous)
         if paths.previous
-        else spark.createDataFrame([], "id_type string, id_value string, one_id long")
+        else spark.createDataFrame([], PREVIOUS_SCHEMA)
     )
+    if edge_count is None:
+        edge_count = edges.count()
     written = {}
-    with sized_for(spark, edges.count()):
+    with sized_for(spark, edge_count):
         resolution = resolve_components(nodes, edges, rules)
         assignment = assign_one_ids(resolution.components, previous, max_issued_one_id)
         outputs = {

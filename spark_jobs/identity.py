@@ -35,7 +35,6 @@ STAR_BATCH = 2  # star rounds per Spark job: most identity graphs are stars afte
 # Inputs below this many edges run with one shuffle partition and without whole-stage code generation:
 # there, Spark's fixed cost per stage (task scheduling, compiling generated code) dominates the run time.
 SMALL_INPUT_EDGES = 1_000_000
-EDGES_PER_SHUFFLE_PARTITION = 2_000_000
 
 BLOCK_REASON_BLOCKLIST = "blocklist"
 BLOCK_REASON_HUB = "hub"
@@ -409,14 +408,19 @@ class JobPaths:
 def sized_for(spark: SparkSession, edges: int) -> Iterator[None]:
     """Shuffle partitions and code generation suited to an input of `edges` links, restored afterwards.
 
-    Small inputs get one shuffle partition and interpreted execution (per-stage overhead dominates there);
-    large ones one partition per EDGES_PER_SHUFFLE_PARTITION edges, never more than the session's setting.
+    Small inputs get one shuffle partition, interpreted execution and no broadcast joins (per-stage and
+    per-job overhead dominates there);
+    large ones the session's setting (2 x cores by default) with adaptive execution coalescing partitions.
     """
     configured = int(spark.conf.get("spark.sql.shuffle.partitions"))
     wanted = {
-        "spark.sql.shuffle.partitions": str(max(1, min(configured, -(-edges // EDGES_PER_SHUFFLE_PARTITION)))),
+        "spark.sql.shuffle.partitions": str(configured if edges >= SMALL_INPUT_EDGES else 1),
         "spark.sql.codegen.wholeStage": str(edges >= SMALL_INPUT_EDGES).lower(),
         "spark.sql.adaptive.enabled": str(edges >= SMALL_INPUT_EDGES).lower(),
+        # A broadcast join costs a Spark job of its own; on one partition a sort-merge join costs none.
+        "spark.sql.autoBroadcastJoinThreshold": (
+            spark.conf.get("spark.sql.autoBroadcastJoinThreshold") if edges >= SMALL_INPUT_EDGES else "-1"
+        ),
     }
     saved = {key: spark.conf.get(key) for key in wanted}
     for key, value in wanted.items():

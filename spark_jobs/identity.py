@@ -2,13 +2,13 @@
 
 Pure parts, each `DataFrame -> DataFrame`:
 - `connected_components(edges)`: (src, dst) long pairs -> (node, component = smallest node of its component).
-  Min-label contraction: every node hooks to its smallest neighbour, hook chains are collapsed by pointer
-  jumping, and the edge list is rewritten onto the surviving roots. Each round removes at least the larger
-  end of every edge, so it terminates for any input (paths, stars, cycles); typical identity graphs (many small
-  components) finish in a few rounds, a sorted 1000-node path in two. Every round is checkpointed locally to
-  cut the lineage.
+  Alternating large-star / small-star rounds (Kiveris et al. 2014), chained lazily STAR_BATCH rounds per Spark
+  job; each job also observes whether its result is already a set of stars on their minimum, so convergence
+  costs no separate action. Converges for any input (paths, stars, cycles) in O(log^2 n) rounds; identity
+  graphs in one batch, a sorted 1000-node path in five.
 - `resolve_components(nodes, edges, ...)`: identifiers -> components, with junk protection (blocklisted
   placeholder ids are dropped, hubs inside oversize components are cut, what stays oversize is not merged).
+  Component sizes are observed in the same job that labels the ids; hub cutting runs only when needed.
 - `assign_one_ids(components, previous, max_issued_one_id)`: stable `one_id`s against the previous day's map,
   with merges and splits recorded.
 Thin `main()` for spark-submit: reads the lake Parquet written by the identity stage, writes its outputs.

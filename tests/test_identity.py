@@ -7,12 +7,19 @@ import pytest
 from pyspark.testing import assertDataFrameEqual
 
 from nightshift.identity.evaluate import evaluate, pairwise_counts
-from spark_jobs.identity import JunkRules, assign_one_ids, connected_components, resolve_components
+from spark_jobs.identity import JunkRules, assign_one_ids, connected_components, resolve_components, sized_for
 
 NODE_SCHEMA = "id_type string, id_value string"
 EDGE_SCHEMA = "src_type string, src_value string, dst_type string, dst_value string"
 COMPONENT_SCHEMA = "id_type string, id_value string, component long"
 PREVIOUS_SCHEMA = "id_type string, id_value string, one_id long"
+
+
+@pytest.fixture(scope="module")
+def spark(spark):
+    """The session's Spark, sized for tiny inputs as `run_job` sizes it (one shuffle partition, AQE off)."""
+    with sized_for(spark, edges=0):
+        yield spark
 
 
 def union_find_labels(pairs: list[tuple[int, int]]) -> dict[int, int]:

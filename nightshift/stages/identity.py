@@ -77,6 +77,7 @@ def run(ctx: StageContext, config: IdentityConfig | None = None, sources: dict |
         _junk_rules(config),
         max_issued,
         ctx.run_date.isoformat(),
+        edge_count=edges.rows,
     )
     loaded = {
         table: lake_to_table(client, f"{output_path}/{name}", table).rows for name, table in OUTPUT_TABLES.items()

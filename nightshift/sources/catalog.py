@@ -121,4 +121,6 @@ def all_sources() -> dict[str, Source]:
     """Every declared source, importing the declaration modules on first use."""
     from nightshift.sources import definitions  # noqa: F401  (registers the sources)
 
-    return SOURCES
+    # By name, not by registration order: which module a process happens to import first must not change
+    # anything that iterates the catalog (docs, ingestion, identity extraction).
+    return dict(sorted(SOURCES.items()))

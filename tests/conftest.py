@@ -66,6 +66,24 @@ def spark(settings):
     session.stop()
 
 
+# The generated world most end-to-end tests share (built once per session, in its own installation).
+NIGHTLY_WORLD_START = "2026-11-19"
+NIGHTLY_WORLD_RUN_DATE = "2026-11-20"  # the second day: identity and tags see two days of history
+NIGHTLY_WORLD_USERS = 1000
+
+
+@pytest.fixture(scope="session")
+def nightly_world(tmp_path_factory) -> Path:
+    """A fresh installation where 1,000 generated people's two days of drops were ingested and the whole
+    nightly pipeline then ran for the second day. Tests only read it, or re-run the same date (idempotent)."""
+    home = tmp_path_factory.mktemp("nightly-world")
+    run_cli(home, "generate", "--users", str(NIGHTLY_WORLD_USERS), "--days", "2", "--start-date",
+            NIGHTLY_WORLD_START, "--seed", "7")  # fmt: skip
+    run_cli(home, "ingest", "--date", NIGHTLY_WORLD_START)
+    run_cli(home, "run", "--date", NIGHTLY_WORLD_RUN_DATE, timeout=1200)
+    return home
+
+
 def isolated_env(home: Path, **extra: str) -> dict[str, str]:
     """Environment for a subprocess with its own installation rooted at `home`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NIGHTSHIFT_", "AIRFLOW"))}

@@ -146,47 +146,6 @@ def run_python(home: Path, code: str) -> str:
     return completed.stdout
 
 
-@pytest.fixture
-def seeded_home(tmp_path) -> Path:
-    home = tmp_path / "home"
-    run_python(home, SEED_CODE)
-    return home
-
-
-@pytest.mark.slow
-def test_stock_dbt_cli_builds_user_profile(seeded_home: Path, tmp_path: Path):
-    completed = subprocess.run(
-        [
-            str(VENV_BIN / "dbt"), "build",
-            "--vars", f"{{run_date: {RUN_DATE}}}",
-            "--target-path", str(tmp_path / "dbt-target"),
-            "--log-path", str(tmp_path / "dbt-logs"),
-        ],
-        env=isolated_env(seeded_home),
-        cwd=REPO_ROOT / "dbt_project",
-        capture_output=True,
-        text=True,
-        timeout=SUBPROCESS_TIMEOUT,
-    )  # fmt: skip
-    assert completed.returncode == 0, f"dbt build failed:\n{completed.stdout[-5000:]}\n{completed.stderr[-2000:]}"
-    assert "Registered adapter: nightshift" in completed.stdout
-    assert "ERROR=0" in completed.stdout and "WARN=0" in completed.stdout
-
-    inspected = json.loads(run_python(seeded_home, INSPECT_CODE))
-    assert inspected["profile"] == EXPECTED_PROFILE
-    tables = {(t["database"], t["name"]): t for t in inspected["tables"]}
-    # each layer in the database named after it, nothing built into `default`
-    assert not [name for database, name in tables if database == "default"]
-    layers = {"stg_": "staging", "int_": "intermediate"}
-    for database, name in tables:
-        expected = next((layer for prefix, layer in layers.items() if name.startswith(prefix)), "marts")
-        assert database == expected, f"{name} was built in {database}, expected {expected}"
-    assert {("staging", "stg_app__users"), ("marts", "user_profile"), ("marts", "user_tags")} <= set(tables)
-    assert tables[("staging", "stg_app__users")]["engine"] == "View"
-    assert tables[("marts", "user_profile")]["engine"] == "MergeTree"
-    assert tables[("marts", "user_profile")]["sorting_key"].strip("()") == "one_id"
-
-
 RECORD_BUILD_CODE = """
 from datetime import UTC, date, datetime
 from nightshift import runlog
@@ -206,17 +165,48 @@ def _bare_dbt_build(home: Path, tmp_path: Path) -> subprocess.CompletedProcess:
     )  # fmt: skip
 
 
+@pytest.fixture(scope="module")
+def stock_cli(tmp_path_factory) -> dict:
+    """The stock `dbt build` (no vars) on a seeded warehouse: first before the pipeline ever built (refused),
+    then after two recorded builds (builds as of the newest one)."""
+    work = tmp_path_factory.mktemp("dbt-stock-cli")
+    home = work / "home"
+    run_python(home, SEED_CODE)
+    refused = _bare_dbt_build(home, work)
+    run_python(home, RECORD_BUILD_CODE.format(run_date=RUN_DATE))
+    completed = _bare_dbt_build(home, work)
+    inspected = json.loads(run_python(home, INSPECT_CODE)) if completed.returncode == 0 else None
+    return {"refused": refused, "completed": completed, "inspected": inspected}
+
+
 @pytest.mark.slow
-def test_bare_dbt_build_rebuilds_the_pipelines_last_build_date(seeded_home: Path, tmp_path: Path):
-    refused = _bare_dbt_build(seeded_home, tmp_path)
+def test_bare_dbt_build_refuses_when_the_pipeline_never_built(stock_cli: dict):
+    refused = stock_cli["refused"]
     assert refused.returncode != 0
     assert "pipeline has never built" in refused.stdout
+    assert "--vars '{run_date: 2026-11-21}'" in refused.stdout  # says how to pass the date
 
-    run_python(seeded_home, RECORD_BUILD_CODE.format(run_date=RUN_DATE))
-    completed = _bare_dbt_build(seeded_home, tmp_path)
-    assert completed.returncode == 0, f"dbt build failed:\n{completed.stdout[-5000:]}"
-    inspected = json.loads(run_python(seeded_home, INSPECT_CODE))
+
+@pytest.mark.slow
+def test_stock_dbt_cli_builds_user_profile_as_of_the_last_build(stock_cli: dict):
+    completed = stock_cli["completed"]
+    assert completed.returncode == 0, f"dbt build failed:\n{completed.stdout[-5000:]}\n{completed.stderr[-2000:]}"
+    assert "Registered adapter: nightshift" in completed.stdout
+    assert "ERROR=0" in completed.stdout and "WARN=0" in completed.stdout
+
+    inspected = stock_cli["inspected"]
     assert inspected["profile"] == EXPECTED_PROFILE  # built as of RUN_DATE, the most recent successful build
+    tables = {(t["database"], t["name"]): t for t in inspected["tables"]}
+    # each layer in the database named after it, nothing built into `default`
+    assert not [name for database, name in tables if database == "default"]
+    layers = {"stg_": "staging", "int_": "intermediate"}
+    for database, name in tables:
+        expected = next((layer for prefix, layer in layers.items() if name.startswith(prefix)), "marts")
+        assert database == expected, f"{name} was built in {database}, expected {expected}"
+    assert {("staging", "stg_app__users"), ("marts", "user_profile"), ("marts", "user_tags")} <= set(tables)
+    assert tables[("staging", "stg_app__users")]["engine"] == "View"
+    assert tables[("marts", "user_profile")]["engine"] == "MergeTree"
+    assert tables[("marts", "user_profile")]["sorting_key"].strip("()") == "one_id"
 
 
 @pytest.fixture(scope="module")

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import isolated_env, run_cli
+from tests.conftest import NIGHTLY_WORLD_RUN_DATE, isolated_env, run_cli
 
-RUN_DATE = "2026-11-20"
+RUN_DATE = NIGHTLY_WORLD_RUN_DATE
 
 FINGERPRINT_SCRIPT = textwrap.dedent(
     """
@@ -61,11 +61,8 @@ def _fingerprint_exports(home: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def pipeline_home(tmp_path_factory) -> Path:
-    home = tmp_path_factory.mktemp("e2e")
-    run_cli(home, "generate", "--users", "1000", "--days", "1", "--start-date", RUN_DATE)
-    run_cli(home, "run", "--date", RUN_DATE)
-    return home
+def pipeline_home(nightly_world) -> Path:
+    return nightly_world
 
 
 @pytest.mark.slow

@@ -1,9 +1,9 @@
 """The dbt-built person models on a small generated world: `marts.user_profile` honours the contract Spark
 segments and campaigns rely on (nightshift/contracts.py), and every catalogue tag is produced.
 
-One world per module, built by subprocesses with their own NIGHTSHIFT_HOME (the embedded engine allows one
-process per warehouse directory): generate 1,000 people over two days, ingest both days, then run the identity
-and build stages for the last day. Takes about 4 minutes, nearly all of it in `dbt build`.
+Reads the session's shared generated world (`nightly_world` in tests/conftest.py: 1,000 people, two days
+ingested, the whole pipeline run for the second day) through subprocesses, since the embedded engine allows one
+warehouse directory per process.
 """
 
 from __future__ import annotations
@@ -12,17 +12,14 @@ import csv
 import json
 import re
 import subprocess
-from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
 from nightshift.contracts import CHANNELS, USER_PROFILE_COLUMNS
-from tests.conftest import REPO_ROOT, VENV_BIN, isolated_env, run_cli
+from tests.conftest import NIGHTLY_WORLD_RUN_DATE, REPO_ROOT, VENV_BIN, isolated_env, run_cli
 
-START_DATE = date(2026, 11, 18)
-DAYS = 2
-RUN_DATE = (START_DATE + timedelta(days=DAYS - 1)).isoformat()
+RUN_DATE = NIGHTLY_WORLD_RUN_DATE
 CATALOGUE_PATH = REPO_ROOT / "dbt_project" / "seeds" / "tag_catalogue.csv"
 TAG_MACRO_PATH = REPO_ROOT / "dbt_project" / "macros" / "tags.sql"
 USER_TAGS_COLUMNS = {
@@ -31,7 +28,6 @@ USER_TAGS_COLUMNS = {
     "tag_value": "String",
     "computed_date": "Date",
 }
-BUILD_TIMEOUT = 1200
 
 
 def query(home: Path, sql: str) -> list[dict]:
@@ -54,15 +50,9 @@ def catalogue() -> list[dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory) -> Path:
-    """A built installation: generated, ingested, identity resolved and dbt-built for RUN_DATE."""
-    home = tmp_path_factory.mktemp("profile-contract")
-    run_cli(home, "generate", "--users", "1000", "--days", str(DAYS), "--start-date", START_DATE.isoformat(),
-            "--seed", "7")  # fmt: skip
-    for offset in range(DAYS):
-        run_cli(home, "ingest", "--date", (START_DATE + timedelta(days=offset)).isoformat())
-    run_cli(home, "run", "--date", RUN_DATE, "--stages", "identity,build", timeout=BUILD_TIMEOUT)
-    return home
+def world(nightly_world) -> Path:
+    """The session's built world (tests/conftest.py): two days ingested, the whole pipeline run for the second."""
+    return nightly_world
 
 
 def test_user_profile_has_every_contract_column_with_its_type(world):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -89,6 +90,25 @@ def isolated_env(home: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NIGHTSHIFT_", "AIRFLOW"))}
     env.update({"NIGHTSHIFT_HOME": str(home), "NIGHTSHIFT_SPARK_UI": "false", **extra})
     return env
+
+
+def run_python(home: Path, code: str, *args: str, timeout: float = 600) -> str:
+    """Run a Python snippet in a subprocess against the installation at `home` (this pytest process may hold
+    another embedded warehouse); return its stdout, or fail with the end of its output."""
+    completed = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code), *args],
+        env=isolated_env(home),
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if completed.returncode != 0:
+        raise AssertionError(
+            f"subprocess failed ({completed.returncode})\nstdout:\n{completed.stdout[-4000:]}\n"
+            f"stderr:\n{completed.stderr[-6000:]}"
+        )
+    return completed.stdout
 
 
 def run_cli(home: Path, *args: str, check: bool = True, timeout: float = 600, **extra_env: str):

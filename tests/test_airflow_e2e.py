@@ -11,7 +11,6 @@ import hashlib
 import json
 import sqlite3
 import subprocess
-import sys
 import textwrap
 import time
 from datetime import date
@@ -22,7 +21,7 @@ from nightshift import pipeline
 from nightshift.airflow_setup import DAG_ID, dags_test
 from nightshift.demo import prepare_demo_data
 from nightshift.settings import Settings
-from tests.conftest import isolated_env
+from tests.conftest import run_python
 
 RUN_DATE = date(2026, 11, 19)
 DEMO_USERS = 300
@@ -96,15 +95,7 @@ def test_dag_run_succeeds_with_every_task(airflow_run) -> None:
 def test_dag_run_loads_and_records_every_stage(airflow_run) -> None:
     settings, completed, _ = airflow_run
     assert completed.returncode == 0, "the DAG run failed; see test_dag_run_succeeds_with_every_task"
-    result = subprocess.run(
-        [sys.executable, "-c", WAREHOUSE_SCRIPT, RUN_DATE.isoformat()],
-        env=isolated_env(settings.home),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, f"reading the warehouse in {settings.home} failed:\n{_tail(result.stderr)}"
-    found = json.loads(result.stdout.strip().splitlines()[-1])
+    found = json.loads(run_python(settings.home, WAREHOUSE_SCRIPT, RUN_DATE.isoformat()).strip().splitlines()[-1])
     for stage in pipeline.STAGES[1:]:
         assert found["statuses"].get(stage) == "success", f"ops.stage_runs for {stage}: {found['statuses']}"
     assert sum(found["raw_rows"].values()) > 0, f"no raw rows for {RUN_DATE}: {found['raw_rows']}"
@@ -145,18 +136,11 @@ SHOW_OUTPUTS_SCRIPT = textwrap.dedent(
 def test_demo_summary_prints_every_export_manifest_and_the_report_in_full(airflow_run) -> None:
     settings, completed, _ = airflow_run
     assert completed.returncode == 0, "the DAG run failed; see test_dag_run_succeeds_with_every_task"
-    shown = subprocess.run(
-        [sys.executable, "-c", SHOW_OUTPUTS_SCRIPT, RUN_DATE.isoformat()],
-        env=isolated_env(settings.home),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert shown.returncode == 0, _tail(shown.stderr)
+    shown = run_python(settings.home, SHOW_OUTPUTS_SCRIPT, RUN_DATE.isoformat())
     export_dir = settings.exports_dir / RUN_DATE.isoformat()
     # a narrow terminal must not truncate any path a person needs to open
-    assert f"Exports directory: {export_dir}" in shown.stdout
-    assert f"Report: {settings.reports_dir / RUN_DATE.isoformat() / 'nightly_report.txt'}" in shown.stdout
+    assert f"Exports directory: {export_dir}" in shown
+    assert f"Report: {settings.reports_dir / RUN_DATE.isoformat() / 'nightly_report.txt'}" in shown
     for manifest_path in sorted(export_dir.glob("*.manifest.json")):
-        assert manifest_path.name in shown.stdout
-        assert json.loads(manifest_path.read_text())["file"] in shown.stdout
+        assert manifest_path.name in shown
+        assert json.loads(manifest_path.read_text())["file"] in shown

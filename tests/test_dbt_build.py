@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import pytest
 from nightshift.dbt_runner import DbtOutcome, NodeOutcome, invoke_dbt
 from nightshift.errors import NightshiftError
 from nightshift.settings import Settings
-from tests.conftest import REPO_ROOT, VENV_BIN, isolated_env
+from tests.conftest import REPO_ROOT, VENV_BIN, isolated_env, run_python
 
 RUN_DATE = "2026-11-21"
 SUBPROCESS_TIMEOUT = 300
@@ -130,20 +129,6 @@ print("RESULT:" + json.dumps({{
     "first_profile": first_profile, "second_profile": second_profile, "failure": failure,
 }}))
 """
-
-
-def run_python(home: Path, code: str) -> str:
-    """Run a Python snippet against the installation at `home` in a subprocess; return its stdout."""
-    completed = subprocess.run(
-        [sys.executable, "-c", code],
-        env=isolated_env(home),
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=SUBPROCESS_TIMEOUT,
-    )
-    assert completed.returncode == 0, f"snippet failed:\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}"
-    return completed.stdout
 
 
 RECORD_BUILD_CODE = """

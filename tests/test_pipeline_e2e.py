@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import NIGHTLY_WORLD_RUN_DATE, isolated_env, run_cli
+from tests.conftest import NIGHTLY_WORLD_RUN_DATE, run_cli, run_python
 
 RUN_DATE = NIGHTLY_WORLD_RUN_DATE
 
@@ -44,15 +42,7 @@ FINGERPRINT_SCRIPT = textwrap.dedent(
 
 
 def _fingerprint_tables(home: Path) -> dict:
-    result = subprocess.run(
-        [sys.executable, "-c", FINGERPRINT_SCRIPT],
-        env=isolated_env(home),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return json.loads(run_python(home, FINGERPRINT_SCRIPT).strip().splitlines()[-1])
 
 
 def _fingerprint_exports(home: Path) -> dict:

@@ -12,7 +12,8 @@ import re
 
 import pytest
 
-from tests.test_tag_bitmaps import DAY_1, DAY_2, PEOPLE, build_tag_warehouse, run_python
+from tests.conftest import run_python
+from tests.test_tag_bitmaps import DAY_1, DAY_2, PEOPLE, build_tag_warehouse
 
 PROFILE_CODE = """
 import io

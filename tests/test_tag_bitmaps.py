@@ -11,20 +11,16 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.conftest import REPO_ROOT, isolated_env
+from tests.conftest import REPO_ROOT, run_python
 
 DAY_1 = "2026-11-21"
 DAY_2 = "2026-11-22"
 PEOPLE = 2_000
-SUBPROCESS_TIMEOUT = 400
 SNAPSHOT_YAML = REPO_ROOT / "dbt_project" / "snapshots" / "_snapshots.yml"
 
 # Tags of the scenario, with the catalogue type the seed gives them; only the first five get bitmaps.
@@ -119,24 +115,6 @@ analysis = invoke_dbt("build", date.fromisoformat(run_date), settings, ANALYSIS_
 outcomes.append([analysis.count("pass"), "" if analysis.success else analysis.failure_report()])
 print(json.dumps(outcomes))
 """
-
-
-def run_python(home: Path, code: str, *args: str, timeout: float = SUBPROCESS_TIMEOUT) -> str:
-    """Run Python code in a subprocess against the installation at `home`; its stdout."""
-    completed = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code), *args],
-        env=isolated_env(home),
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    if completed.returncode != 0:
-        raise AssertionError(
-            f"subprocess failed ({completed.returncode})\nstdout:\n{completed.stdout[-4000:]}\n"
-            f"stderr:\n{completed.stderr[-6000:]}"
-        )
-    return completed.stdout
 
 
 QUERY_CODE = """

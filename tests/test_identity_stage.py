@@ -192,3 +192,46 @@ def test_a_second_same_type_id_field_must_be_declared_a_reference():
 
     with pytest.raises(ConfigurationError, match="idtest.accounts.inviter_id"):
         identity_fields(replace(CONFIG, reference_fields=frozenset()), TEST_SOURCES)
+
+
+def test_free_text_phone_arrays_link_as_e164_phones_and_junk_text_is_dropped(client):
+    """WeCom-like `remark_mobiles`: staff type phones any way; identity keeps the valid mobiles, as E.164."""
+    from nightshift.identity.extract import edges_sql, identity_fields, nodes_sql, records_sql
+
+    contacts = Entity(
+        source="idtest",
+        name="contacts",
+        file_glob="contacts*.jsonl",
+        format="jsonl",
+        fields=(
+            Field("external_userid", "string", required=True, id_type="wecom_external_userid"),
+            Field("remark_mobiles", "string_array", id_type="phone"),
+        ),
+    )
+    client.command("DROP TABLE IF EXISTS raw.idtest__contacts")
+    client.command(
+        "CREATE TABLE raw.idtest__contacts (external_userid String, remark_mobiles Array(String), _drop_date Date) "
+        "ENGINE = MergeTree ORDER BY tuple()"
+    )
+    try:
+        client.insert(
+            "raw.idtest__contacts",
+            [("wm1", ["139 0000 0008", "+86 139-0000-0009", "call after 6pm", "12345"], DAY_1)],
+            column_names=["external_userid", "remark_mobiles", "_drop_date"],
+        )
+        fields = identity_fields(CONFIG, {"idtest": Source("idtest", "phone arrays", (contacts,))})
+        records = records_sql(fields, {"raw.idtest__contacts": {"external_userid", "remark_mobiles", "_drop_date"}})
+        parameters = {"run_date": DAY_1}
+        nodes = {tuple(r[:2]) for r in client.query(nodes_sql(records), parameters=parameters).result_rows}
+        edges = {tuple(r) for r in client.query(edges_sql(records), parameters=parameters).result_rows}
+    finally:
+        client.command("DROP TABLE IF EXISTS raw.idtest__contacts")
+    assert nodes == {
+        ("wecom_external_userid", "wm1"),
+        ("phone", "+8613900000008"),
+        ("phone", "+8613900000009"),
+    }
+    assert edges == {
+        ("wecom_external_userid", "wm1", "phone", "+8613900000008"),
+        ("wecom_external_userid", "wm1", "phone", "+8613900000009"),
+    }

@@ -31,3 +31,4 @@ def test_identity_map_matches_ground_truth_on_a_generated_world(tmp_path):
     report = json.loads(completed.stdout.strip().splitlines()[-1])
     assert report["precision"] >= 0.99, report["evaluation"]
     assert report["recall"] >= 0.99, report["evaluation"]
+    assert report["human_recall"] >= 0.99, report["evaluation"]

@@ -55,10 +55,17 @@ CHURNED_SHARE = 0.30
 # person's unionid when their WeChat is bound to the company's open platform; the mini program is where
 # app customers who also follow on WeChat log in with their phone (getPhoneNumber), which bridges the
 # WeChat ids to the phone the app knows. Douyin knows a fan's phone only from a lead form.
-WECHAT_BOUND = 0.99
-MP_BRIDGE = 0.98  # of people with a phone account (app, Xiaoe) and a WeChat account: log in to the mini program
+WECHAT_BOUND = 0.995
+MP_BRIDGE = 0.99  # of people with a phone account (app, Xiaoe) and a WeChat account: log in to the mini program
 MP_BRIDGE_AUTH_SECONDS = 600  # they authorise their phone within minutes of the first visit
+# Share of app accounts that signed in with WeChat at least once, so the account record carries the unionid:
+# accounts with a verified phone, and legacy accounts without one (WeChat login is how those get in).
+APP_WECHAT_LOGIN = 0.5
+APP_WECHAT_LOGIN_WITHOUT_PHONE = 0.9
 DOUYIN_ONLY = 0.95  # of Douyin fans: known to the company on Douyin only
+# The other fans are customers elsewhere too; nearly all of them leave a lead (private message or homepage
+# form, so with their open_id) with their phone during the simulated window: that lead is their bridge.
+DOUYIN_CUSTOMER_LEAD = 0.98
 XIAOE_WECHAT_LOGIN = 0.75  # the rest log in to Xiaoe with their phone
 WECOM_REMARK_MOBILE = 0.25  # staff note the mobile of a WeChat contact; of WeCom-user contacts almost always
 
@@ -84,6 +91,7 @@ class Population:
     app_user_num: np.ndarray  # numeric part of the app user_id
     app_register: np.ndarray
     app_phone_state: np.ndarray  # 0 unbound, 1 own phone, 2 placeholder
+    app_wechat_login: np.ndarray  # the account record carries the person's unionid
     device_ids: np.ndarray  # (n, MAX_DEVICES) bytes
     device_count: np.ndarray
     os_idx: np.ndarray
@@ -117,6 +125,7 @@ class Population:
     douyin_open_id: np.ndarray
     douyin_union_id: np.ndarray
     douyin_follow: np.ndarray
+    douyin_lead: np.ndarray  # when a fan who is a customer elsewhere leaves a lead with open_id and phone, or NEVER
     # Xiaoe
     xiaoe: np.ndarray
     xiaoe_user_id: np.ndarray
@@ -205,7 +214,8 @@ def build_population(users: int, start_date: date, days: int, seed: int) -> Popu
     wechat_bound = rng.random(n) < WECHAT_BOUND
     xiaoe_wechat_login = rng.random(n) < XIAOE_WECHAT_LOGIN
     has_phone_account = (app & (app_phone_state == 1)) | (xiaoe & ~xiaoe_wechat_login)
-    bridge = has_phone_account & (oa | wecom | mp) & (rng.random(n) < MP_BRIDGE)
+    has_wechat_account = oa | wecom | mp | (xiaoe & xiaoe_wechat_login)
+    bridge = has_phone_account & has_wechat_account & (rng.random(n) < MP_BRIDGE)
     mp |= bridge
     mp_phone_auth = np.where(bridge, mp_first_visit + rng.integers(0, MP_BRIDGE_AUTH_SECONDS, n), mp_phone_auth)
     wecom_type = np.where(rng.random(n) < 0.95, 1, 2).astype(np.int8)
@@ -214,7 +224,7 @@ def build_population(users: int, start_date: date, days: int, seed: int) -> Popu
     if len(app_idx):
         test[rng.choice(app_idx, size=min(TEST_ACCOUNTS, len(app_idx)), replace=False)] = True
 
-    return Population(
+    population = Population(
         n=n,
         seed=seed,
         window_start=window_start,
@@ -233,6 +243,7 @@ def build_population(users: int, start_date: date, days: int, seed: int) -> Popu
         app_user_num=scrambled(n, 10_000_000, 90_000_000, seed),
         app_register=app_register,
         app_phone_state=app_phone_state,
+        app_wechat_login=np.zeros(n, dtype=bool),  # set below
         device_ids=device_ids,
         device_count=device_count,
         os_idx=os_idx,
@@ -264,6 +275,7 @@ def build_population(users: int, start_date: date, days: int, seed: int) -> Popu
         douyin_open_id=tokens(rng, n, 32, ALNUM, b"_000"),
         douyin_union_id=uuid_tokens(rng, n, upper=False),
         douyin_follow=_join_times(rng, n, window_start, window_end),
+        douyin_lead=np.full(n, NEVER),  # set below, from the follow times
         xiaoe=xiaoe,
         xiaoe_user_id=tokens(rng, n, 16, HEX_LOWER, b"u_"),
         xiaoe_created=_join_times(rng, n, window_start, window_end),
@@ -272,3 +284,15 @@ def build_population(users: int, start_date: date, days: int, seed: int) -> Popu
         is_test_account=test,
         is_blacklisted=rng.random(n) < 0.002,
     )
+    # Separate random streams, so these draws leave every other generated value as it was.
+    login_rng = rng_for(seed, "population.app_wechat_login")
+    login_share = np.where(app_phone_state == 1, APP_WECHAT_LOGIN, APP_WECHAT_LOGIN_WITHOUT_PHONE)
+    population.app_wechat_login = app & wechat_bound & (login_rng.random(n) < login_share)
+    lead_rng = rng_for(seed, "population.douyin_leads")
+    lead_time = np.maximum(lead_rng.integers(window_start, window_end, n), population.douyin_follow)
+    population.douyin_lead = np.where(
+        douyin & ~douyin_only & (lead_rng.random(n) < DOUYIN_CUSTOMER_LEAD) & (lead_time < window_end),
+        lead_time,
+        NEVER,
+    )
+    return population

@@ -3,8 +3,9 @@ ClickHouse SQL that turns raw records into graph nodes and edges.
 
 A record links the identifiers it carries (an app user's phone and devices; a follower's openid and unionid):
 two or more linking ids on the SAME raw record make edges, one id alone makes a node without edges. Array id
-fields (`device_ids`) contribute each element. Reference fields (`inviter_id`: another person's id, listed in
-config/identity.yml) are nodes but never link.
+fields (`device_ids`) contribute each element; phones in an array (`remark_mobiles`, free text) are normalised
+to E.164 here, the way ingestion normalises scalar phone fields, and dropped when they are not a mobile number.
+Reference fields (`inviter_id`: another person's id, listed in config/identity.yml) are nodes but never link.
 
 Per record the edges form a star around its first id, in catalog order with required fields first: that is the
 record's own key (user_id, openid...), which keeps the record's real links intact when a junk hub is cut.
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 
 from nightshift.errors import ConfigurationError
 from nightshift.identity.config import IdentityConfig
+from nightshift.ingest import phones
 from nightshift.sources.catalog import Entity, Field, all_sources
 
 ARRAY_TYPES = ("string_array", "int_array")
@@ -77,9 +79,12 @@ def _id_tuples(fields: tuple[Field, ...], columns: set[str]) -> str:
         items = ", ".join(f"tuple('{f.id_type}', ifNull(toString({_quote(f.name)}), ''))" for f in scalars)
         parts.append(f"[{items}]")
     for array_field in (f for f in fields if f.type in ARRAY_TYPES and f.name in columns):
-        parts.append(
-            f"arrayMap(v -> tuple('{array_field.id_type}', ifNull(toString(v), '')), {_quote(array_field.name)})"
-        )
+        element = "ifNull(toString(v), '')"
+        if array_field.id_type == "phone":
+            # Array elements are free text that ingestion does not normalise (a scalar phone field is already
+            # E.164): keep the numbers of the usual mobile shape as E.164, like ingestion would, drop the rest.
+            element = f"if({phones.fast_shape_sql(element)}, {phones.fast_e164_sql(element)}, '')"
+        parts.append(f"arrayMap(v -> tuple('{array_field.id_type}', {element}), {_quote(array_field.name)})")
     if not parts:
         return "CAST([], 'Array(Tuple(String, String))')"
     combined = parts[0] if len(parts) == 1 else f"arrayConcat({', '.join(parts)})"

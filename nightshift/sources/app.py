@@ -45,6 +45,12 @@ USERS = Entity(
             description="account that invited this one",
         ),
         Field("update_time", "timestamp", required=True, description="last change of the account, ISO +08:00"),
+        Field(
+            "wechat_unionid",
+            "string",
+            id_type="unionid",
+            description="unionid of the WeChat account the user signed in with (WeChat login); absent otherwise",
+        ),
     ),
 )
 

@@ -24,7 +24,12 @@ EXTERNAL_CONTACTS = Entity(
         Field("description", "string"),
         Field("createtime", "timestamp", required=True, description="epoch seconds when the contact was added"),
         Field("tag_id", "string_array", description="corp tag ids (et...) the staff put on the contact"),
-        Field("remark_mobiles", "string_array", description="phones the staff noted (free text, not validated)"),
+        Field(
+            "remark_mobiles",
+            "string_array",
+            id_type="phone",
+            description="the contact's phones as the staff noted them (free text; identity keeps valid mobiles)",
+        ),
         Field("add_way", "int", description="1 scan QR, 2 search phone, 3 card share, 202 admin assigned, ..."),
         Field("state", "string", description="channel code of the 'contact me' QR that was used"),
     ),

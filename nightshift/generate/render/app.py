@@ -66,6 +66,7 @@ def render_users(ctx: RenderContext) -> Table:
             "register_channel": s(text(REGISTER_CHANNELS, channel)),
             "inviter_id": s(app_user_ids(pop, np.maximum(inviter, 0)), valid=inviter >= 0, owner=inviter),
             "update_time": iso(update),
+            "wechat_unionid": s(pop.unionid[person], valid=pop.app_wechat_login[person]),
         },
     )
 

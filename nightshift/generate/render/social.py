@@ -34,14 +34,19 @@ def render_douyin_fans(ctx: RenderContext) -> Table:
 
 
 def render_douyin_leads(ctx: RenderContext) -> Table:
+    """Leads of the day: random fans and non-fans, and the customers' bridging leads (`Population.douyin_lead`)."""
     pop, day = ctx.pop, ctx.day
     rng = ctx.rng("douyin.leads")
     fans = pop.douyin & (pop.douyin_follow < day.start)
     from_fans = np.flatnonzero(fans & (rng.random(pop.n) < LEAD_SHARE))
     others = np.flatnonzero(~pop.douyin & (rng.random(pop.n) < LEAD_NON_FAN_SHARE))
-    person = np.concatenate([from_fans, others])
+    customers = np.flatnonzero((pop.douyin_lead >= day.start) & (pop.douyin_lead < day.end))
+    person = np.concatenate([from_fans, others, customers])
     n = len(person)
-    source = np.where(np.arange(n) < len(from_fans), rng.integers(0, 3, n), 0)  # non-fans only via ad forms
+    kind = np.repeat([0, 1, 2], [len(from_fans), len(others), len(customers)])
+    source = np.select(  # non-fans only via ad forms; customers' leads carry their open_id
+        [kind == 0, kind == 1], [rng.integers(0, 3, n), 0], rng.integers(1, 3, n)
+    )
     phone = np.where(rng.random(n) < LEAD_PLACEHOLDER_SHARE, np.int64(PLACEHOLDER_PHONE), pop.phone[person])
     table = Table(
         douyin.LEADS,
@@ -55,7 +60,7 @@ def render_douyin_leads(ctx: RenderContext) -> Table:
             "advertiser_id": s(np.full(n, b"1754236987451392"), valid=source == 0),
             "ad_id": s(numbered("", 1_770_000_000_000_000 + rng.integers(0, 40, n)), valid=source == 0),
             "city": s(ctx.pools.cities[pop.city_idx[person]]),
-            "create_time": iso(times_in_day(rng, n, day.start)),
+            "create_time": iso(np.where(kind == 2, pop.douyin_lead[person], times_in_day(rng, n, day.start))),
         },
     )
     return table.sort_by("create_time")

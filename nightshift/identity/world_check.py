@@ -3,7 +3,11 @@
     NIGHTSHIFT_HOME=/tmp/idcheck python -m nightshift.identity.world_check --users 10000 --days 2
 
 Runs in the installation NIGHTSHIFT_HOME points at (use a scratch one: it writes landing files and tables)
-and prints one JSON object: precision, recall, counts and stage timings.
+and prints one JSON object: precision, recall, counts, day-to-day stability and stage timings.
+
+Stability, for each day after the first: ids mapped on both days whose one_id changed, and how many of those
+changes the day's `marts.identity_merges` (absorbed -> surviving one_id) or `marts.identity_splits` explain.
+A stable resolver changes nobody's one_id without recording why.
 """
 
 from __future__ import annotations
@@ -17,6 +21,35 @@ from nightshift.identity.evaluate import evaluate_warehouse
 from nightshift.settings import get_settings
 
 DEFAULT_START = date(2026, 11, 18)
+
+STABILITY_SQL = """
+WITH
+    before AS (SELECT id_type, id_value, one_id FROM marts.identity_map_daily WHERE run_date = {previous:Date}),
+    after AS (SELECT id_type, id_value, one_id FROM marts.identity_map_daily WHERE run_date = {day:Date}),
+    changed AS (
+        SELECT before.one_id AS old_one_id, after.one_id AS new_one_id
+        FROM before INNER JOIN after USING (id_type, id_value)
+        WHERE before.one_id != after.one_id
+    ),
+    explained AS (
+        SELECT merged_one_id AS old_one_id, surviving_one_id AS new_one_id
+        FROM marts.identity_merges WHERE run_date = {day:Date}
+        UNION ALL
+        SELECT original_one_id, new_one_id FROM marts.identity_splits WHERE run_date = {day:Date}
+    )
+SELECT
+    (SELECT count() FROM before INNER JOIN after USING (id_type, id_value)) AS ids_on_both_days,
+    count() AS ids_with_new_one_id,
+    countIf((old_one_id, new_one_id) NOT IN (SELECT old_one_id, new_one_id FROM explained)) AS unexplained,
+    (SELECT count() FROM marts.identity_merges WHERE run_date = {day:Date}) AS merges
+FROM changed
+"""
+
+
+def day_to_day_stability(client, previous: date, day: date) -> dict:
+    """How the one_ids of ids known on `previous` fared on `day` (see the module docstring)."""
+    row = client.query(STABILITY_SQL, parameters={"previous": previous, "day": day}).result_rows[0]
+    return dict(zip(("ids_on_both_days", "ids_with_new_one_id", "unexplained_changes", "merges"), row, strict=True))
 
 
 def check_world(users: int, days: int, seed: int = 42, start_date: date = DEFAULT_START) -> dict:
@@ -32,6 +65,7 @@ def check_world(users: int, days: int, seed: int = 42, start_date: date = DEFAUL
     timings["generate_s"] = time.perf_counter() - clock
 
     ctx = None
+    stability: dict[str, dict] = {}
     for offset in range(days):
         run_date = start_date + timedelta(days=offset)
         ctx = StageContext(run_date=run_date, settings=settings, _client=ctx.client if ctx else None)
@@ -41,6 +75,8 @@ def check_world(users: int, days: int, seed: int = 42, start_date: date = DEFAUL
         clock = time.perf_counter()
         result = identity_stage.run(ctx)
         timings[f"identity_{run_date}_s"] = time.perf_counter() - clock
+        if offset:
+            stability[str(run_date)] = day_to_day_stability(ctx.client, run_date - timedelta(days=1), run_date)
     from nightshift.lake import dataset_path
 
     edges = dataset_path(settings.lake_root, "identity_edges", run_date)
@@ -54,6 +90,7 @@ def check_world(users: int, days: int, seed: int = 42, start_date: date = DEFAUL
         "human_recall": scores.human_recall,
         "evaluation": scores.describe(),
         "identity_summary": result.summary,
+        "stability": stability,
         **{key: round(value, 1) for key, value in timings.items()},
     }
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import textwrap
 from pathlib import Path
 
@@ -87,3 +88,39 @@ def test_export_manifest_describes_its_file(pipeline_home):
     sources = {line.split()[0] for line in ingestion.splitlines()[2:]}
     assert {"app", "orders", "wechat_oa", "consent"} <= sources  # every simulated source was ingested
     assert "quarantined" in ingestion
+
+
+def _report_section(report: str, title: str) -> list[str]:
+    """Body lines of the report section whose title starts with `title` (after its rule line)."""
+    section = report.split("\n" + title, 1)[1].split("\n\n", 1)[0]
+    return section.splitlines()[2:]
+
+
+@pytest.mark.slow
+def test_report_counts_agree_with_the_exported_files(pipeline_home):
+    """Operations read the report next to the files: its segment sizes and per-channel campaign contacts must be
+    the row counts of the exported files, and its campaign lines must add up."""
+    export_dir = pipeline_home / "exports" / RUN_DATE
+    rows = {
+        manifest["file"]: manifest["rows"]
+        for manifest in (json.loads(path.read_text()) for path in export_dir.glob("*.manifest.json"))
+    }
+    report = (pipeline_home / "reports" / RUN_DATE / "nightly_report.txt").read_text()
+
+    segments = _report_section(report, "Segments")
+    assert segments and segments != ["(none)"]
+    for line in segments:
+        name, members = re.match(r"(\S+)\s+([\d,]+) people  \+[\d,]+ / -[\d,]+ \(", line).groups()
+        assert int(members.replace(",", "")) == rows[f"{name}.csv"], line
+
+    campaigns = _report_section(report, "Campaigns")
+    contact_lines = [line for line in campaigns if " contacts " in line]
+    assert contact_lines
+    for line in contact_lines:
+        campaign, total, channels = re.match(r"(\S+)\s+contacts\s+([\d,]+) \((.*)\);", line).groups()
+        by_channel = {c.rsplit(" ", 1)[0]: int(c.rsplit(" ", 1)[1].replace(",", "")) for c in channels.split(", ")}
+        assert sum(by_channel.values()) == int(total.replace(",", "")), line
+        for channel, count in by_channel.items():
+            assert rows[f"campaign__{campaign}__{channel}.csv"] == count, line
+    exported_campaigns = {name.split("__")[1] for name in rows if name.startswith("campaign__")}
+    assert exported_campaigns <= {line.split()[0] for line in contact_lines}

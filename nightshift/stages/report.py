@@ -75,6 +75,73 @@ def _query_lines(client, table: str, sql: str, run_date, fmt) -> list[str]:
     return [fmt(*row) for row in client.query(sql, parameters={"d": run_date}).result_rows]
 
 
+def _identity_lines(client, run_date) -> list[str]:
+    return _query_lines(
+        client,
+        "marts.identity_summary",
+        "SELECT people, ids, edges, merges, splits, blocked_ids, largest_component FROM marts.identity_summary "
+        "WHERE run_date = {d:Date} ORDER BY people DESC LIMIT 1",
+        run_date,
+        lambda people, ids, edges, merges, splits, blocked, largest: (
+            f"{people:,} people from {ids:,} ids and {edges:,} links; {merges:,} merges, {splits:,} splits, "
+            f"{blocked:,} blocked ids (marts.identity_blocked), largest person {largest:,} ids"
+        ),
+    )
+
+
+SEGMENT_CHANGES_SQL = """
+SELECT segment, members, entered, exited, previous_date
+FROM audience.segment_changes
+WHERE run_date = {d:Date}
+ORDER BY segment
+"""
+
+
+def _segment_lines(client, run_date) -> list[str]:
+    def line(segment, members, entered, exited, previous_date) -> str:
+        since = f"since {previous_date}" if previous_date else "first run"
+        return f"{segment:<40} {members:>10,} people  +{entered:,} / -{exited:,} ({since})"
+
+    return _query_lines(client, "audience.segment_changes", SEGMENT_CHANGES_SQL, run_date, line)
+
+
+# One row per campaign: contacts per channel (holdout rows have no channel), cost, exclusions by reason.
+CAMPAIGNS_SQL = """
+WITH
+    audience AS (
+        SELECT campaign_id,
+               sumMapIf(map(channel, toUInt64(1)), channel != '') AS by_channel,
+               countIf(channel = '') AS holdout,
+               sum(cost_fen) AS cost_fen
+        FROM audience.campaign_audience WHERE run_date = {d:Date} GROUP BY campaign_id
+    ),
+    excluded AS (
+        SELECT campaign_id, sumMap(map(reason, toUInt64(1))) AS by_reason
+        FROM audience.exclusions WHERE run_date = {d:Date} GROUP BY campaign_id
+    )
+SELECT campaign_id, by_channel, holdout, cost_fen, by_reason
+FROM audience FULL OUTER JOIN excluded USING (campaign_id)
+ORDER BY campaign_id
+"""
+
+
+def _campaign_lines(client, run_date) -> list[str]:
+    if not (table_exists(client, "audience.campaign_audience") and table_exists(client, "audience.exclusions")):
+        return []
+    lines = []
+    for campaign, by_channel, holdout, cost_fen, by_reason in client.query(
+        CAMPAIGNS_SQL, parameters={"d": run_date}, settings={"join_use_nulls": 0}
+    ).result_rows:
+        channels = ", ".join(f"{channel} {count:,}" for channel, count in sorted(by_channel.items())) or "none"
+        reasons = ", ".join(f"{reason} {count:,}" for reason, count in sorted(by_reason.items())) or "none"
+        lines.append(
+            f"{campaign:<28} contacts {sum(by_channel.values()):>8,} ({channels}); holdout {holdout:,}; "
+            f"cost {cost_fen / 100:,.2f} yuan"
+        )
+        lines.append(f"{'':<28} excluded {sum(by_reason.values()):>8,} ({reasons})")
+    return lines
+
+
 def run(ctx: StageContext) -> StageResult:
     client = ctx.client
     day = ctx.run_date
@@ -83,17 +150,11 @@ def run(ctx: StageContext) -> StageResult:
     lines += _section(
         "Ingestion (latest load of each source today; rejects are in raw.quarantine)", _ingestion_lines(client, day)
     )
-    lines += _section(
-        "Segments",
-        _query_lines(
-            client,
-            "audience.segment_membership",
-            "SELECT segment, count() FROM audience.segment_membership WHERE run_date = {d:Date} "
-            "GROUP BY segment ORDER BY segment",
-            day,
-            lambda segment, size: f"{segment:<40} {size:>10,} people",
-        ),
-    )
+    lines += _section("Identity", _identity_lines(client, day))
+    lines += _section("Segments (members today; entered and exited since the segment's previous run)",
+                      _segment_lines(client, day))  # fmt: skip
+    lines += _section("Campaigns (contacts planned per channel, holdout kept back, cost, exclusions)",
+                      _campaign_lines(client, day))  # fmt: skip
     lines += _section(
         "Reconciliation (planned the day before vs recorded by channels)",
         _query_lines(
@@ -106,10 +167,12 @@ def run(ctx: StageContext) -> StageResult:
         ),
     )
     export_dir = ctx.settings.exports_dir / day.isoformat()
-    export_lines = []
-    for manifest_path in sorted(export_dir.glob("*.manifest.json")):
-        manifest = json.loads(manifest_path.read_text())
-        export_lines.append(f"{manifest['file']:<40} {manifest['rows']:>10,} rows  sha256 {manifest['sha256'][:12]}")
+    manifests = [json.loads(path.read_text()) for path in sorted(export_dir.glob("*.manifest.json"))]
+    width = max([40, *(len(manifest["file"]) for manifest in manifests)])
+    export_lines = [
+        f"{manifest['file']:<{width}} {manifest['rows']:>10,} rows  sha256 {manifest['sha256'][:12]}"
+        for manifest in manifests
+    ]
     lines += _section(f"Exports in {export_dir}", export_lines)
 
     text = "\n".join(lines) + "\n"

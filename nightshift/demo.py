@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import date
 
 from rich.console import Console
@@ -22,14 +23,25 @@ def prepare_demo_data(run_date: date, settings: Settings, users: int = 2_000) ->
 
 
 def _run_through_airflow(run_date: date, settings: Settings, console: Console) -> None:
+    """One DAG run; Airflow's own output (every task's log, dbt's node-by-node lines) goes to a log file, so the
+    terminal shows progress and the outputs, and the log is one path away when something needs a closer look."""
     from nightshift.airflow_setup import dags_test, init_airflow
 
     init_airflow(settings)
+    log_path = settings.airflow_home / "logs" / f"demo_dags_test_{run_date}.log"
     console.print(f"Running `airflow dags test nightly_marketing {run_date}` (Airflow home {settings.airflow_home})")
-    completed = dags_test(run_date, settings)
+    started = time.perf_counter()
+    with console.status(f"Airflow is running the nightly DAG for {run_date} (log: {log_path})"):
+        completed = dags_test(run_date, settings, capture_output=True)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log_path.write_text((completed.stdout or "") + (completed.stderr or ""), encoding="utf-8")
     if completed.returncode != 0:
         tail = "\n".join((completed.stdout or "").splitlines()[-40:] + (completed.stderr or "").splitlines()[-40:])
-        raise NightshiftError(f"The nightly DAG failed for {run_date}. Last lines of its log:\n{tail}")
+        raise NightshiftError(
+            f"The nightly DAG failed for {run_date}. Last lines of its log (whole log: {log_path}):\n{tail}"
+        )
+    elapsed = time.perf_counter() - started
+    console.print(f"DAG run finished in {elapsed:.0f} s; Airflow's log: {log_path}", soft_wrap=True)
 
 
 def show_outputs(run_date: date, settings: Settings, console: Console) -> None:

@@ -30,7 +30,9 @@ BENCH_DATE = date(2026, 11, 20)
 # Area benchmark -> what it measures; each is `python -m bench.<area>` with its own scales and arguments.
 AREA_BENCHMARKS = {
     "identity": "identity resolution, edges per second",
-    "tags": "tag/profile build (tag_bitmaps) at 1M and 10M people, bitmap vs long-table segment",
+    "tags": "tag_bitmaps from a synthetic user_tags at 1M and 10M people, bitmap vs long-table segment",
+    "profile_build": "whole tag and profile build (user_profile, user_tags, tag_bitmaps) at 1M and 10M people, "
+    "from a real 100k world replicated",
     "segments": "segment preview latency, bitmaps vs naive queries",
     "audience": "whole segments stage (20 segments, 10 campaigns), Spark vs naive",
 }

@@ -75,7 +75,7 @@ def _generate_user_tags(client, people: int, tags: list[SyntheticTag]) -> int:
     client.command("DROP TABLE IF EXISTS marts.user_tags")
     client.command(
         "CREATE TABLE marts.user_tags (one_id UInt64, tag_code LowCardinality(String), tag_value String, "
-        "computed_date Date) ENGINE = MergeTree PARTITION BY computed_date ORDER BY (tag_code, tag_value, one_id)"
+        "computed_date Date) ENGINE = MergeTree PARTITION BY computed_date ORDER BY (tag_code, one_id)"
     )
     pairs = ", ".join(f"('{tag.code}', {tag.values_sql})" for tag in tags)
     client.command(

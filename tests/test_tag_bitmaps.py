@@ -73,7 +73,7 @@ client.command(
 )
 client.command(
     "CREATE TABLE marts.user_tags (one_id UInt64, tag_code LowCardinality(String), tag_value String, "
-    "computed_date Date) ENGINE = MergeTree ORDER BY (tag_code, tag_value, one_id)"
+    "computed_date Date) ENGINE = MergeTree ORDER BY (tag_code, one_id)"
 )
 client.command(
     "INSERT INTO marts.identity_map SELECT number + 1, 'app_user_id', concat('u', toString(number + 1)), "

@@ -227,7 +227,7 @@ def create_synthetic_marts(client, database: str, people: int, seed: int = 7) ->
 
     client.command(
         f"CREATE TABLE `{database}`.user_tags (one_id UInt64, tag_code LowCardinality(String), tag_value String, "
-        "computed_date Date) ENGINE = MergeTree ORDER BY (tag_code, tag_value, one_id)"
+        "computed_date Date) ENGINE = MergeTree ORDER BY (tag_code, one_id)"
     )
     pairs = ", ".join(f"('{code}', {_tag_value(code, kind)})" for code, kind in TAG_TYPES.items())
     client.command(

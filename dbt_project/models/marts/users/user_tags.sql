@@ -1,15 +1,18 @@
 {{
     config(
         engine='MergeTree()',
-        order_by='(tag_code, tag_value, one_id)',
+        order_by='(tag_code, one_id)',
         partition_by='computed_date',
     )
 }}
 
 {#-
     The long form of the profile: each catalogue tag column of marts.user_profile becomes one row per person.
-    Unpivoted with one ARRAY JOIN over (code, value) pairs, so the profile is read once. Ordered by
-    (tag_code, tag_value): what tag_bitmaps and segment scans group and filter by.
+    One select per tag, unioned: each reads only one_id and its tag's column of the profile, and emits that
+    tag's rows in one_id order, so every block arrives already sorted by the table's key (tag_code, one_id) and
+    the insert does not sort it (the 10M-people build spent most of its time sorting a person-major ARRAY JOIN
+    by tag value; bench/profile_build.py). Filters on tag_code read one tag's rows; a person's tags are 56 short
+    ranges (profile view); equality on a tag value is what tag_bitmaps is for.
 -#}
 
 with
@@ -22,19 +25,21 @@ user_profile as (
 
 unpivoted as (
 
+    {%- for tag in catalogue_tags() %}
+
     select
         one_id,
-        tag.1 as tag_code,
-        tag.2 as tag_value,
+        '{{ tag.code }}' as tag_code,
+        {{ tag_value_expression(tag.code, tag.type) }} as tag_value,
         profile_date as computed_date
 
     from user_profile
-    array join [
-        {%- for tag in catalogue_tags() %}
-        ('{{ tag.code }}', {{ tag_value_expression(tag.code, tag.type) }}){{ "," if not loop.last }}
-        {%- endfor %}
-    ] as tag
     where tag_value is not null
+    {%- if not loop.last %}
+
+    union all
+    {%- endif %}
+    {%- endfor %}
 
 ),
 

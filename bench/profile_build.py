@@ -1,0 +1,425 @@
+"""Tag and profile build benchmark: dbt builds user_profile, user_tags and tag_bitmaps at 1M and 10M people.
+
+    python -m bench.profile_build                          # base world of 100,000 users, then 1M and 10M people
+    python -m bench.profile_build --people 1000000 --base-users 50000 --home /tmp/bench-profile
+
+What is real and what is replicated:
+1. REAL: a world of --base-users generated people (nightshift.generate, --days days ending on the run date),
+   ingested, resolved by the identity stage and built by the whole `dbt build` (every model, test, unit test and
+   snapshot), exactly as the nightly pipeline does. Its per-layer dbt times are printed: what staging and
+   intermediate cost at that scale.
+2. REPLICATED: the relations the three marts read (the tables at the edge of their upstream graph in dbt's
+   manifest: the int_* tables, plus the identity map and raw app users behind the int_app_users_* view) are
+   copied N times, copy k with `one_id + k * (max one_id + 1)` and, for identifier strings, `~k` appended to
+   non-empty values (so joins on app_user_id still match within a copy and ids stay distinct). Every other column
+   is kept as it is. N = round(people / base people), so each scale has N times the real world's people with its
+   exact distributions (share of buyers, tags per person, value mixes); only the one_ids and ids are new.
+3. TIMED: `dbt run --select user_profile user_tags tag_bitmaps` on the replicated inputs: each model's execution
+   time from run_results.json (what the goal "under 2 minutes of warehouse time for 10M people" is about) and
+   the dbt wall time (adds dbt's start-up and parse); then `dbt test` of the three marts (grain tests) apart.
+
+Runs in a throwaway installation (--home to keep it; a process opens one warehouse, so all scales share it).
+Load averages (1, 5, 15 min) are printed next to each timing, and the CPU seconds this process used (the
+embedded engine runs in it): on a shared 2-core machine wall time >= CPU / 2, the rest is waiting for others.
+
+Where the time goes at 10M people (see the commits that changed user_tags and int_app_users_resolved_to_one_ids):
+user_tags writes ~420M rows, so it is bound by writing and merging MergeTree parts; user_profile is ten hash
+joins of ~10M-row sides plus writing ~90 columns; tag_bitmaps feeds ~320M of those rows (the bitmap-able tags)
+into groupBitmapState keyed by (tag_code, tag_value), and used about one core for ~35 s (CPU ~ wall).
+The grain test of user_tags (unique one_id, tag_code) groups all ~420M rows: timed at 1M only by default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+console = Console(width=120)
+RUN_DATE = date(2026, 11, 20)
+DEFAULT_SCALES = (1_000_000, 10_000_000)
+DEFAULT_BASE_USERS = 100_000
+DEFAULT_BASE_DAYS = 1
+# The grain tests of user_tags group its ~42 rows per person by (one_id, tag_code): minutes at 10M, so by default they
+# are timed at 1M only (--test-up-to).
+DEFAULT_TEST_UP_TO = 1_000_000
+MARTS = ("user_profile", "user_tags", "tag_bitmaps")
+BASE_DATABASE = "bench_base"  # where the real world's copies of the replicated relations wait between scales
+# Identifier strings that must stay distinct per copy (and consistent across relations, for the app_user_id
+# join of int_app_users_resolved_to_one_ids): copy k gets `~k` appended to non-empty values.
+IDENTIFIER_COLUMNS = {
+    "marts.identity_map": ("id_value",),
+    "raw.app__users": ("user_id", "inviter_id"),
+    "intermediate.int_identities_pivoted": (
+        "phone",
+        "unionid",
+        "wechat_oa_openid",
+        "miniprogram_openid",
+        "app_user_id",
+        "wecom_external_userid",
+        "douyin_open_id",
+        "xiaoe_user_id",
+        "cdnow_customer_id",
+    ),
+    "intermediate.int_contact_addresses_resolved": ("oa_template_openid", "wecom_external_userid"),
+    "intermediate.int_app_users_resolved_to_one_ids": ("app_user_id", "phone", "inviter_app_user_id"),
+}
+PERSON_KEY = "one_id"
+COPY_COLUMN = "bench_copy"
+WORLD_TABLE = f"{BASE_DATABASE}.world"
+WORLD_COLUMNS = ("users", "days", "people", "relations", "stride")
+
+
+def _load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.1f} {five:.1f} {fifteen:.1f}"
+
+
+def _machine() -> str:
+    memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{platform.machine()}, {os.cpu_count()} cores, {memory_gib:.0f} GiB, Python {platform.python_version()}"
+
+
+# --- what to replicate (pure functions of dbt's manifest and the tables' columns) -------------------------------
+
+
+def frontier_relations(manifest: dict, models: tuple[str, ...]) -> list[str]:
+    """`database.table` of every table or source the models read, looking through views and ephemeral models.
+
+    These are what a scaled run must replicate: a view is recomputed from them inside the mart's query, so it
+    scales with them. Seeds are reference data and stay as they are; the models themselves are excluded.
+    """
+    nodes = {**manifest["nodes"], **manifest["sources"]}
+    wanted = {
+        unique_id
+        for unique_id, node in manifest["nodes"].items()
+        if node["resource_type"] == "model" and node["name"] in models
+    }
+    if len(wanted) != len(models):
+        raise ValueError(f"dbt's manifest does not have exactly one model per name in {', '.join(models)}")
+    frontier: set[str] = set()
+    pending = list(wanted)
+    seen = set(pending)
+    while pending:
+        node = nodes[pending.pop()]
+        for parent_id in node.get("depends_on", {}).get("nodes", []):
+            if parent_id in seen or parent_id not in nodes:
+                continue
+            seen.add(parent_id)
+            parent = nodes[parent_id]
+            materialized = parent.get("config", {}).get("materialized")
+            if parent["resource_type"] == "model" and materialized in ("view", "ephemeral"):
+                pending.append(parent_id)
+            elif parent["resource_type"] in ("model", "source", "snapshot") and parent_id not in wanted:
+                name = parent.get("alias") or parent.get("identifier") or parent["name"]
+                frontier.add(f"{parent['schema']}.{name}")
+    return sorted(frontier)
+
+
+def replication_sql(
+    relation: str,
+    columns: list[tuple[str, str]],
+    copies: int,
+    stride: int,
+    base: str,
+    identifiers: tuple[str, ...] = (),
+) -> str:
+    """INSERT ... SELECT writing `copies` copies of `base` into `relation`; copy 0 is the original rows.
+
+    `columns` are (name, type) in table order. one_id becomes one_id + copy * stride (stride > max one_id keeps
+    one_ids unique across copies); the `identifiers` string columns get `~copy` appended when non-empty.
+    """
+    names = {name for name, _ in columns}
+    missing = [name for name in identifiers if name not in names]
+    if missing:
+        raise ValueError(f"{relation} has no column(s) {', '.join(missing)}; update IDENTIFIER_COLUMNS in {__file__}")
+    if PERSON_KEY not in names and not identifiers:
+        raise ValueError(
+            f"{relation} has neither {PERSON_KEY} nor identifier columns, so its copies would be duplicates; "
+            f"say how to make its rows distinct per copy in IDENTIFIER_COLUMNS ({__file__})"
+        )
+    expressions = []
+    for name, column_type in columns:
+        if name == PERSON_KEY:
+            expressions.append(f"{name} + {COPY_COLUMN} * {stride} as {name}")
+        elif name in identifiers:
+            text = f"ifNull({name}, '')" if column_type.startswith("Nullable") else name
+            suffixed = f"concat({name}, '~', toString({COPY_COLUMN}))"
+            expressions.append(f"if({COPY_COLUMN} = 0 or empty({text}), {name}, {suffixed}) as {name}")
+        else:
+            expressions.append(name)
+    select_list = ",\n    ".join(expressions)
+    return (
+        f"insert into {relation}\nselect\n    {select_list}\n"
+        f"from {base}\ncross join (select number as {COPY_COLUMN} from numbers({copies})) as copies"
+    )
+
+
+def base_name(relation: str) -> str:
+    return f"{BASE_DATABASE}.`{relation}`"
+
+
+# --- the real world ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class DbtTiming:
+    wall_seconds: float
+    cpu_seconds: float  # user + system CPU of this process, where the embedded engine's threads run
+    node_seconds: dict[str, float]  # unique_id -> execution time (run_results.json)
+    load: str
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _run_dbt(settings, command: str, extra_args: list[str]) -> DbtTiming:
+    from nightshift.dbt_runner import dbt_paths, invoke_dbt
+
+    started, cpu_started = time.perf_counter(), _cpu_seconds()
+    outcome = invoke_dbt(command, RUN_DATE, settings, extra_args)
+    wall_seconds, cpu_seconds = time.perf_counter() - started, _cpu_seconds() - cpu_started
+    load = _load()
+    if not outcome.success:
+        raise RuntimeError(outcome.failure_report())
+    target_path, _ = dbt_paths(settings)
+    results = json.loads((target_path / "run_results.json").read_text())["results"]
+    return DbtTiming(wall_seconds, cpu_seconds, {r["unique_id"]: r["execution_time"] for r in results}, load)
+
+
+def build_real_world(settings, client, users: int, days: int) -> tuple[Table, int]:
+    """Generate, ingest, resolve and `dbt build` a world of `users` people; returns its figures and people."""
+    from nightshift.generate import generate_world
+    from nightshift.pipeline import StageContext, run_stage
+
+    table = Table("step", "seconds", "detail", "load avg", title=f"real world: {users:,} users, {days} day(s)")
+    first_day = RUN_DATE - timedelta(days=days - 1)
+    started = time.perf_counter()
+    generate_world(settings.landing_dir, users=users, start_date=first_day, days=days, seed=42, progress=False)
+    table.add_row("generate", f"{time.perf_counter() - started:.1f}", "", _load())
+    for offset in range(days):
+        day = first_day + timedelta(days=offset)
+        ctx = StageContext(run_date=day, settings=settings, _client=client)
+        for stage in ("ingest", "identity"):
+            result = run_stage(stage, day, ctx=ctx)
+            table.add_row(f"{stage} {day.isoformat()}", f"{result.seconds:.1f}", result.summary[:70], _load())
+
+    build = _run_dbt(settings, "build", [])
+    by_kind: dict[str, float] = {}
+    for unique_id, seconds in build.node_seconds.items():
+        kind = unique_id.split(".")[0]
+        if kind == "model":
+            layer = next((m for m in MARTS if unique_id.endswith(f".{m}")), None)
+            kind = f"model: {layer}" if layer else f"model: {_layer(settings, unique_id)}"
+        by_kind[kind] = by_kind.get(kind, 0.0) + seconds
+    detail = f"{len(build.node_seconds)} nodes, {build.cpu_seconds:.0f} CPU s"
+    table.add_row("dbt build (every node)", f"{build.wall_seconds:.1f}", detail, build.load)
+    for kind, seconds in sorted(by_kind.items()):
+        table.add_row(f"  {kind}", f"{seconds:.1f}", "sum of node execution times", "")
+    people = int(client.query("select count() from marts.user_profile").result_rows[0][0])
+    return table, people
+
+
+def _layer(settings, unique_id: str) -> str:
+    """staging / intermediate / other marts, from the model's schema in the manifest."""
+    from nightshift.dbt_runner import dbt_paths
+
+    target_path, _ = dbt_paths(settings)
+    if not hasattr(_layer, "schemas"):
+        manifest = json.loads((target_path / "manifest.json").read_text())
+        _layer.schemas = {uid: node["schema"] for uid, node in manifest["nodes"].items()}
+    schema = _layer.schemas.get(unique_id, "?")
+    return "other marts" if schema == "marts" else schema
+
+
+# --- replication and the timed build -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RealWorld:
+    """The stashed real world: what it was built from and what a scaled run needs to replicate it."""
+
+    users: int
+    days: int
+    people: int  # rows of its user_profile
+    relations: tuple[str, ...]  # the marts' inputs, with their real rows in BASE_DATABASE
+    stride: int  # one_id offset between copies: above every real one_id
+
+
+def stash_real_inputs(settings, client, users: int, days: int, people: int) -> RealWorld:
+    """Move the marts' input relations to BASE_DATABASE (a rename, instant) and record the world there."""
+    from nightshift.dbt_runner import dbt_paths
+
+    target_path, _ = dbt_paths(settings)
+    manifest = json.loads((target_path / "manifest.json").read_text())
+    relations = frontier_relations(manifest, MARTS)
+    client.command(f"drop database if exists {BASE_DATABASE}")
+    client.command(f"create database {BASE_DATABASE}")
+    for relation in relations:
+        client.command(f"rename table {relation} to {base_name(relation)}")
+    stride = 1 + max(
+        int(client.query(f"select max({PERSON_KEY}) from {base_name(relation)}").result_rows[0][0])
+        for relation in relations
+        if _columns(client, base_name(relation)).get(PERSON_KEY)
+    )
+    world = RealWorld(users, days, people, tuple(relations), stride)
+    client.command(
+        f"create table {WORLD_TABLE} (users UInt64, days UInt64, people UInt64, relations Array(String), "
+        "stride UInt64) engine = TinyLog"
+    )
+    client.insert(WORLD_TABLE, [[users, days, people, list(relations), stride]], column_names=list(WORLD_COLUMNS))
+    return world
+
+
+def stashed_world(client, users: int, days: int) -> RealWorld | None:
+    """The real world an earlier run left in this installation, if it was built with the same users and days."""
+    exists = client.query(
+        "select count() from system.tables where database = {database:String} and name = 'world'",
+        parameters={"database": BASE_DATABASE},
+    ).result_rows[0][0]
+    if not exists:
+        return None
+    row = client.query(f"select {', '.join(WORLD_COLUMNS)} from {WORLD_TABLE}").result_rows[0]
+    world = RealWorld(int(row[0]), int(row[1]), int(row[2]), tuple(row[3]), int(row[4]))
+    return world if (world.users, world.days) == (users, days) else None
+
+
+def _columns(client, relation: str) -> dict[str, str]:
+    database, table = relation.split(".", 1)
+    result = client.query(
+        "select name, type from system.columns where database = {database:String} and table = {table:String} "
+        "order by position",
+        parameters={"database": database, "table": table.strip("`")},
+    )
+    return dict(result.result_rows)
+
+
+def replicate(client, relations: list[str], copies: int, stride: int) -> tuple[float, dict[str, int]]:
+    """(Re)create each relation as `copies` copies of its real rows. Returns seconds and rows per relation."""
+    rows = {}
+    started = time.perf_counter()
+    for relation in relations:
+        columns = list(_columns(client, base_name(relation)).items())
+        client.command(f"drop table if exists {relation}")
+        client.command(f"create table {relation} as {base_name(relation)}")
+        client.command(
+            replication_sql(
+                relation, columns, copies, stride, base_name(relation), IDENTIFIER_COLUMNS.get(relation, ())
+            ),
+            settings={"max_insert_threads": os.cpu_count() or 2},
+        )
+        rows[relation] = int(client.query(f"select count() from {relation}").result_rows[0][0])
+    return time.perf_counter() - started, rows
+
+
+def bench_scale(settings, client, world: RealWorld, people: int, with_tests: bool) -> Table:
+    """Replicate the real world's mart inputs to about `people` people, then time building the marts."""
+    relations, base_people = list(world.relations), world.people
+    copies = max(1, round(people / base_people))
+    replicate_seconds, input_rows = replicate(client, relations, copies, world.stride)
+    run = _run_dbt(settings, "run", ["--select", " ".join(MARTS)])
+    sizes = {
+        name: (int(rows), int(total_bytes))
+        for name, rows, total_bytes in client.query(
+            "select name, total_rows, total_bytes from system.tables "
+            "where database = 'marts' and name in {names:Array(String)}",
+            parameters={"names": list(MARTS)},
+        ).result_rows
+    }
+    tests = _run_dbt(settings, "test", ["--select", " ".join(MARTS)]) if with_tests else None
+
+    table = Table(
+        "step",
+        "seconds",
+        "CPU s",
+        "rows",
+        "MiB",
+        "load avg",
+        title=f"{sizes['user_profile'][0]:,} people = {copies} copies of the real world's {base_people:,}",
+    )
+    table.add_row(
+        f"replicate {len(relations)} inputs", f"{replicate_seconds:.1f}", "", f"{sum(input_rows.values()):,}", "", ""
+    )
+    model_total = 0.0
+    for mart in MARTS:
+        seconds = next(s for uid, s in run.node_seconds.items() if uid.endswith(f".{mart}"))
+        model_total += seconds
+        rows, total_bytes = sizes[mart]
+        table.add_row(f"  model {mart}", f"{seconds:.1f}", "", f"{rows:,}", f"{total_bytes / 2**20:,.0f}", "")
+    table.add_row(
+        "[bold]3 marts (warehouse)[/]", f"[bold]{model_total:.1f}[/]", f"{run.cpu_seconds:.0f}", "", "", run.load
+    )
+    table.add_row("dbt run wall", f"{run.wall_seconds:.1f}", "", "", "", "")
+    if tests is not None:
+        slowest = max(tests.node_seconds, key=tests.node_seconds.get)
+        table.add_row(
+            f"dbt test marts ({len(tests.node_seconds)})",
+            f"{sum(tests.node_seconds.values()):.1f}",
+            f"{tests.cpu_seconds:.0f}",
+            "",
+            "",
+            tests.load,
+        )
+        table.add_row(f"  slowest: {slowest.split('.')[2][:40]}", f"{tests.node_seconds[slowest]:.1f}", "", "", "", "")
+    return table
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--people", type=int, nargs="+", default=list(DEFAULT_SCALES), help="scales to run")
+    parser.add_argument("--base-users", type=int, default=DEFAULT_BASE_USERS, help="users of the real world")
+    parser.add_argument("--days", type=int, default=DEFAULT_BASE_DAYS, help="days of the real world")
+    parser.add_argument("--home", type=Path, default=None, help="installation directory (default: temporary)")
+    parser.add_argument(
+        "--test-up-to",
+        type=int,
+        default=DEFAULT_TEST_UP_TO,
+        help="also time `dbt test` of the marts at scales up to this many people (0: never)",
+    )
+    parser.add_argument(
+        "--reuse-world",
+        action="store_true",
+        help="with --home: reuse the real world an earlier run of the same --base-users/--days left there",
+    )
+    args = parser.parse_args(argv)
+
+    os.environ["NIGHTSHIFT_HOME"] = str(args.home or tempfile.mkdtemp(prefix="nightshift-bench-profile-"))
+    os.environ.pop("NIGHTSHIFT_CLICKHOUSE_URL", None)
+    from nightshift.settings import get_settings
+    from nightshift.warehouse import ensure_databases, get_client
+
+    settings = get_settings()
+    client = get_client(settings)
+    ensure_databases(client)
+    console.print(f"machine: {_machine()}; installation: {settings.home}; load avg at start: {_load()}")
+
+    world = stashed_world(client, args.base_users, args.days) if args.reuse_world else None
+    if world is None:
+        figures, people = build_real_world(settings, client, args.base_users, args.days)
+        console.print(figures)
+        world = stash_real_inputs(settings, client, args.base_users, args.days, people)
+    else:
+        console.print(f"reusing the real world of {world.people:,} people stashed in {BASE_DATABASE} (--reuse-world)")
+    console.print(
+        f"replicated per scale (real rows kept in {BASE_DATABASE}): {', '.join(world.relations)}; "
+        f"one_id stride {world.stride:,}"
+    )
+    for people in args.people:
+        console.print(bench_scale(settings, client, world, people, with_tests=people <= args.test_up_to))
+    console.print(f"machine: {_machine()}; load avg at end: {_load()}")
+
+
+if __name__ == "__main__":
+    main()

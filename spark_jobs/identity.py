@@ -9,7 +9,7 @@ Pure parts, each `DataFrame -> DataFrame`:
   (paths, stars, cycles) in O(log^2 n) rounds.
 - `resolve_components(nodes, edges, ...)`: identifiers -> components, with junk protection (blocklisted
   placeholder ids are dropped, hubs inside oversize components are cut, what stays oversize is not merged).
-  Component sizes are observed in the same job that labels the ids; hub cutting runs only when needed.
+  Component sizes and the key clash check are aggregations over long keys; hub cutting runs only when needed.
 - `assign_one_ids(components, previous, max_issued_one_id)`: stable `one_id`s against the previous day's map,
   with merges and splits recorded.
 Thin `main()` for spark-submit: reads the lake Parquet written by the identity stage, writes its outputs.
@@ -35,6 +35,9 @@ MAX_STAR_ROUNDS = 256  # alternating star rounds need O(log^2 n): far below this
 # Inputs below this many edges run with one shuffle partition and without whole-stage code generation:
 # there, Spark's fixed cost per stage (task scheduling, compiling generated code) dominates the run time.
 SMALL_INPUT_EDGES = 1_000_000
+
+# monotonically_increasing_id() puts the partition index in the bits above this one.
+POSITION_PARTITION_SHIFT = 33
 
 BLOCK_REASON_BLOCKLIST = "blocklist"
 BLOCK_REASON_HUB = "hub"
@@ -229,19 +232,21 @@ def _linking_edges(edges: DataFrame, rules: JunkRules) -> DataFrame:
 
 
 def _labelled(components: DataFrame) -> tuple[DataFrame, int, int]:
-    """Checkpointed (id_type, id_value, node, component, component_size) from (id_type, id_value, node,
-    component) and, observed while computing it in the same Spark job, the largest component size and the
-    most identifiers sharing one node key.
+    """Checkpointed (id_type, id_value, node, component) from the same columns, with the largest component
+    size and the most identifiers sharing one node key.
+
+    Both figures are aggregations over the long columns only: windows over the ids would shuffle and sort
+    their strings twice.
     """
-    observation = Observation()
-    sized = components.select(
-        "*",
-        F.count(F.lit(1)).over(Window.partitionBy("component")).alias("component_size"),
-        F.count(F.lit(1)).over(Window.partitionBy("node")).alias("ids_per_node"),
-    ).observe(observation, F.max("component_size").alias("largest"), F.max("ids_per_node").alias("clashes"))
-    checkpointed = _materialise(sized)
-    figures = observation.get
-    return checkpointed.drop("ids_per_node"), int(figures["largest"] or 0), int(figures["clashes"] or 0)
+    checkpointed = _materialise(components)
+    largest = _sizes(checkpointed).agg(F.max("component_size")).first()[0]
+    clashes = checkpointed.groupBy("node").agg(F.count(F.lit(1)).alias("ids")).agg(F.max("ids")).first()[0]
+    return checkpointed, int(largest or 0), int(clashes or 0)
+
+
+def _sizes(labelled: DataFrame) -> DataFrame:
+    """component, component_size (identifiers in it)."""
+    return labelled.groupBy("component").agg(F.count(F.lit(1)).alias("component_size"))
 
 
 def _raise_key_clash(labelled: DataFrame) -> None:
@@ -262,14 +267,15 @@ def _degrees(edges: DataFrame) -> DataFrame:
 def _cut_hubs(labelled: DataFrame, largest: int, edges: DataFrame, rules: JunkRules) -> tuple[DataFrame, DataFrame]:
     """Cut hub ids out of oversize components until none is left or the rounds run out.
 
-    labelled: checkpointed id_type, id_value, node, component, component_size; largest: its largest size.
-    Returns (labelled without component_size, blocked hub/oversize rows). A hub is an id with at least
+    labelled: checkpointed id_type, id_value, node, component; largest: its largest component size.
+    Returns (labelled, blocked hub/oversize rows). A hub is an id with at least
     `hub_min_degree` links inside an oversize component, and always the best-linked id of each oversize
     component, so every round makes progress. Components still oversize after the last round are not merged
     at all: each id stays a person of its own. Only called when an oversize component exists.
     """
     is_oversize = F.col("component_size") > rules.max_component_size
     blocked: list[DataFrame] = []
+    labelled = labelled.join(_sizes(labelled), on="component", how="inner")
     for _ in range(rules.max_hub_rounds):
         if largest <= rules.max_component_size:
             break
@@ -296,6 +302,7 @@ def _cut_hubs(labelled: DataFrame, largest: int, edges: DataFrame, rules: JunkRu
             new_labels.select(*ID_KEY, "node", F.coalesce("component", "node").alias("component"))
         )
         labelled, largest, _ = _labelled(labels)
+        labelled = labelled.join(_sizes(labelled), on="component", how="inner")
 
     if largest > rules.max_component_size:
         stuck = labelled.where(is_oversize)
@@ -328,9 +335,9 @@ def resolve_components(nodes: DataFrame, edges: DataFrame, rules: JunkRules) -> 
     nodes: id_type, id_value (one row per identifier seen; other columns ignored).
     edges: src_type, src_value, dst_type, dst_value (two ids on the same record).
     Blocklisted ids are dropped (they are in no component); every other id gets a component, possibly alone.
-    The components come back computed (checkpointed): connected components, component sizes and the key
-    clash check cost one Spark job per STAR_BATCH rounds plus one; hub cutting runs only when some
-    component is oversize.
+    The components come back computed (checkpointed): connected components cost one Spark job per star
+    round, labelling one, component sizes and the key clash check one each;
+    hub cutting runs only when some component is oversize.
     """
     is_blocked = _blocklist_condition(rules)
     ids = nodes.select(*ID_KEY).distinct()
@@ -383,10 +390,7 @@ def assign_one_ids(components: DataFrame, previous: DataFrame, max_issued_one_id
     inherited = overlap.where("is_heir").groupBy("component").agg(F.min("one_id").alias("assigned_one_id"))
 
     newcomers = anchors.join(inherited, on="component", how="left_anti")
-    numbering = F.row_number().over(Window.orderBy("anchor"))
-    numbered = newcomers.select(
-        "component", (F.lit(max_issued_one_id).cast("long") + numbering).alias("assigned_one_id")
-    )
+    numbered = _numbered(newcomers, max_issued_one_id + 1)
     # One row per component: its one_id and what it shares with each previous person. Computed as one job;
     # identities, merges and splits are then read from it.
     previous_people = overlap.groupBy("component").agg(
@@ -410,6 +414,30 @@ def assign_one_ids(components: DataFrame, previous: DataFrame, max_issued_one_id
     )
     identities = components.join(component_ids, on="component", how="inner").select(*ID_KEY, "one_id")
     return Assignment(identities=identities, merges=merges, splits=splits)
+
+
+def _numbered(newcomers: DataFrame, first: int) -> DataFrame:
+    """component, assigned_one_id = first, first + 1, ... in the order of `anchor`.
+
+    A window ordered over all rows would number them in one task; instead the rows are sorted in parallel
+    (range partitions come out in order), counted per partition, and numbered from each partition's offset.
+    """
+    ordered = _materialise(
+        newcomers.orderBy("anchor").select(
+            "component",
+            F.spark_partition_id().alias("part"),
+            F.monotonically_increasing_id().alias("position"),  # partition index << 33, then row in partition
+        )
+    )
+    counts = sorted(tuple(row) for row in ordered.groupBy("part").count().collect())
+    if not counts:
+        return ordered.select("component", F.lit(None).cast("long").alias("assigned_one_id"))
+    offsets, offset = [], first
+    for part, rows in counts:
+        offsets += [F.lit(part), F.lit(offset).cast("long")]
+        offset += rows
+    row_in_part = F.col("position") - F.shiftleft(F.col("part").cast("long"), POSITION_PARTITION_SHIFT)
+    return ordered.select("component", (F.create_map(*offsets)[F.col("part")] + row_in_part).alias("assigned_one_id"))
 
 
 def identity_map(assignment: Assignment, nodes: DataFrame) -> DataFrame:

@@ -378,7 +378,8 @@ def assign_one_ids(components: DataFrame, previous: DataFrame, max_issued_one_id
     - Components inheriting nobody get max_issued_one_id + 1, + 2, ... in the order of their smallest
       (id_type, id_value), so a re-run with the same input numbers people identically.
     """
-    anchors = components.groupBy("component").agg(F.min(F.struct(*ID_KEY)).alias("anchor"))
+    # Computed once: the heirs, the newcomers' numbering and the decisions all read it.
+    anchors = _materialise(components.groupBy("component").agg(F.min(F.struct(*ID_KEY)).alias("anchor")))
     overlap = (
         components.join(previous.select(*ID_KEY, "one_id"), on=ID_KEY, how="inner")
         .groupBy("component", "one_id")

@@ -48,7 +48,8 @@ def synthetic_edges(spark, edges: int):
 
 def bench_identity(edges: int) -> dict[str, float]:
     """Run connected components and the full resolution on `edges` synthetic links; print and return edges/s."""
-    os.environ.setdefault("NIGHTSHIFT_HOME", tempfile.mkdtemp(prefix="nightshift-bench-identity-"))
+    if "NIGHTSHIFT_HOME" not in os.environ:  # one temporary home for all scales of a run
+        os.environ["NIGHTSHIFT_HOME"] = tempfile.mkdtemp(prefix="nightshift-bench-identity-")
     from pyspark.sql import functions as F
 
     from nightshift.spark import get_spark

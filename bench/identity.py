@@ -1,11 +1,13 @@
 """Identity resolution benchmark on a synthetic identity graph of a chosen size.
 
-    python -m bench.identity --edges 1000000
+    python -m bench.identity                      # default scales (DEFAULT_EDGES)
+    python -m bench.identity --edges 3000000 10000000
 
 The graph looks like real identity data: people with four ids each (a star of three links around their
 first id), and every 100th link glues neighbouring people into chains of ~33 people, so components have
 depth and the contraction needs several rounds. Prints edges/s for connected components alone and for the
-whole resolution (string ids -> components -> stable one_ids against an empty previous map).
+whole resolution (string ids -> components -> stable one_ids against an empty previous map), with the
+1-minute load average next to each figure: other jobs on the machine slow Spark down.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import time
 
 IDS_PER_PERSON = 4
 CHAIN_EVERY = 100  # one link in this many joins two neighbouring people
+# Default scales keep `make bench` (which runs this with no arguments) within a few minutes on 2 cores.
+DEFAULT_EDGES = (1_000_000, 3_000_000)
 
 
 def synthetic_edges(spark, edges: int):
@@ -44,7 +48,8 @@ def synthetic_edges(spark, edges: int):
 
 def bench_identity(edges: int) -> dict[str, float]:
     """Run connected components and the full resolution on `edges` synthetic links; print and return edges/s."""
-    os.environ.setdefault("NIGHTSHIFT_HOME", tempfile.mkdtemp(prefix="nightshift-bench-identity-"))
+    if "NIGHTSHIFT_HOME" not in os.environ:  # one temporary home for all scales of a run
+        os.environ["NIGHTSHIFT_HOME"] = tempfile.mkdtemp(prefix="nightshift-bench-identity-")
     from pyspark.sql import functions as F
 
     from nightshift.spark import get_spark
@@ -75,6 +80,7 @@ def bench_identity(edges: int) -> dict[str, float]:
         components = connected_components(spark.read.parquet(f"{scratch}/keyed"))
         people = components.select("component").distinct().count()
         figures["connected_components_s"] = time.perf_counter() - started
+        figures["connected_components_load"] = os.getloadavg()[0]
 
         started = time.perf_counter()
         resolution = resolve_components(nodes, links, JunkRules(max_component_size=1000))
@@ -82,19 +88,24 @@ def bench_identity(edges: int) -> dict[str, float]:
         assignment = assign_one_ids(resolution.components, previous, 0)
         assignment.identities.write.mode("overwrite").parquet(f"{scratch}/identities")
         figures["full_resolution_s"] = time.perf_counter() - started
+        figures["full_resolution_load"] = os.getloadavg()[0]
 
     for step in ("connected_components", "full_resolution"):
         seconds = figures[f"{step}_s"]
         figures[f"{step}_edges_per_s"] = edges / seconds
-        print(f"identity {step:<22} {edges:>12,} edges {seconds:8.1f} s {edges / seconds:>12,.0f} edges/s")
+        print(
+            f"identity {step:<22} {edges:>12,} edges {seconds:8.1f} s {edges / seconds:>12,.0f} edges/s"
+            f"   load {figures[f'{step}_load']:.1f}"
+        )
     print(f"identity people found: {people:,} (nodes {nodes.count():,})")
     return figures
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--edges", type=int, default=1_000_000)
-    bench_identity(parser.parse_args(argv).edges)
+    parser.add_argument("--edges", type=int, nargs="+", default=list(DEFAULT_EDGES), help="one run per scale")
+    for edges in parser.parse_args(argv).edges:
+        bench_identity(edges)
 
 
 if __name__ == "__main__":

@@ -2,13 +2,14 @@
 
 Pure parts, each `DataFrame -> DataFrame`:
 - `connected_components(edges)`: (src, dst) long pairs -> (node, component = smallest node of its component).
-  Alternating large-star / small-star rounds (Kiveris et al. 2014), chained lazily STAR_BATCH rounds per Spark
-  job; each job also observes whether its result is already a set of stars on their minimum, so convergence
-  costs no separate action. Converges for any input (paths, stars, cycles) in O(log^2 n) rounds; identity
-  graphs in one batch, a sorted 1000-node path in five.
+  Steps of one large-star and one small-star round (Kiveris et al. 2014), each followed by a settledness
+  check that also sets pendants (nodes whose only neighbour is smaller) aside as pointers; a step is one
+  Spark job, its check observed while it runs, so convergence costs no separate action. The next step runs
+  only on what is left: on identity graphs a fraction of a percent after the first. Converges for any input
+  (paths, stars, cycles) in O(log^2 n) rounds.
 - `resolve_components(nodes, edges, ...)`: identifiers -> components, with junk protection (blocklisted
   placeholder ids are dropped, hubs inside oversize components are cut, what stays oversize is not merged).
-  Component sizes are observed in the same job that labels the ids; hub cutting runs only when needed.
+  Component sizes and the key clash check are aggregations over long keys; hub cutting runs only when needed.
 - `assign_one_ids(components, previous, max_issued_one_id)`: stable `one_id`s against the previous day's map,
   with merges and splits recorded.
 Thin `main()` for spark-submit: reads the lake Parquet written by the identity stage, writes its outputs.
@@ -31,10 +32,12 @@ NODES_SCHEMA = "id_type string, id_value string, first_seen_date date, last_seen
 EDGES_SCHEMA = "src_type string, src_value string, dst_type string, dst_value string"
 PREVIOUS_SCHEMA = "id_type string, id_value string, one_id long"
 MAX_STAR_ROUNDS = 256  # alternating star rounds need O(log^2 n): far below this for any real graph
-STAR_BATCH = 2  # star rounds per Spark job: most identity graphs are stars after one or two
 # Inputs below this many edges run with one shuffle partition and without whole-stage code generation:
 # there, Spark's fixed cost per stage (task scheduling, compiling generated code) dominates the run time.
 SMALL_INPUT_EDGES = 1_000_000
+
+# monotonically_increasing_id() puts the partition index in the bits above this one.
+POSITION_PARTITION_SHIFT = 33
 
 BLOCK_REASON_BLOCKLIST = "blocklist"
 BLOCK_REASON_HUB = "hub"
@@ -80,11 +83,14 @@ def node_key(type_column: str, value_column: str) -> F.Column:
 
 
 def _oriented(edges: DataFrame, src: str, dst: str) -> DataFrame:
-    """Distinct undirected edges as (hi, lo) with hi > lo; self loops dropped."""
-    return (
-        edges.select(F.greatest(src, dst).alias("hi"), F.least(src, dst).alias("lo"))
-        .where(F.col("hi") != F.col("lo"))
-        .distinct()
+    """Undirected edges as (hi, lo) with hi > lo; self loops dropped, duplicates kept.
+
+    Duplicates are harmless to the star rounds (they look at neighbour sets) and are removed by the
+    settledness check after the first round, so deduplicating here would cost a shuffle of the whole input
+    for nothing.
+    """
+    return edges.select(F.greatest(src, dst).alias("hi"), F.least(src, dst).alias("lo")).where(
+        F.col("hi") != F.col("lo")
     )
 
 
@@ -97,71 +103,104 @@ def _directed(edges: DataFrame) -> DataFrame:
     return edges.select(F.explode(both_ways).alias("pair")).select("pair.node", "pair.neighbour")
 
 
-def _is_unsettled(around: Window) -> F.Column:
-    """1 for a node that has a smaller neighbour and more than one neighbour, else 0.
-
-    A graph with no such node is a set of stars, each centred on the smallest node of its component: every
-    node is either a centre (all neighbours larger) or a leaf with one, smaller, neighbour - the centre.
-    """
-    has_smaller = F.min("neighbour").over(around) < F.col("node")
-    return (has_smaller & (F.count(F.lit(1)).over(around) > 1)).cast("int")
-
-
 def _large_star(edges: DataFrame) -> DataFrame:
-    """Large-star: every node links its strictly larger neighbours to the smallest node of its neighbourhood."""
-    around = Window.partitionBy("node")
-    smallest = F.least("node", F.min("neighbour").over(around))
+    """Large-star: every node links its strictly larger neighbours to the smallest node of its neighbourhood.
+
+    One output row per input row: duplicates stay duplicates and are removed by the next settledness check.
+    """
+    smallest = F.least("node", F.min("neighbour").over(Window.partitionBy("node")))
     marked = _directed(edges).select("node", "neighbour", smallest.alias("smallest"))
-    # Duplicates are left in: the small-star that always follows is indifferent to them and removes them.
     return marked.where(F.col("neighbour") > F.col("node")).select(
         F.col("neighbour").alias("hi"), F.col("smallest").alias("lo")
     )
 
 
-def _observe_settled(edges: DataFrame, observation: Observation) -> DataFrame:
-    """`edges` again, rebuilt from their flagged directed form so that computing them also reports
-    `unsettled` through `observation` (0, or null for no edges, once every component is a star)."""
-    flagged = _directed(edges).select("node", "neighbour", _is_unsettled(Window.partitionBy("node")).alias("flag"))
-    observed = flagged.observe(observation, F.max("flag").alias("unsettled"))
-    return observed.where(F.col("neighbour") < F.col("node")).select(
-        F.col("node").alias("hi"), F.col("neighbour").alias("lo")
+def _small_star(edges: DataFrame) -> DataFrame:
+    """Small-star: every node and its smaller neighbours are linked to the smallest of them.
+
+    Emitted as one row per input row, which needs neither an explode nor a distinct: the edge to the smallest
+    neighbour links the node itself, every other edge links that neighbour.
+    """
+    smallest = F.min("lo").over(Window.partitionBy("hi"))
+    hooked = edges.select("hi", "lo", smallest.alias("smallest"))
+    is_to_smallest = F.col("lo") == F.col("smallest")
+    return hooked.select(
+        F.when(is_to_smallest, F.col("hi")).otherwise(F.col("lo")).alias("hi"), F.col("smallest").alias("lo")
     )
 
 
-def _small_star(edges: DataFrame) -> DataFrame:
-    """Small-star: every node and its smaller neighbours are linked to the smallest of them."""
-    smallest = F.min("lo").over(Window.partitionBy("hi"))
-    hooked = edges.select(F.array("hi", "lo").alias("members"), smallest.alias("smallest"))
-    return (
-        hooked.select(F.explode("members").alias("hi"), F.col("smallest").alias("lo"))
-        .where(F.col("hi") != F.col("lo"))
-        .distinct()
+def _marked_pendants(edges: DataFrame, observation: Observation) -> DataFrame:
+    """Distinct (hi, lo, is_pendant) from `edges`; computing it reports `unsettled` through `observation`.
+
+    A pendant is a node whose only neighbour is smaller. Taking it out of the graph changes no other node's
+    component and not the smallest node of its own, so it can wait, as a pointer to that neighbour, while
+    the rest converges: after one star round almost every identity edge is such a pointer. `unsettled` is 1
+    while some node has a smaller neighbour and another neighbour besides; 0 (or null for no edges) means
+    every component is a star on its smallest node, i.e. every remaining edge is a pendant's.
+    """
+    sorted_around = Window.partitionBy("node").orderBy("neighbour")
+    whole = sorted_around.rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)
+    smallest, largest = F.min("neighbour").over(whole), F.max("neighbour").over(whole)
+    has_smaller = smallest < F.col("node")
+    # Sorting by neighbour, needed anyway for the window, makes duplicates adjacent: keep the first of each.
+    is_first = F.lag("neighbour").over(sorted_around).isNull() | (
+        F.lag("neighbour").over(sorted_around) != F.col("neighbour")
+    )
+    flagged = _directed(edges).select(
+        "node",
+        "neighbour",
+        (has_smaller & (largest != smallest)).cast("int").alias("unsettled"),
+        (has_smaller & (largest == smallest)).alias("is_pendant"),
+        is_first.alias("is_first"),
+    )
+    observed = flagged.observe(observation, F.max("unsettled").alias("unsettled"))
+    from_larger_end = (F.col("neighbour") < F.col("node")) & F.col("is_first")
+    return observed.where(from_larger_end).select(
+        F.col("node").alias("hi"), F.col("neighbour").alias("lo"), "is_pendant"
     )
 
 
 def _star_rounds(edges: DataFrame) -> DataFrame:
-    """Alternate large-star and small-star (Kiveris et al. 2014) until every component is a star on its minimum.
+    """(node, component) for every node of (hi, lo) `edges` except the smallest of each component.
 
-    Rounds are chained lazily in batches of STAR_BATCH; each batch, with a check of its result, is computed
-    and cut from its lineage as ONE Spark job: the check is observed while the job runs, so no separate
-    action tests convergence. Alternating star rounds converge on any graph in O(log^2 n) rounds; identity
-    graphs (small, shallow components) in one or two, a sorted path of 1000 nodes in about ten.
+    Each step is one large-star and one small-star round (Kiveris et al. 2014), then a settledness check
+    that sets pendants aside as pointers; the step is computed and cut from its lineage as ONE Spark job,
+    the check observed while it runs. The next step runs only on what is left, which on identity graphs is
+    a fraction of a percent after the first. Alternating star rounds converge on any graph in O(log^2 n)
+    rounds, and taking out pendants only removes work. At the end, the pointers are resolved from the last
+    step's back to the first's: a pointer's target is either set aside later or the smallest of its component.
     """
-    for _ in range(0, MAX_STAR_ROUNDS, STAR_BATCH):
-        for _ in range(STAR_BATCH):
-            edges = _small_star(_large_star(edges))
+    steps: list[DataFrame] = []
+    for _ in range(MAX_STAR_ROUNDS):
         observation = Observation()
-        edges = _materialise(_observe_settled(edges, observation))
+        marked = _materialise(_marked_pendants(_small_star(_large_star(edges)), observation))
+        steps.append(marked.where("is_pendant").select(F.col("hi").alias("node"), F.col("lo").alias("target")))
         if not observation.get["unsettled"]:
-            return edges
+            return _resolved(steps)
+        edges = marked.where(~F.col("is_pendant")).select("hi", "lo")
     raise RuntimeError(f"connected components did not converge in {MAX_STAR_ROUNDS} large-star/small-star rounds")
+
+
+def _resolved(steps: list[DataFrame]) -> DataFrame:
+    """(node, component) from pendant pointers (node, target) set aside step by step, the last step first.
+
+    Each node is set aside once, so there is one row per node. Later steps are small on identity graphs,
+    so the join with their labels is typically a broadcast and the large first step is not shuffled.
+    """
+    labels = steps[-1].select("node", F.col("target").alias("component"))
+    for pointers in reversed(steps[:-1]):
+        later = labels.select(F.col("node").alias("target"), "component")
+        resolved = pointers.join(later, on="target", how="left").select(
+            "node", F.coalesce("component", "target").alias("component")
+        )
+        labels = labels.unionByName(resolved)
+    return labels
 
 
 def connected_components(edges: DataFrame, src: str = "src", dst: str = "dst") -> DataFrame:
     """(node, component) for every node of `edges`; component is the smallest node id of the component."""
     all_nodes = edges.select(F.col(src).alias("node")).union(edges.select(F.col(dst).alias("node"))).distinct()
-    stars = _star_rounds(_oriented(edges, src, dst))
-    labels = stars.select(F.col("hi").alias("node"), F.col("lo").alias("component"))
+    labels = _star_rounds(_oriented(edges, src, dst))
     return all_nodes.join(labels, on="node", how="left").select(
         "node", F.coalesce("component", "node").alias("component")
     )
@@ -193,19 +232,21 @@ def _linking_edges(edges: DataFrame, rules: JunkRules) -> DataFrame:
 
 
 def _labelled(components: DataFrame) -> tuple[DataFrame, int, int]:
-    """Checkpointed (id_type, id_value, node, component, component_size) from (id_type, id_value, node,
-    component) and, observed while computing it in the same Spark job, the largest component size and the
-    most identifiers sharing one node key.
+    """Checkpointed (id_type, id_value, node, component) from the same columns, with the largest component
+    size and the most identifiers sharing one node key.
+
+    Both figures are aggregations over the long columns only: windows over the ids would shuffle and sort
+    their strings twice.
     """
-    observation = Observation()
-    sized = components.select(
-        "*",
-        F.count(F.lit(1)).over(Window.partitionBy("component")).alias("component_size"),
-        F.count(F.lit(1)).over(Window.partitionBy("node")).alias("ids_per_node"),
-    ).observe(observation, F.max("component_size").alias("largest"), F.max("ids_per_node").alias("clashes"))
-    checkpointed = _materialise(sized)
-    figures = observation.get
-    return checkpointed.drop("ids_per_node"), int(figures["largest"] or 0), int(figures["clashes"] or 0)
+    checkpointed = _materialise(components)
+    largest = _sizes(checkpointed).agg(F.max("component_size")).first()[0]
+    clashes = checkpointed.groupBy("node").agg(F.count(F.lit(1)).alias("ids")).agg(F.max("ids")).first()[0]
+    return checkpointed, int(largest or 0), int(clashes or 0)
+
+
+def _sizes(labelled: DataFrame) -> DataFrame:
+    """component, component_size (identifiers in it)."""
+    return labelled.groupBy("component").agg(F.count(F.lit(1)).alias("component_size"))
 
 
 def _raise_key_clash(labelled: DataFrame) -> None:
@@ -226,14 +267,15 @@ def _degrees(edges: DataFrame) -> DataFrame:
 def _cut_hubs(labelled: DataFrame, largest: int, edges: DataFrame, rules: JunkRules) -> tuple[DataFrame, DataFrame]:
     """Cut hub ids out of oversize components until none is left or the rounds run out.
 
-    labelled: checkpointed id_type, id_value, node, component, component_size; largest: its largest size.
-    Returns (labelled without component_size, blocked hub/oversize rows). A hub is an id with at least
+    labelled: checkpointed id_type, id_value, node, component; largest: its largest component size.
+    Returns (labelled, blocked hub/oversize rows). A hub is an id with at least
     `hub_min_degree` links inside an oversize component, and always the best-linked id of each oversize
     component, so every round makes progress. Components still oversize after the last round are not merged
     at all: each id stays a person of its own. Only called when an oversize component exists.
     """
     is_oversize = F.col("component_size") > rules.max_component_size
     blocked: list[DataFrame] = []
+    labelled = labelled.join(_sizes(labelled), on="component", how="inner")
     for _ in range(rules.max_hub_rounds):
         if largest <= rules.max_component_size:
             break
@@ -260,6 +302,7 @@ def _cut_hubs(labelled: DataFrame, largest: int, edges: DataFrame, rules: JunkRu
             new_labels.select(*ID_KEY, "node", F.coalesce("component", "node").alias("component"))
         )
         labelled, largest, _ = _labelled(labels)
+        labelled = labelled.join(_sizes(labelled), on="component", how="inner")
 
     if largest > rules.max_component_size:
         stuck = labelled.where(is_oversize)
@@ -292,9 +335,9 @@ def resolve_components(nodes: DataFrame, edges: DataFrame, rules: JunkRules) -> 
     nodes: id_type, id_value (one row per identifier seen; other columns ignored).
     edges: src_type, src_value, dst_type, dst_value (two ids on the same record).
     Blocklisted ids are dropped (they are in no component); every other id gets a component, possibly alone.
-    The components come back computed (checkpointed): connected components, component sizes and the key
-    clash check cost one Spark job per STAR_BATCH rounds plus one; hub cutting runs only when some
-    component is oversize.
+    The components come back computed (checkpointed): connected components cost one Spark job per star
+    round, labelling one, component sizes and the key clash check one each;
+    hub cutting runs only when some component is oversize.
     """
     is_blocked = _blocklist_condition(rules)
     ids = nodes.select(*ID_KEY).distinct()
@@ -302,10 +345,8 @@ def resolve_components(nodes: DataFrame, edges: DataFrame, rules: JunkRules) -> 
     kept_ids = ids.where(~is_blocked).select(*ID_KEY, node_key("id_type", "id_value").alias("node"))
 
     linking = _linking_edges(edges, rules)
-    stars = _star_rounds(linking)
-    # A node that is no star's leaf is the smallest of its component (or alone).
-    leaves = stars.select(F.col("hi").alias("node"), F.col("lo").alias("component"))
-    labels = kept_ids.join(leaves, on="node", how="left").select(
+    # A node without a label is the smallest of its component (or alone).
+    labels = kept_ids.join(_star_rounds(linking), on="node", how="left").select(
         *ID_KEY, "node", F.coalesce("component", "node").alias("component")
     )
     labelled, largest, clashes = _labelled(labels)
@@ -319,7 +360,8 @@ def resolve_components(nodes: DataFrame, edges: DataFrame, rules: JunkRules) -> 
         F.lit(None).cast("long").alias("component_size"),
     )
     if largest > rules.max_component_size:
-        labelled, cut = _cut_hubs(labelled, largest, linking, rules)
+        # Hub degrees count distinct links; the star rounds did not need them deduplicated.
+        labelled, cut = _cut_hubs(labelled, largest, linking.distinct(), rules)
         blocked = blocked.unionByName(cut) if cut is not None else blocked
     return Resolution(components=labelled.select(*ID_KEY, "component"), blocked=blocked)
 
@@ -336,7 +378,8 @@ def assign_one_ids(components: DataFrame, previous: DataFrame, max_issued_one_id
     - Components inheriting nobody get max_issued_one_id + 1, + 2, ... in the order of their smallest
       (id_type, id_value), so a re-run with the same input numbers people identically.
     """
-    anchors = components.groupBy("component").agg(F.min(F.struct(*ID_KEY)).alias("anchor"))
+    # Computed once: the heirs, the newcomers' numbering and the decisions all read it.
+    anchors = _materialise(components.groupBy("component").agg(F.min(F.struct(*ID_KEY)).alias("anchor")))
     overlap = (
         components.join(previous.select(*ID_KEY, "one_id"), on=ID_KEY, how="inner")
         .groupBy("component", "one_id")
@@ -348,10 +391,7 @@ def assign_one_ids(components: DataFrame, previous: DataFrame, max_issued_one_id
     inherited = overlap.where("is_heir").groupBy("component").agg(F.min("one_id").alias("assigned_one_id"))
 
     newcomers = anchors.join(inherited, on="component", how="left_anti")
-    numbering = F.row_number().over(Window.orderBy("anchor"))
-    numbered = newcomers.select(
-        "component", (F.lit(max_issued_one_id).cast("long") + numbering).alias("assigned_one_id")
-    )
+    numbered = _numbered(newcomers, max_issued_one_id + 1)
     # One row per component: its one_id and what it shares with each previous person. Computed as one job;
     # identities, merges and splits are then read from it.
     previous_people = overlap.groupBy("component").agg(
@@ -375,6 +415,30 @@ def assign_one_ids(components: DataFrame, previous: DataFrame, max_issued_one_id
     )
     identities = components.join(component_ids, on="component", how="inner").select(*ID_KEY, "one_id")
     return Assignment(identities=identities, merges=merges, splits=splits)
+
+
+def _numbered(newcomers: DataFrame, first: int) -> DataFrame:
+    """component, assigned_one_id = first, first + 1, ... in the order of `anchor`.
+
+    A window ordered over all rows would number them in one task; instead the rows are sorted in parallel
+    (range partitions come out in order), counted per partition, and numbered from each partition's offset.
+    """
+    ordered = _materialise(
+        newcomers.orderBy("anchor").select(
+            "component",
+            F.spark_partition_id().alias("part"),
+            F.monotonically_increasing_id().alias("position"),  # partition index << 33, then row in partition
+        )
+    )
+    counts = sorted(tuple(row) for row in ordered.groupBy("part").count().collect())
+    if not counts:
+        return ordered.select("component", F.lit(None).cast("long").alias("assigned_one_id"))
+    offsets, offset = [], first
+    for part, rows in counts:
+        offsets += [F.lit(part), F.lit(offset).cast("long")]
+        offset += rows
+    row_in_part = F.col("position") - F.shiftleft(F.col("part").cast("long"), POSITION_PARTITION_SHIFT)
+    return ordered.select("component", (F.create_map(*offsets)[F.col("part")] + row_in_part).alias("assigned_one_id"))
 
 
 def identity_map(assignment: Assignment, nodes: DataFrame) -> DataFrame:

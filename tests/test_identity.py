@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pandas as pd
 import pytest
 from pyspark.testing import assertDataFrameEqual
@@ -54,6 +56,21 @@ def test_connected_components_converge_on_adversarial_shapes(spark):
     labels = {row.node: row.component for row in connected_components(edges).collect()}
     assert labels == union_find_labels(pairs)
     assert len(set(labels.values())) == 1 + 1 + 1 + 3  # path, star, cycle, three disjoint pieces
+
+
+def test_connected_components_match_union_find_on_random_graphs(spark):
+    """Random trees, paths and extra links over a shuffled id space: pendants are set aside over several
+    star rounds and resolved back in order, and duplicated links must not duplicate nodes."""
+    rng = random.Random(7)
+    ids = rng.sample(range(1, 10**9), 3000)
+    pairs = [(ids[i], ids[rng.randrange(i)]) for i in range(1, 1500)]  # one random tree
+    pairs += [(ids[i], ids[i + 1]) for i in range(1500, 2200)]  # a long path in random id order
+    pairs += [(ids[rng.randrange(2200, 3000)], ids[rng.randrange(2200, 3000)]) for _ in range(600)]
+    pairs += pairs[:200]  # duplicates
+    edges = spark.createDataFrame(pairs, "src long, dst long")
+    rows = connected_components(edges).collect()
+    assert len(rows) == len({row.node for row in rows})
+    assert {row.node: row.component for row in rows} == union_find_labels(pairs)
 
 
 def test_connected_components_of_no_edges_is_empty(spark):

@@ -361,3 +361,47 @@ def test_removed_and_unmatched_files_are_reported(client, landing):
     forced = by_file(ingest_source_day(client, source, DAY, landing, force=True))
     assert forced["events_2.jsonl"].status == "reloaded" and kept.exists()
     assert client.command(f"SELECT count() FROM {table}") == 1
+
+
+def test_a_newly_declared_field_is_added_to_an_existing_raw_table_and_other_changes_fail(client):
+    """A new optional field (like app.users.wechat_unionid) must not cost a re-ingestion of history: the raw table
+    gains the column in place and older rows read null. A retyped field still stops ingestion with what to do."""
+    from nightshift.ingest import tables
+    from nightshift.ingest.errors import SchemaMismatchError
+
+    def accounts(*fields: Field) -> Entity:
+        return Entity(source="evolve", name="accounts", file_glob="accounts*.jsonl", format="jsonl", fields=fields)
+
+    user_id = Field("user_id", "string", required=True)
+    city = Field("city", "string")
+    before = accounts(user_id, city)
+    after = accounts(user_id, Field("unionid", "string"), city, Field("score", "int"))
+    client.command("CREATE DATABASE IF NOT EXISTS raw")
+    client.command("DROP TABLE IF EXISTS raw.evolve__accounts")
+    try:
+        tables._verified_raw_tables.clear()
+        tables.ensure_raw_table(client, before)
+        client.command(
+            "INSERT INTO raw.evolve__accounts (user_id, city, _drop_date, _source_file, _line_number) "
+            "VALUES ('U1', 'Shanghai', '2001-01-01', 'accounts.jsonl', 1)"
+        )
+        tables._verified_raw_tables.clear()  # a new process, after the declaration changed
+        tables.ensure_raw_table(client, after)
+        columns = client.query(
+            "SELECT name, type FROM system.columns WHERE database = 'raw' AND table = 'evolve__accounts' "
+            "ORDER BY position"
+        ).result_rows
+        assert [(n, t.replace(" ", "")) for n, t in columns] == [
+            (n, t.replace(" ", "")) for n, t in tables.raw_columns(after)
+        ]
+        assert client.query("SELECT user_id, unionid, city, score FROM raw.evolve__accounts").result_rows == [
+            ("U1", None, "Shanghai", None)
+        ]
+
+        tables._verified_raw_tables.clear()
+        retyped = accounts(user_id, Field("unionid", "int"), city, Field("score", "int"))
+        with pytest.raises(SchemaMismatchError, match="DROP TABLE raw.evolve__accounts"):
+            tables.ensure_raw_table(client, retyped)
+    finally:
+        tables._verified_raw_tables.clear()
+        client.command("DROP TABLE IF EXISTS raw.evolve__accounts")

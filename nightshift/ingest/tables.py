@@ -181,8 +181,33 @@ def ensure_ingest_tables(client) -> None:
 _verified_raw_tables: set[tuple[int, str]] = set()
 
 
+def _normalised(columns) -> list[tuple[str, str]]:
+    return [(name, ctype.replace(" ", "")) for name, ctype in columns]
+
+
+def _added_columns_only(existing, expected) -> bool:
+    """True when the declaration only gained fields: the existing columns, in order and with their types, are
+    what the declaration gives minus some new ones (nothing removed, renamed, retyped or moved)."""
+    remaining = iter(_normalised(expected))
+    wanted = _normalised(existing)
+    return len(wanted) < len(expected) and all(column in remaining for column in wanted)
+
+
+def _add_new_columns(client, table: str, existing, expected) -> None:
+    """Add the declaration's new columns in place (older rows read them as null / empty), like dbt's
+    `on_schema_change: append_new_columns`: a new optional field must not cost a re-ingestion of history."""
+    present = {name for name, _ in existing}
+    previous = None
+    for name, ctype in expected:
+        if name not in present:
+            position = f" AFTER `{previous}`" if previous else " FIRST"
+            client.command(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS `{name}` {ctype}{position}")
+        previous = name
+
+
 def ensure_raw_table(client, entity: Entity) -> None:
-    """Create the entity's raw table; fail clearly if an existing one no longer matches the declaration."""
+    """Create the entity's raw table; add fields newly declared to an existing one; fail clearly if an existing
+    one differs from the declaration in any other way (a removed, renamed, retyped or moved column)."""
     client.command(raw_table_ddl(entity))
     key = (id(client), entity.raw_table)
     if key in _verified_raw_tables:
@@ -193,6 +218,9 @@ def ensure_raw_table(client, entity: Entity) -> None:
         parameters={"db": database, "t": table},
     ).result_rows
     expected = raw_columns(entity)
+    if _added_columns_only(existing, expected):
+        _add_new_columns(client, entity.raw_table, existing, expected)
+        existing = expected
     if [(name, ctype.replace(" ", "")) for name, ctype in existing] != [
         (name, ctype.replace(" ", "")) for name, ctype in expected
     ]:

@@ -27,7 +27,7 @@ from sqlglot import exp
 
 from nightshift.segments.schema import MARTS, MartsSchema
 from nightshift.segments.spark_sql import spark_tree, to_spark_sql, view_name
-from nightshift.segments.sql import DIALECT
+from nightshift.segments.sql import DIALECT, plain_filter_condition
 
 PROFILE = "user_profile"
 MEMBERSHIP_SCHEMA = "segment string, one_id long"
@@ -69,26 +69,7 @@ def _as_queries(definitions: Iterable | Mapping[str, str]) -> list[tuple[str, ex
 
 def profile_condition(tree: exp.Query) -> exp.Expression | None:
     """The WHERE of `SELECT one_id FROM <profile view> [WHERE ...]` (TRUE when absent), else None."""
-    if not isinstance(tree, exp.Select) or tree.args.get("with_") or tree.args.get("with"):
-        return None
-    blocking = ("joins", "group", "having", "distinct", "limit", "order", "qualify", "offset", "laterals")
-    if any(tree.args.get(key) for key in blocking):
-        return None
-    source = tree.args.get("from_") or tree.args.get("from")
-    table = source.this if source else None
-    if not isinstance(table, exp.Table) or table.name != view_name(PROFILE):
-        return None
-    # other selected columns do not change who is in (no DISTINCT, no GROUP BY): only one_id must be plain
-    key = next((p.unalias() for p in tree.expressions if p.alias_or_name == "one_id"), None)
-    if not isinstance(key, exp.Column) or key.name != "one_id":
-        return None
-    where = tree.args.get("where")
-    condition = where.this.copy() if where else exp.true()
-    if condition.find(exp.Query):
-        return None  # subqueries are only allowed in filters, not in the per-row segment expressions
-    for column in condition.find_all(exp.Column):
-        column.set("table", None)  # one source: unqualified names resolve against the profile DataFrame
-    return condition
+    return plain_filter_condition(tree, lambda table: table.name == view_name(PROFILE))
 
 
 def materialise_segments(

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from nightshift.segments.schema import MARTS, TagValues, is_boolean_tag
-from nightshift.segments.sql import DIALECT, in_database
+from nightshift.segments.sql import DIALECT, in_database, plain_filter_condition
 from nightshift.segments.validate import SegmentDefinition
 
 PROFILE = "user_profile"
@@ -44,25 +44,9 @@ def clickhouse_sql(definition: SegmentDefinition, database: str = MARTS) -> str:
 
 def profile_condition(definition: SegmentDefinition) -> exp.Expression | None:
     """The WHERE of a `SELECT one_id FROM marts.user_profile [AS p] [WHERE ...]` segment (TRUE if none)."""
-    tree = definition.qualified()
-    if not isinstance(tree, exp.Select) or tree.args.get("with_"):
-        return None
-    if any(tree.args.get(key) for key in ("joins", "group", "having", "distinct", "limit", "order", "qualify")):
-        return None
-    table = tree.args["from_"].this if tree.args.get("from_") else None
-    if not isinstance(table, exp.Table) or table.name != PROFILE or table.db.lower() != MARTS:
-        return None
-    # other selected columns do not change who is in (no DISTINCT, no GROUP BY): only one_id must be plain
-    key = next((p.unalias() for p in tree.expressions if p.alias_or_name == "one_id"), None)
-    if not isinstance(key, exp.Column) or key.name != "one_id":
-        return None
-    where = tree.args.get("where")
-    condition = where.this.copy() if where else exp.true()
-    if condition.find(exp.Query):
-        return None  # a subquery keeps its own qualified columns: run the SQL as written
-    for column in condition.find_all(exp.Column):
-        column.set("table", None)
-    return condition
+    return plain_filter_condition(
+        definition.qualified(), lambda table: table.name == PROFILE and table.db.lower() == MARTS
+    )
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,8 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+
+from bench import machine_description
 
 console = Console()
 BENCH_DATE = date(2026, 11, 20)
@@ -36,10 +37,6 @@ AREA_BENCHMARKS = {
     "segments": "segment preview latency, bitmaps vs naive queries",
     "audience": "whole segments stage (20 segments, 10 campaigns), Spark vs naive",
 }
-
-
-def _machine() -> str:
-    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -97,7 +94,7 @@ def bench_pipeline(args: argparse.Namespace) -> None:
         table.add_row(stage, f"{result.seconds:.1f}", f"{rows:,}", rate)
         console.print(f"  {stage:<10} {result.seconds:6.1f}s  {result.summary}")
     console.print(table)
-    console.print(f"machine: {_machine()}; installation: {home}")
+    console.print(f"machine: {machine_description()}; installation: {home}")
 
 
 if __name__ == "__main__":

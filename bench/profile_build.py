@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import tempfile
 import time
@@ -44,6 +43,8 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+
+from bench import machine_description
 
 console = Console(width=120)
 RUN_DATE = date(2026, 11, 20)
@@ -83,11 +84,6 @@ WORLD_COLUMNS = ("users", "days", "people", "relations", "stride")
 def _load() -> str:
     one, five, fifteen = os.getloadavg()
     return f"{one:.1f} {five:.1f} {fifteen:.1f}"
-
-
-def _machine() -> str:
-    memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{platform.machine()}, {os.cpu_count()} cores, {memory_gib:.0f} GiB, Python {platform.python_version()}"
 
 
 # --- what to replicate (pure functions of dbt's manifest and the tables' columns) -------------------------------
@@ -186,7 +182,7 @@ def _cpu_seconds() -> float:
 
 
 def _run_dbt(settings, command: str, extra_args: list[str]) -> DbtTiming:
-    from nightshift.dbt_runner import dbt_paths, invoke_dbt
+    from nightshift.dbt_runner import invoke_dbt
 
     started, cpu_started = time.perf_counter(), _cpu_seconds()
     outcome = invoke_dbt(command, RUN_DATE, settings, extra_args)
@@ -194,9 +190,8 @@ def _run_dbt(settings, command: str, extra_args: list[str]) -> DbtTiming:
     load = _load()
     if not outcome.success:
         raise RuntimeError(outcome.failure_report())
-    target_path, _ = dbt_paths(settings)
-    results = json.loads((target_path / "run_results.json").read_text())["results"]
-    return DbtTiming(wall_seconds, cpu_seconds, {r["unique_id"]: r["execution_time"] for r in results}, load)
+    node_seconds = {node.unique_id: node.execution_seconds for node in outcome.nodes}
+    return DbtTiming(wall_seconds, cpu_seconds, node_seconds, load)
 
 
 def build_real_world(settings, client, users: int, days: int) -> tuple[Table, int]:
@@ -403,7 +398,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = get_settings()
     client = get_client(settings)
     ensure_databases(client)
-    console.print(f"machine: {_machine()}; installation: {settings.home}; load avg at start: {_load()}")
+    console.print(f"machine: {machine_description()}; installation: {settings.home}; load avg at start: {_load()}")
 
     world = stashed_world(client, args.base_users, args.days) if args.reuse_world else None
     if world is None:
@@ -418,7 +413,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     for people in args.people:
         console.print(bench_scale(settings, client, world, people, with_tests=people <= args.test_up_to))
-    console.print(f"machine: {_machine()}; load avg at end: {_load()}")
+    console.print(f"machine: {machine_description()}; load avg at end: {_load()}")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import os
 import tempfile
 import time
@@ -86,14 +85,6 @@ def _generate_user_tags(client, people: int, tags: list[SyntheticTag]) -> int:
     return int(client.query("SELECT count() FROM marts.user_tags").result_rows[0][0])
 
 
-def _model_seconds(settings, model: str) -> float:
-    from nightshift.dbt_runner import dbt_paths
-
-    target_path, _ = dbt_paths(settings)
-    results = json.loads((target_path / "run_results.json").read_text())["results"]
-    return next(r["execution_time"] for r in results if r["unique_id"].endswith(f".{model}"))
-
-
 def _timed_query(client, sql: str) -> tuple[float, object]:
     started = time.perf_counter()
     value = client.query(sql).result_rows[0][0]
@@ -161,7 +152,7 @@ def bench_tag_build(people: int, home: Path | None = None) -> dict[str, float]:
     dbt_wall_seconds = time.perf_counter() - started
     if not run.success:
         raise RuntimeError(run.failure_report())
-    model_seconds = _model_seconds(settings, "tag_bitmaps")
+    model_seconds = next(n.execution_seconds for n in run.nodes if n.name == "tag_bitmaps")
     bitmap_rows, bitmap_bytes = client.query(
         "SELECT total_rows, total_bytes FROM system.tables WHERE database = 'marts' AND name = 'tag_bitmaps'"
     ).result_rows[0]

@@ -32,6 +32,7 @@ class NodeOutcome:
     relation: str = ""  # database.table for models, seeds and snapshots
     materialized: str = ""
     path: str = ""  # file that defines the node, relative to the dbt project
+    execution_seconds: float = 0.0  # as dbt reports it (run_results.json), without dbt's own start-up and parse
 
 
 @dataclass
@@ -89,6 +90,7 @@ def _node_outcome(result) -> NodeOutcome:
         relation=relation,
         materialized=str(getattr(node.config, "materialized", "") or ""),
         path=node.original_file_path,
+        execution_seconds=float(getattr(result, "execution_time", 0.0) or 0.0),
     )
 
 

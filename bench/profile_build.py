@@ -59,7 +59,7 @@ BASE_DATABASE = "bench_base"  # where the real world's copies of the replicated 
 # Identifier strings that must stay distinct per copy (and consistent across relations, for the app_user_id
 # join of int_app_users_resolved_to_one_ids): copy k gets `~k` appended to non-empty values.
 IDENTIFIER_COLUMNS = {
-    "marts.identity_map": ("id_value",),
+    "identity.identity_map": ("id_value",),
     "raw.app__users": ("user_id", "inviter_id"),
     "intermediate.int_identities_pivoted": (
         "phone",

@@ -242,7 +242,7 @@ def demo(
 
 @app.command()
 def profile(
-    one_id: Annotated[int, typer.Argument(help="The person's one_id (see marts.identity_map).")],
+    one_id: Annotated[int, typer.Argument(help="The person's one_id (see identity.identity_map).")],
     recent: Annotated[int, typer.Option(help="How many recent events and orders to show.")] = 10,
 ) -> None:
     """One person's identities, tags (with history) and recent activity."""

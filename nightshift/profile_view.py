@@ -1,7 +1,7 @@
 """The single-person profile view: everything the warehouse knows about one one_id, for analysts and support.
 
 `show_profile()` prints five sections with rich: the person's app profile (marts.user_profile), identities
-(marts.identity_map), current tags with since-when, earlier values and removed tags (marts.user_tags + the tag
+(identity.identity_map), current tags with since-when, earlier values and removed tags (marts.user_tags + the tag
 history snapshot, snapshots.user_tag_history), the latest events of every touchpoint
 (intermediate.int_activity_events_unioned) and the latest orders (through the person's app accounts). Only the
 identity map is required; a section whose table was not built yet says so instead of failing, so the view also
@@ -19,7 +19,7 @@ from nightshift.errors import NightshiftError
 from nightshift.settings import Settings
 from nightshift.tables import table_exists
 
-IDENTITY_MAP = "marts.identity_map"
+IDENTITY_MAP = "identity.identity_map"
 USER_PROFILE = "marts.user_profile"
 USER_TAGS = "marts.user_tags"
 TAG_HISTORY = "snapshots.user_tag_history"

@@ -30,7 +30,7 @@ from nightshift.settings import Settings, WarehouseTarget, get_settings
 
 LOCK_FILE_NAME = "nightshift.lock"
 # Databases Nightshift owns. dbt builds into its own (staging, intermediate, marts, snapshots).
-PIPELINE_DATABASES = ("raw", "lake_stage", "audience", "ops")
+PIPELINE_DATABASES = ("raw", "lake_stage", "identity", "audience", "ops")
 
 _process_lock = threading.Lock()
 _held_lock: tuple[Path, IO[str]] | None = None

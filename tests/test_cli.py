@@ -35,7 +35,7 @@ def test_status_shows_settings_warehouse_tables_and_last_runs(cli_home):
     out = run_cli(cli_home, "status").stdout
     assert "NIGHTSHIFT_CLICKHOUSE_URL" in out and str(cli_home) in out
     assert "Warehouse reachable" in out
-    assert "marts.identity_map" in out
+    assert "identity.identity_map" in out
     assert "identity" in out and "success" in out and "2026-11-20" in out
 
 

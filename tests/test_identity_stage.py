@@ -73,7 +73,7 @@ FOLLOWERS_BY_DAY = {DAY_1: [("o1", "un1"), ("o2", None)], DAY_2: [("o7", None)],
 @pytest.fixture
 def identity_warehouse(client):
     def drop_all():
-        for table in [*tables.DAILY_TABLES, "marts.identity_map", *RAW_DDL]:
+        for table in [*tables.DAILY_TABLES, "identity.identity_map", *RAW_DDL]:
             client.command(f"DROP TABLE IF EXISTS {table}")
 
     drop_all()
@@ -104,7 +104,7 @@ def run_identity(settings, client, run_date: date, config: IdentityConfig):
 
 def daily_map(client, run_date: date) -> dict[str, int]:
     rows = client.query(
-        "SELECT id_type, id_value, one_id FROM marts.identity_map_daily WHERE run_date = {d:Date}",
+        "SELECT id_type, id_value, one_id FROM identity.identity_map_daily WHERE run_date = {d:Date}",
         parameters={"d": run_date},
     ).result_rows
     return {f"{id_type}:{value}": one_id for id_type, value, one_id in rows}
@@ -145,36 +145,36 @@ def test_one_ids_are_stable_over_three_days_with_a_merge_a_split_and_reruns(sett
     assert day_2["app_user_id:U6"] == 1  # joined a known person: keeps that person's id
     assert {day_2[k] for k in ("app_user_id:U2", "app_user_id:U3", "device_id:D3", f"phone:{P[3]}")} == {2}
     assert day_2["wechat_oa_openid:o7"] == 7  # new person: after the largest id issued
-    assert dated_rows(client, "marts.identity_merges", DAY_2) == [(DAY_2, 2, 3, 3)]
+    assert dated_rows(client, "identity.identity_merges", DAY_2) == [(DAY_2, 2, 3, 3)]
 
     run_identity(settings, client, DAY_3, day_3_config)
     day_3 = daily_map(client, DAY_3)
     assert "device_id:DX" not in day_3
     assert day_3["app_user_id:U4"] == day_3[f"phone:{P[4]}"] == 4  # the tie goes to the part with the smaller id
     assert day_3["app_user_id:U5"] == day_3[f"phone:{P[5]}"] == 8
-    assert dated_rows(client, "marts.identity_splits", DAY_3) == [(DAY_3, 4, 8, 2)]
-    assert dated_rows(client, "marts.identity_blocked", DAY_3) == [(DAY_3, "device_id", "DX", "blocklist", None, None)]
+    assert dated_rows(client, "identity.identity_splits", DAY_3) == [(DAY_3, 4, 8, 2)]
+    assert dated_rows(client, "identity.identity_blocked", DAY_3) == [(DAY_3, "device_id", "DX", "blocklist", None, None)]
     summary = client.query(
-        "SELECT people, ids, merges, splits, blocked_ids, largest_component FROM marts.identity_summary "
+        "SELECT people, ids, merges, splits, blocked_ids, largest_component FROM identity.identity_summary "
         "WHERE run_date = {d:Date}",
         parameters={"d": DAY_3},
     ).result_rows
     assert summary == [(7, 16, 0, 1, 1, 5)]
 
     first_seen = client.query(
-        "SELECT first_seen_date, last_seen_date FROM marts.identity_map WHERE id_value = {p:String}",
+        "SELECT first_seen_date, last_seen_date FROM identity.identity_map WHERE id_value = {p:String}",
         parameters={"p": P[1]},
     ).result_rows
     assert first_seen == [(DAY_1, DAY_2)]
 
     # Re-running an earlier date after later ones reproduces it exactly, then the latest date again.
-    day_2_merges = dated_rows(client, "marts.identity_merges", DAY_2)
+    day_2_merges = dated_rows(client, "identity.identity_merges", DAY_2)
     run_identity(settings, client, DAY_2, CONFIG)
     assert daily_map(client, DAY_2) == day_2
-    assert dated_rows(client, "marts.identity_merges", DAY_2) == day_2_merges
+    assert dated_rows(client, "identity.identity_merges", DAY_2) == day_2_merges
     run_identity(settings, client, DAY_3, day_3_config)
     assert daily_map(client, DAY_3) == day_3
-    current = client.query("SELECT id_type, id_value, one_id FROM marts.identity_map").result_rows
+    current = client.query("SELECT id_type, id_value, one_id FROM identity.identity_map").result_rows
     assert {f"{t}:{v}": one_id for t, v, one_id in current} == day_3
 
 

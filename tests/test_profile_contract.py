@@ -102,7 +102,7 @@ def test_profile_is_one_row_per_resolved_person(world):
         world,
         "SELECT (SELECT count() FROM marts.user_profile) AS profile_rows, "
         "(SELECT uniqExact(one_id) FROM marts.user_profile) AS profile_people, "
-        "(SELECT uniqExact(one_id) FROM marts.identity_map WHERE first_seen_date <= "
+        "(SELECT uniqExact(one_id) FROM identity.identity_map WHERE first_seen_date <= "
         f"'{RUN_DATE}') AS people, (SELECT countIf(profile_date != '{RUN_DATE}') FROM marts.user_profile) AS wrong",
     )
     assert counts["profile_rows"] == counts["profile_people"] == counts["people"] > 0, counts
@@ -159,7 +159,7 @@ def test_dbt_docs_generate_describes_every_model_and_column(world, tmp_path):
 def test_profile_command_shows_any_person(world):
     people = query(
         world,
-        "SELECT one_id, groupArray(id_value) AS ids FROM marts.identity_map GROUP BY one_id "
+        "SELECT one_id, groupArray(id_value) AS ids FROM identity.identity_map GROUP BY one_id "
         "ORDER BY cityHash64(one_id) LIMIT 5",
     )
     assert people

@@ -68,7 +68,7 @@ client = get_client(settings)
 ensure_databases(client, ("raw", "marts", "staging", "intermediate", "snapshots"))
 # the identity stage's output contract
 client.command(
-    "CREATE TABLE marts.identity_map (one_id UInt64, id_type LowCardinality(String), id_value String, "
+    "CREATE TABLE identity.identity_map (one_id UInt64, id_type LowCardinality(String), id_value String, "
     "first_seen_date Date, last_seen_date Date) ENGINE = MergeTree ORDER BY (one_id, id_type, id_value)"
 )
 client.command(
@@ -76,10 +76,10 @@ client.command(
     "computed_date Date) ENGINE = MergeTree ORDER BY (tag_code, one_id)"
 )
 client.command(
-    "INSERT INTO marts.identity_map SELECT number + 1, 'app_user_id', concat('u', toString(number + 1)), "
+    "INSERT INTO identity.identity_map SELECT number + 1, 'app_user_id', concat('u', toString(number + 1)), "
     f"'2026-10-01', '2026-11-22' FROM numbers({PEOPLE} + 10)"
 )
-client.command("INSERT INTO marts.identity_map VALUES (1, 'phone', '+8613800138001', '2026-10-01', '2026-11-22')")
+client.command("INSERT INTO identity.identity_map VALUES (1, 'phone', '+8613800138001', '2026-10-01', '2026-11-22')")
 ensure_raw_table(client, EVENTS)
 ensure_raw_table(client, ORDERS)
 # Person 1 goes through the C2B funnel; people 2..40 view and value; everybody is back a week later.

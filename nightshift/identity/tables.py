@@ -1,8 +1,8 @@
 """Warehouse tables of identity resolution and the daily summary.
 
-Every table except `marts.identity_map` is partitioned by run date; the stage drops its run date's partition
-before loading, so a re-run replaces it. `marts.identity_map` is the current map (the latest run's partition of
-`marts.identity_map_daily`).
+Every table except `identity.identity_map` is partitioned by run date; the stage drops its run date's partition
+before loading, so a re-run replaces it. `identity.identity_map` is the current map (the latest run's partition of
+`identity.identity_map_daily`).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ IDENTITY_MAP_COLUMNS = """
 """
 
 DAILY_TABLES: dict[str, str] = {
-    "marts.identity_map_daily": f"""
-        CREATE TABLE IF NOT EXISTS marts.identity_map_daily
+    "identity.identity_map_daily": f"""
+        CREATE TABLE IF NOT EXISTS identity.identity_map_daily
         (
             run_date Date,
             {IDENTITY_MAP_COLUMNS}
@@ -31,8 +31,8 @@ DAILY_TABLES: dict[str, str] = {
         ORDER BY (run_date, id_type, id_value)
     """,
     # One row per person absorbed into another on the run date.
-    "marts.identity_merges": """
-        CREATE TABLE IF NOT EXISTS marts.identity_merges
+    "identity.identity_merges": """
+        CREATE TABLE IF NOT EXISTS identity.identity_merges
         (
             run_date          Date,
             surviving_one_id  UInt64,
@@ -44,8 +44,8 @@ DAILY_TABLES: dict[str, str] = {
         ORDER BY (run_date, surviving_one_id, merged_one_id)
     """,
     # One row per part of a known person that moved to another one_id on the run date.
-    "marts.identity_splits": """
-        CREATE TABLE IF NOT EXISTS marts.identity_splits
+    "identity.identity_splits": """
+        CREATE TABLE IF NOT EXISTS identity.identity_splits
         (
             run_date         Date,
             original_one_id  UInt64,
@@ -58,8 +58,8 @@ DAILY_TABLES: dict[str, str] = {
     """,
     # Ids that were not allowed to link: blocklisted placeholders, hubs of oversize components, and ids left
     # unmerged because their component stayed oversize.
-    "marts.identity_blocked": """
-        CREATE TABLE IF NOT EXISTS marts.identity_blocked
+    "identity.identity_blocked": """
+        CREATE TABLE IF NOT EXISTS identity.identity_blocked
         (
             run_date        Date,
             id_type         LowCardinality(String),
@@ -72,8 +72,8 @@ DAILY_TABLES: dict[str, str] = {
         PARTITION BY run_date
         ORDER BY (run_date, reason, id_type, id_value)
     """,
-    "marts.identity_summary": """
-        CREATE TABLE IF NOT EXISTS marts.identity_summary
+    "identity.identity_summary": """
+        CREATE TABLE IF NOT EXISTS identity.identity_summary
         (
             run_date           Date,
             people             UInt64,
@@ -91,7 +91,7 @@ DAILY_TABLES: dict[str, str] = {
 }
 
 MAP_DDL = f"""
-CREATE TABLE IF NOT EXISTS marts.identity_map
+CREATE TABLE IF NOT EXISTS identity.identity_map
 (
     {IDENTITY_MAP_COLUMNS}
 )
@@ -101,24 +101,24 @@ ORDER BY (one_id, id_type, id_value)
 
 PREVIOUS_MAP_SQL = """
 SELECT id_type, id_value, toInt64(one_id) AS one_id
-FROM marts.identity_map_daily
-WHERE run_date = (SELECT max(run_date) FROM marts.identity_map_daily WHERE run_date < {run_date:Date})
+FROM identity.identity_map_daily
+WHERE run_date = (SELECT max(run_date) FROM identity.identity_map_daily WHERE run_date < {run_date:Date})
 """
 
 # Largest one_id ever issued before the run date: a retired (merged-away) id is never handed out again.
-MAX_ISSUED_SQL = "SELECT max(one_id) FROM marts.identity_map_daily WHERE run_date < {run_date:Date}"
+MAX_ISSUED_SQL = "SELECT max(one_id) FROM identity.identity_map_daily WHERE run_date < {run_date:Date}"
 
 SUMMARY_SQL = """
-INSERT INTO marts.identity_summary
+INSERT INTO identity.identity_summary
 SELECT
     {run_date:Date},
-    (SELECT uniqExact(one_id) FROM marts.identity_map_daily WHERE run_date = {run_date:Date}),
-    (SELECT count() FROM marts.identity_map_daily WHERE run_date = {run_date:Date}),
+    (SELECT uniqExact(one_id) FROM identity.identity_map_daily WHERE run_date = {run_date:Date}),
+    (SELECT count() FROM identity.identity_map_daily WHERE run_date = {run_date:Date}),
     {edges:UInt64},
-    (SELECT count() FROM marts.identity_merges WHERE run_date = {run_date:Date}),
-    (SELECT count() FROM marts.identity_splits WHERE run_date = {run_date:Date}),
-    (SELECT count() FROM marts.identity_blocked WHERE run_date = {run_date:Date}),
-    (SELECT max(ids) FROM (SELECT count() AS ids FROM marts.identity_map_daily
+    (SELECT count() FROM identity.identity_merges WHERE run_date = {run_date:Date}),
+    (SELECT count() FROM identity.identity_splits WHERE run_date = {run_date:Date}),
+    (SELECT count() FROM identity.identity_blocked WHERE run_date = {run_date:Date}),
+    (SELECT max(ids) FROM (SELECT count() AS ids FROM identity.identity_map_daily
                            WHERE run_date = {run_date:Date} GROUP BY one_id))
 """
 
@@ -129,7 +129,7 @@ def create_tables(client) -> None:
         client.command(ddl)
     client.command(MAP_DDL)
     # Installations from before timings left the summary (they made re-runs differ): drop the column.
-    client.command("ALTER TABLE marts.identity_summary DROP COLUMN IF EXISTS seconds")
+    client.command("ALTER TABLE identity.identity_summary DROP COLUMN IF EXISTS seconds")
 
 
 def clear_run_date(client, run_date: date) -> None:
@@ -139,11 +139,11 @@ def clear_run_date(client, run_date: date) -> None:
 
 
 def publish_current_map(client, run_date: date) -> None:
-    """Make the run date's map the current `marts.identity_map`."""
-    client.command("TRUNCATE TABLE marts.identity_map")
+    """Make the run date's map the current `identity.identity_map`."""
+    client.command("TRUNCATE TABLE identity.identity_map")
     client.command(
-        "INSERT INTO marts.identity_map SELECT one_id, id_type, id_value, first_seen_date, last_seen_date "
-        "FROM marts.identity_map_daily WHERE run_date = {run_date:Date}",
+        "INSERT INTO identity.identity_map SELECT one_id, id_type, id_value, first_seen_date, last_seen_date "
+        "FROM identity.identity_map_daily WHERE run_date = {run_date:Date}",
         parameters={"run_date": run_date},
     )
 
@@ -153,7 +153,7 @@ def write_summary(client, run_date: date, edges: int) -> dict[str, int]:
     params = {"run_date": run_date, "edges": edges}
     client.command(SUMMARY_SQL, parameters=params)
     row = client.query(
-        "SELECT people, ids, edges, merges, splits, blocked_ids, largest_component FROM marts.identity_summary "
+        "SELECT people, ids, edges, merges, splits, blocked_ids, largest_component FROM identity.identity_summary "
         "WHERE run_date = {run_date:Date}",
         parameters=params,
     )

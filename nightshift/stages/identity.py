@@ -1,9 +1,9 @@
 """Identity stage: OneID resolution of every identifier the sources deliver into a stable integer `one_id`.
 
-Contract: `marts.identity_map` (one_id, id_type, id_value, first_seen_date, last_seen_date) as of the run date;
-`marts.identity_map_daily` keeps each run date's full map (partition = run date), so a re-run for a date reads
-the same previous map and reproduces its output exactly. Also per run date: `marts.identity_merges`,
-`marts.identity_splits`, `marts.identity_blocked` and one row of `marts.identity_summary`.
+Contract: `identity.identity_map` (one_id, id_type, id_value, first_seen_date, last_seen_date) as of the run date;
+`identity.identity_map_daily` keeps each run date's full map (partition = run date), so a re-run for a date reads
+the same previous map and reproduces its output exactly. Also per run date: `identity.identity_merges`,
+`identity.identity_splits`, `identity.identity_blocked` and one row of `identity.identity_summary`.
 
 Flow: ClickHouse extracts nodes and edges from every raw table with identifier fields (SQL generated from the
 catalog, `nightshift.identity.extract`) up to the run date and writes them to the lake as Parquet, with the
@@ -21,10 +21,10 @@ from nightshift.pipeline import StageContext, StageResult
 
 # Spark output directory -> warehouse table it is loaded into.
 OUTPUT_TABLES = {
-    "identity_map": "marts.identity_map_daily",
-    "merges": "marts.identity_merges",
-    "splits": "marts.identity_splits",
-    "blocked": "marts.identity_blocked",
+    "identity_map": "identity.identity_map_daily",
+    "merges": "identity.identity_merges",
+    "splits": "identity.identity_splits",
+    "blocked": "identity.identity_blocked",
 }
 
 
@@ -92,7 +92,7 @@ def run(ctx: StageContext, config: IdentityConfig | None = None, sources: dict |
     return StageResult(
         "identity",
         ctx.run_date,
-        rows={"marts.identity_map": figures["ids"], "people": figures["people"], **loaded},
+        rows={"identity.identity_map": figures["ids"], "people": figures["people"], **loaded},
         outputs={"identity_output": output_path},
         summary=summary,
     )

@@ -78,13 +78,13 @@ def _query_lines(client, table: str, sql: str, run_date, fmt) -> list[str]:
 def _identity_lines(client, run_date) -> list[str]:
     return _query_lines(
         client,
-        "marts.identity_summary",
-        "SELECT people, ids, edges, merges, splits, blocked_ids, largest_component FROM marts.identity_summary "
+        "identity.identity_summary",
+        "SELECT people, ids, edges, merges, splits, blocked_ids, largest_component FROM identity.identity_summary "
         "WHERE run_date = {d:Date} ORDER BY people DESC LIMIT 1",
         run_date,
         lambda people, ids, edges, merges, splits, blocked, largest: (
             f"{people:,} people from {ids:,} ids and {edges:,} links; {merges:,} merges, {splits:,} splits, "
-            f"{blocked:,} blocked ids (marts.identity_blocked), largest person {largest:,} ids"
+            f"{blocked:,} blocked ids (identity.identity_blocked), largest person {largest:,} ids"
         ),
     )
 

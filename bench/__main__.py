@@ -67,8 +67,9 @@ def bench_pipeline(args: argparse.Namespace) -> None:
 
     home = args.home or Path(tempfile.mkdtemp(prefix="nightshift-bench-"))
     os.environ["NIGHTSHIFT_HOME"] = str(home)
-    from nightshift.pipeline import STAGES, StageContext, run_stage
+    from nightshift.pipeline import STAGES, run_stage
     from nightshift.settings import get_settings
+    from nightshift.stages.context import StageContext
 
     settings = get_settings()
     table = Table("step", "wall time (s)", "rows", "rows/s", title=f"Nightshift bench: {args.users:,} users")

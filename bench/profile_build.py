@@ -197,7 +197,8 @@ def _run_dbt(settings, command: str, extra_args: list[str]) -> DbtTiming:
 def build_real_world(settings, client, users: int, days: int) -> tuple[Table, int]:
     """Generate, ingest, resolve and `dbt build` a world of `users` people; returns its figures and people."""
     from nightshift.generate import generate_world
-    from nightshift.pipeline import StageContext, run_stage
+    from nightshift.pipeline import run_stage
+    from nightshift.stages.context import StageContext
 
     table = Table("step", "seconds", "detail", "load avg", title=f"real world: {users:,} users, {days} day(s)")
     first_day = RUN_DATE - timedelta(days=days - 1)

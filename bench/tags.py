@@ -137,7 +137,7 @@ def bench_tag_build(people: int, home: Path | None = None) -> dict[str, float]:
 
     settings = get_settings()
     client = get_client(settings)
-    ensure_databases(client, ("marts", "staging"))
+    ensure_databases(client)
     tags = synthetic_tags()
 
     started = time.perf_counter()

@@ -12,11 +12,15 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import CronDataIntervalTimetable, TriggerRule, chain, dag, task
 
+# The stage order is written once, in nightshift.pipeline (a light module: it imports no stage, warehouse client,
+# Spark or dataframe library at import time, which tests/test_dags.py checks).
+from nightshift.pipeline import STAGES
+
 # Every task touches the warehouse. The embedded engine admits one process per directory, so `nightshift
 # airflow-init` creates this pool with ONE slot in embedded mode (more against a ClickHouse server).
 WAREHOUSE_POOL = "nightshift_warehouse"
-# Stages after ingestion, in pipeline order (`nightshift.pipeline.STAGES`; tests/test_dags.py checks they match).
-STAGES_AFTER_INGEST = ("identity", "build", "segments", "reconcile", "export", "report")
+# Ingestion is a source listing plus one mapped task per source; every later stage is one task, in pipeline order.
+STAGES_AFTER_INGEST = STAGES[1:]
 RETRIES = 2
 # Long enough for a transient problem (a busy warehouse, a slow disk) to clear. `nightshift.airflow_setup.dags_test`
 # sets NIGHTSHIFT_RETRY_DELAY_SECONDS=1 so a broken stage fails in seconds when debugging. (Airflow's own
@@ -36,9 +40,10 @@ partition every stage reads and writes, so re-running a date replaces that date'
 | `ingest_source` | one mapped task per source: validate, normalise, load into `raw.*` (rejects: `raw.quarantine`) |
 | `identity` | resolves people across channels into one `one_id` |
 | `build` | `dbt build`: staging -> intermediate -> tag/profile marts (with tests) |
-| `segments` | Spark evaluates segment definitions into audiences |
-| `reconcile` | Spark cross-checks counts between warehouse, lake and segments |
-| `export` | one file + manifest per segment under `NIGHTSHIFT_EXPORTS/<ds>/` |
+| `segments` | Spark evaluates segment definitions into segment membership |
+| `audiences` | Spark turns every active campaign plan into its audience (suppression, caps, A/B + holdout, budget) |
+| `reconcile` | Spark compares what was planned with what the channels recorded |
+| `export` | segment and campaign files, each with a manifest, under `NIGHTSHIFT_EXPORTS/<ds>/` |
 | `report` | the run report under `NIGHTSHIFT_REPORTS/<ds>/` |
 
 Each task returns a small summary (rows, output paths) in XCom; `ops.stage_runs` in the warehouse records every
@@ -91,8 +96,8 @@ def _require_ds(ds: str | None) -> str:
 def nightly_marketing():
     @task
     def list_sources(ds: str | None = None) -> list[str]:
-        from nightshift.pipeline import parse_run_date
         from nightshift.settings import get_settings
+        from nightshift.stages.context import parse_run_date
         from nightshift.stages.ingest import sources_for
 
         return sources_for(parse_run_date(_require_ds(ds)), get_settings())

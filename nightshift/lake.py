@@ -29,6 +29,12 @@ def dataset_path(lake_root: str, dataset: str, run_date: date | None = None) -> 
     return f"{base}/run_date={run_date.isoformat()}" if run_date else base
 
 
+def dataset_exists(path: str) -> bool:
+    """Whether a dataset (or one run date's partition of it) has been written to the lake."""
+    fs, fs_path = fsspec.core.url_to_fs(path)
+    return fs.exists(fs_path)
+
+
 def _parquet_files(fs, path: str) -> list[str]:
     if fs.isfile(path):
         return [path]

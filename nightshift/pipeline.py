@@ -1,80 +1,61 @@
-"""The nightly pipeline: an ordered list of stages, each partition-scoped by the run (logical) date.
+"""The nightly pipeline: the one ordered list of stages, each partition-scoped by the run (logical) date.
 
-Every stage is a function `run(ctx: StageContext) -> StageResult` in `nightshift.stages.<name>`. Airflow tasks,
-the CLI (`nightshift run`) and tests all go through `run_stage`, which also records the run in `ops.stage_runs`.
-Re-running a stage for the same date replaces that date's partition; it never appends twice.
+Every stage is a function `run(ctx: StageContext) -> StageResult` in its module under `nightshift/stages/`.
+Airflow tasks, the CLI (`nightshift run`) and tests all go through `run_stage`, which also records the run in
+`ops.stage_runs`. Re-running a stage for the same date replaces that date's partition; it never appends twice.
+
+`STAGES` is the only place the order is written: the DAG (dags/nightly_marketing.py) imports it when Airflow
+parses the file, so this module stays light at import time and imports the stage modules only when one runs.
 """
 
 from __future__ import annotations
 
-import importlib
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 
 from nightshift.errors import NightshiftError
-from nightshift.settings import Settings, get_settings
+from nightshift.stages.context import StageContext, StageResult, parse_run_date
 
-STAGES: tuple[str, ...] = ("ingest", "identity", "build", "segments", "reconcile", "export", "report")
-# Stages that need the warehouse. With the embedded engine, Airflow runs them in a one-slot pool.
-WAREHOUSE_STAGES: frozenset[str] = frozenset(STAGES)
+if TYPE_CHECKING:
+    from nightshift.settings import Settings
 
+StageRunner = Callable[[StageContext], StageResult]
 
-@dataclass
-class StageContext:
-    run_date: date
-    settings: Settings
-    _client: object | None = None
-
-    @property
-    def client(self):
-        """The warehouse client, opened on first use (one per process for the embedded engine)."""
-        if self._client is None:
-            from nightshift.warehouse import ensure_databases, get_client
-
-            self._client = get_client(self.settings)
-            ensure_databases(self._client)
-        return self._client
+STAGES: tuple[str, ...] = (
+    "ingest",
+    "identity",
+    "build",
+    "segments",
+    "audiences",
+    "reconcile",
+    "export",
+    "report",
+)
 
 
-@dataclass
-class StageResult:
-    stage: str
-    run_date: date
-    rows: dict[str, int] = field(default_factory=dict)  # table or file -> rows written for this date
-    outputs: dict[str, str] = field(default_factory=dict)  # what -> where (paths of files written)
-    summary: str = ""
-    seconds: float = 0.0
+def stage_runners() -> dict[str, StageRunner]:
+    """Each stage's `run`, in pipeline order. Imported here rather than at the top of the module: the stage
+    modules bring pyarrow, sqlglot and pydantic models, which Airflow must not load when it parses the DAG."""
+    from nightshift.stages import audiences, build, export, identity, ingest, reconcile, report, segments
 
-    def as_dict(self) -> dict:
-        """Small, JSON-serialisable form (what Airflow keeps in XCom)."""
-        return {
-            "stage": self.stage,
-            "run_date": self.run_date.isoformat(),
-            "rows": dict(self.rows),
-            "outputs": dict(self.outputs),
-            "summary": self.summary,
-            "seconds": round(self.seconds, 3),
-        }
+    return {
+        "ingest": ingest.run,
+        "identity": identity.run,
+        "build": build.run,
+        "segments": segments.run,
+        "audiences": audiences.run,
+        "reconcile": reconcile.run,
+        "export": export.run,
+        "report": report.run,
+    }
 
 
-def parse_run_date(value: str | date | datetime) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(value[:10])
-    except ValueError:
-        raise NightshiftError(f"Run date {value!r} is not a date; use YYYY-MM-DD, e.g. 2026-11-21") from None
-
-
-def _stage_function(stage: str) -> Callable[[StageContext], StageResult]:
-    if stage not in STAGES:
-        raise NightshiftError(f"Unknown stage {stage!r}; stages are, in order: {', '.join(STAGES)}")
-    module = importlib.import_module(f"nightshift.stages.{stage}")
-    return module.run
+def _check_known(stages: Iterable[str]) -> None:
+    unknown = [stage for stage in stages if stage not in STAGES]
+    if unknown:
+        raise NightshiftError(f"Unknown stage {unknown[0]!r}; stages are, in order: {', '.join(STAGES)}")
 
 
 def run_stage(
@@ -82,19 +63,21 @@ def run_stage(
     run_date: str | date,
     settings: Settings | None = None,
     ctx: StageContext | None = None,
-    function: Callable[[StageContext], StageResult] | None = None,
+    function: StageRunner | None = None,
     label: str | None = None,
-):
+) -> StageResult:
     """Run one stage for one date and record it in ops.stage_runs. Returns the StageResult.
 
     `function`/`label` run a part of a stage (one source of `ingest`, for an Airflow mapped task) under the same
     bookkeeping, recorded as e.g. `ingest:orders`.
     """
     from nightshift import runlog
+    from nightshift.settings import get_settings
 
+    _check_known([stage])
     run_date = parse_run_date(run_date)
     ctx = ctx or StageContext(run_date=run_date, settings=settings or get_settings())
-    function = function or _stage_function(stage)
+    function = function or stage_runners()[stage]
     stage = label or stage
     started_at = datetime.now(UTC)
     clock = time.perf_counter()
@@ -115,11 +98,11 @@ def run(
     on_stage_done: Callable[[StageResult], None] | None = None,
 ) -> list[StageResult]:
     """Run the given stages (default: all, in pipeline order) for one date in this process."""
+    from nightshift.settings import get_settings
+
     run_date = parse_run_date(run_date)
     wanted = list(stages) if stages else list(STAGES)
-    unknown = [stage for stage in wanted if stage not in STAGES]
-    if unknown:  # fail fast on a typo, before any work is done
-        raise NightshiftError(f"Unknown stage {unknown[0]!r}; stages are, in order: {', '.join(STAGES)}")
+    _check_known(wanted)  # fail fast on a typo, before any work is done
     ordered = [stage for stage in STAGES if stage in wanted]
     ctx = StageContext(run_date=run_date, settings=settings or get_settings())
     results = []

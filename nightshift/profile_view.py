@@ -17,7 +17,7 @@ from rich.table import Table
 
 from nightshift.errors import NightshiftError
 from nightshift.settings import Settings
-from nightshift.tables import table_exists
+from nightshift.warehouse.partitions import table_exists
 
 IDENTITY_MAP = "identity.identity_map"
 USER_PROFILE = "marts.user_profile"

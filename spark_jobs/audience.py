@@ -47,10 +47,9 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from nightshift.campaigns.models import HOLDOUT, CampaignPlan, Policy, first_send_time
+from nightshift.campaigns.models import BUDGET_FATIGUE_DAYS, HOLDOUT, CampaignPlan, Policy, first_send_time
 from nightshift.contracts import CHANNELS
 
-BUDGET_FATIGUE_DAYS = 30
 # 53 bits of the hash give every double in [0, 1) the same spacing (2^-53), so buckets are unbiased.
 DRAW_BITS = 53
 NO_PROFILE = "no_profile"

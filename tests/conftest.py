@@ -53,7 +53,6 @@ def client(settings):
 
     warehouse_client = get_client(settings)
     ensure_databases(warehouse_client)
-    warehouse_client.command("CREATE DATABASE IF NOT EXISTS marts")
     return warehouse_client
 
 

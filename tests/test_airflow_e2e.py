@@ -19,7 +19,7 @@ import pytest
 
 from nightshift import pipeline
 from nightshift.airflow_setup import DAG_ID, dags_test
-from nightshift.demo import prepare_demo_data
+from nightshift.cli.demo import prepare_demo_data
 from nightshift.settings import Settings
 from tests.conftest import run_python
 
@@ -125,7 +125,7 @@ SHOW_OUTPUTS_SCRIPT = textwrap.dedent(
     import sys
     from datetime import date
     from rich.console import Console
-    from nightshift.demo import show_outputs
+    from nightshift.cli.demo import show_outputs
     from nightshift.settings import get_settings
     show_outputs(date.fromisoformat(sys.argv[1]), get_settings(), Console(width=60, color_system=None))
     """

@@ -135,7 +135,7 @@ DRIVER = """
 import json, sys
 from datetime import date
 from pyspark.sql import SparkSession
-from nightshift.pipeline import StageContext
+from nightshift.stages.context import StageContext
 from nightshift.segments import validate_all
 from nightshift.segments.bitmaps import clickhouse_sql
 from nightshift.segments.files import SEGMENTS_DIR

@@ -1,4 +1,5 @@
-"""The nightly segments stage end to end, then the export stage, with the embedded warehouse and local Spark.
+"""The nightly segments and audiences stages end to end, then the export stage, with the embedded warehouse and
+local Spark.
 
 Synthetic marts with the real profile columns (`nightshift.segments.synthetic`) are built in the warehouse's `marts`
 database; the stage runs the repository's own segments, campaign plans and policy over them (plus one invalid
@@ -17,13 +18,12 @@ from datetime import date, timedelta
 import pytest
 import yaml
 
-from nightshift.campaigns.export import export_campaigns
 from nightshift.campaigns.plans import CAMPAIGNS_DIR, load_plans
 from nightshift.contracts import CHANNELS
-from nightshift.pipeline import StageContext
 from nightshift.segments.bitmaps import CLICKHOUSE_SEGMENT_SETTINGS, clickhouse_sql
 from nightshift.segments.files import SEGMENTS_DIR
 from nightshift.segments.synthetic import create_synthetic_marts
+from nightshift.stages.context import StageContext
 
 FRIDAY = date(2026, 11, 20)
 SATURDAY = FRIDAY + timedelta(days=1)
@@ -76,20 +76,30 @@ def stage_dirs(tmp_path_factory):
     return segments, plans
 
 
+class Night:
+    """The segments stage then the audiences stage for one date, on the test's copies of segments and plans."""
+
+    def __init__(self, stage_dirs):
+        self.segments_dir, self.plans_dir = stage_dirs
+
+    def run(self, ctx: StageContext):
+        from nightshift.stages import audiences, segments
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(segments, "SEGMENTS_DIR", self.segments_dir)
+            membership = segments.run(ctx)
+        return membership, audiences.run(ctx, plans_dir=self.plans_dir)
+
+
 @pytest.fixture(scope="module")
 def friday(client, settings, stage_dirs):
-    """The segments stage for Friday on fresh synthetic marts; yields its result."""
-    from nightshift.stages import segments as stage
-
+    """The segments and audiences stages for Friday on fresh synthetic marts; yields both results."""
     create_synthetic_marts(client, "marts", PEOPLE)
     for table in (*AUDIENCE_TABLES, "audience.exclusions"):
         client.command(f"DROP TABLE IF EXISTS {table}")
-    patch = pytest.MonkeyPatch()
-    patch.setattr(stage, "SEGMENTS_DIR", stage_dirs[0])
-    patch.setattr(stage, "CAMPAIGNS_DIR", stage_dirs[1])
+    night = Night(stage_dirs)
     ctx = StageContext(run_date=FRIDAY, settings=settings, _client=client)
-    yield stage, ctx, stage.run(ctx)
-    patch.undo()
+    yield night, ctx, night.run(ctx)
     for table in ("marts.user_profile", "marts.user_tags", "marts.tag_bitmaps"):
         client.command(f"DROP TABLE IF EXISTS {table}")
 
@@ -97,9 +107,9 @@ def friday(client, settings, stage_dirs):
 def test_membership_equals_clickhouse_and_invalid_files_are_skipped(client, friday):
     from nightshift.segments import validate_all
 
-    _, _, result = friday
+    _, _, (result, audiences) = friday
     assert "1 invalid segment(s) skipped: typo" in result.summary
-    assert "plan problem(s)" in result.summary  # bad_weights: weights and the unknown segment
+    assert "plan problem(s)" in audiences.summary  # bad_weights: weights and the unknown segment
     assert result.rows["lake.user_tags"] > 0  # a shipped segment joins marts.user_tags: Spark needed it
     membership = _membership(client, FRIDAY)
     for definition in validate_all(SEGMENTS_DIR, client).valid:
@@ -166,8 +176,8 @@ def test_budget_trims_the_win_back_campaign(client, friday):
 def test_export_stage_writes_campaign_files_without_holdout_with_manifests(client, settings, friday, tmp_path):
     from nightshift.stages import export
 
-    _, ctx, _ = friday
-    result = export.run(ctx)
+    night, ctx, _ = friday
+    result = export.run(ctx, plans_dir=night.plans_dir)
     out_dir = settings.exports_dir / FRIDAY.isoformat()
     files = sorted(path.name for path in out_dir.glob("campaign__*.csv"))
     assert {name.split("__")[1] for name in files} == {
@@ -212,17 +222,16 @@ def test_export_stage_writes_campaign_files_without_holdout_with_manifests(clien
     )
     assert exported == treated[0][0]
 
-    export_campaigns(client, FRIDAY, tmp_path)  # a re-run writes identical bytes
-    assert {path.name: path.read_bytes() for path in tmp_path.iterdir()} == {
-        path.name: path.read_bytes() for path in out_dir.iterdir() if path.name.startswith("campaign__")
-    }
+    written = {path.name: path.read_bytes() for path in out_dir.iterdir()}
+    export.run(ctx, plans_dir=night.plans_dir)  # a re-run writes identical bytes
+    assert {path.name: path.read_bytes() for path in out_dir.iterdir()} == written
 
 
 def test_preview_shows_the_funnel_without_writing_anything(client, settings, friday):
     from rich.console import Console
 
-    from nightshift.campaigns.cli import print_preview
-    from nightshift.campaigns.preview import preview_campaign
+    from nightshift.audiences.preview import preview_campaign
+    from nightshift.cli.campaign import print_preview
 
     tables = "SELECT name, total_rows FROM system.tables WHERE database = 'audience' ORDER BY name"
     before = client.query(tables).result_rows
@@ -258,16 +267,16 @@ def test_preview_shows_the_funnel_without_writing_anything(client, settings, fri
 
 def test_saturday_rerun_caps_and_segment_changes(client, settings, friday):
     """Last: re-runs Friday (idempotent), then Saturday after a third of the people aged by 30 days."""
-    stage, ctx, _ = friday
+    night, ctx, _ = friday
     decided = _decided(client, FRIDAY)
-    stage.run(ctx)
+    night.run(ctx)
     assert _decided(client, FRIDAY) == decided
 
     client.command(
         "ALTER TABLE marts.user_profile UPDATE days_since_last_active = days_since_last_active + 30 "
         "WHERE one_id % 3 = 0 SETTINGS mutations_sync = 1"
     )
-    saturday = stage.run(StageContext(run_date=SATURDAY, settings=settings, _client=client))
+    _, saturday = night.run(StageContext(run_date=SATURDAY, settings=settings, _client=client))
     assert "winback_lapsed" in saturday.summary
     next_day = _decided(client, SATURDAY)
     assert not {campaign for campaign, _ in next_day} & {"phone_bind_nudge", "vip_care_call", "ios_reactivation"}

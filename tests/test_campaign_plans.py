@@ -10,9 +10,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from nightshift.campaigns.cli import campaign_app
 from nightshift.campaigns.models import QuietHours, SendWindow, first_send_time
 from nightshift.campaigns.plans import CAMPAIGNS_DIR, POLICY_PATH, known_segment_names, load_plans, load_policy
+from nightshift.cli.campaign import campaign_app
 from nightshift.errors import NightshiftError
 
 SEGMENTS = {"s1", "s2", "ios_users"}

@@ -26,18 +26,14 @@ RUN_DATE = "2026-11-21"
 SUBPROCESS_TIMEOUT = 300
 
 SEED_CODE = """
-from nightshift.ingest.tables import raw_table_ddl
+from nightshift.warehouse.schema import ensure_tables, raw_table_ddl
 from nightshift.sources.app import USERS
-from nightshift.warehouse import get_client
+from nightshift.warehouse import ensure_databases, get_client
 
 client = get_client()
-for database in ("raw", "identity", "marts"):
-    client.command(f"CREATE DATABASE IF NOT EXISTS {database}")
+ensure_databases(client)
 client.command(raw_table_ddl(USERS))  # exactly the table ingestion creates
-client.command('''
-CREATE TABLE identity.identity_map_daily (
-    run_date Date, one_id UInt64, id_type LowCardinality(String), id_value String, first_seen_date Date, last_seen_date Date
-) ENGINE = MergeTree PARTITION BY run_date ORDER BY (run_date, id_type, id_value)''')
+ensure_tables(client, "identity.identity_map_daily")  # exactly the table the identity stage writes
 client.command('''
 INSERT INTO raw.app__users (user_id, phone, phone_original, os, register_time, register_time_original,
     update_time, _drop_date, _batch_id, _source_file, _line_number, _ingested_at, _is_late, _extra)
@@ -57,16 +53,18 @@ FROM values(
     ('u4', '+8613600136004', '13600136004', 'android', '2026-11-22 07:00:00', '', '2026-11-22', 2)
 )''')
 client.command('''
-INSERT INTO identity.identity_map_daily VALUES
-    ('2026-11-21', 1, 'app_user_id', 'u1', '2026-11-20', '2026-11-22'), ('2026-11-21', 1, 'phone', '+8613800138001', '2026-11-20', '2026-11-20'),
-    ('2026-11-21', 1, 'phone', '+8613800138009', '2026-11-21', '2026-11-21'),
-    ('2026-11-21', 1, 'phone', '+8613800138010', '2026-11-22', '2026-11-22'),
-    ('2026-11-21', 2, 'app_user_id', 'u2', '2026-11-20', '2026-11-21'),
-    ('2026-11-21', 3, 'app_user_id', 'u3', '2026-11-21', '2026-11-21'), ('2026-11-21', 3, 'app_user_id', 'u5', '2026-11-20', '2026-11-20'),
-    ('2026-11-21', 3, 'phone', '+8613900139003', '2026-11-21', '2026-11-21'),
-    ('2026-11-21', 3, 'phone', '+8613900139004', '2026-11-21', '2026-11-21'),
-    ('2026-11-21', 3, 'phone', '+8613700137005', '2026-11-20', '2026-11-20'),
-    ('2026-11-21', 4, 'app_user_id', 'u4', '2026-11-22', '2026-11-22')''')
+INSERT INTO identity.identity_map_daily
+SELECT toDate('2026-11-21') AS run_date, * FROM values(
+    'one_id UInt64, id_type String, id_value String, first_seen_date Date, last_seen_date Date',
+    (1, 'app_user_id', 'u1', '2026-11-20', '2026-11-22'), (1, 'phone', '+8613800138001', '2026-11-20', '2026-11-20'),
+    (1, 'phone', '+8613800138009', '2026-11-21', '2026-11-21'),
+    (1, 'phone', '+8613800138010', '2026-11-22', '2026-11-22'),
+    (2, 'app_user_id', 'u2', '2026-11-20', '2026-11-21'),
+    (3, 'app_user_id', 'u3', '2026-11-21', '2026-11-21'), (3, 'app_user_id', 'u5', '2026-11-20', '2026-11-20'),
+    (3, 'phone', '+8613900139003', '2026-11-21', '2026-11-21'),
+    (3, 'phone', '+8613900139004', '2026-11-21', '2026-11-21'),
+    (3, 'phone', '+8613700137005', '2026-11-20', '2026-11-20'),
+    (4, 'app_user_id', 'u4', '2026-11-22', '2026-11-22'))''')
 """
 
 # Datetimes as text: the embedded engine's client returns them without their zone.
@@ -105,7 +103,7 @@ import os
 from datetime import date
 
 from nightshift.errors import NightshiftError
-from nightshift.pipeline import StageContext
+from nightshift.stages.context import StageContext
 from nightshift.settings import get_settings
 from nightshift.stages import build
 
@@ -118,7 +116,9 @@ second = build.run(ctx)
 second_profile = list(ctx.client.query({PROFILE_QUERY!r}).named_results())
 
 # Break an identity invariant: app user u2 now belongs to two people.
-ctx.client.command("INSERT INTO identity.identity_map_daily VALUES ('2026-11-21', 9, 'app_user_id', 'u2', '2026-11-20', '2026-11-21')")
+ctx.client.command(
+    "INSERT INTO identity.identity_map_daily VALUES ('2026-11-21', 9, 'app_user_id', 'u2', '2026-11-20', '2026-11-21')"
+)
 try:
     build.run(ctx)
     failure = None

@@ -2,7 +2,7 @@
 
 dbt sources (dbt_project/models/staging/<source>/_<source>__models.yml) carry each raw column's ClickHouse type,
 which `source_or_empty` uses to stand in for a raw table that was never loaded; this checks those declarations
-against the catalog (nightshift/sources/*.py) and the raw-table convention (nightshift.ingest.tables), and
+against the catalog (nightshift/sources/*.py) and the raw-table convention (nightshift.warehouse.schema), and
 that every raw table has a staging model reading it.
 """
 
@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from nightshift.ingest.tables import raw_columns
 from nightshift.sources.catalog import all_sources
+from nightshift.warehouse.schema import raw_columns
 from tests.conftest import REPO_ROOT
 
 STAGING_DIR = REPO_ROOT / "dbt_project" / "models" / "staging"

@@ -12,11 +12,11 @@ from datetime import date
 
 import pytest
 
-from nightshift.identity import tables
 from nightshift.identity.config import IdentityConfig, load_identity_config
-from nightshift.pipeline import StageContext
 from nightshift.sources.catalog import Entity, Field, Source
 from nightshift.stages import identity as identity_stage
+from nightshift.stages.context import StageContext
+from nightshift.warehouse.schema import IDENTITY_DATED_TABLES
 
 DAY_1, DAY_2, DAY_3 = date(2001, 1, 1), date(2001, 1, 2), date(2001, 1, 3)
 
@@ -73,7 +73,7 @@ FOLLOWERS_BY_DAY = {DAY_1: [("o1", "un1"), ("o2", None)], DAY_2: [("o7", None)],
 @pytest.fixture
 def identity_warehouse(client):
     def drop_all():
-        for table in [*tables.DAILY_TABLES, "identity.identity_map", *RAW_DDL]:
+        for table in [*IDENTITY_DATED_TABLES, "identity.identity_map", *RAW_DDL]:
             client.command(f"DROP TABLE IF EXISTS {table}")
 
     drop_all()
@@ -153,7 +153,9 @@ def test_one_ids_are_stable_over_three_days_with_a_merge_a_split_and_reruns(sett
     assert day_3["app_user_id:U4"] == day_3[f"phone:{P[4]}"] == 4  # the tie goes to the part with the smaller id
     assert day_3["app_user_id:U5"] == day_3[f"phone:{P[5]}"] == 8
     assert dated_rows(client, "identity.identity_splits", DAY_3) == [(DAY_3, 4, 8, 2)]
-    assert dated_rows(client, "identity.identity_blocked", DAY_3) == [(DAY_3, "device_id", "DX", "blocklist", None, None)]
+    assert dated_rows(client, "identity.identity_blocked", DAY_3) == [
+        (DAY_3, "device_id", "DX", "blocklist", None, None)
+    ]
     summary = client.query(
         "SELECT people, ids, merges, splits, blocked_ids, largest_component FROM identity.identity_summary "
         "WHERE run_date = {d:Date}",

@@ -316,8 +316,8 @@ def test_cdnow_loads_every_line_through_validation(client, settings):
 
 
 def test_stage_lists_sources_with_files_and_says_when_there_is_nothing(client, settings):
-    from nightshift.pipeline import StageContext
     from nightshift.stages import ingest
+    from nightshift.stages.context import StageContext
 
     empty_day = date(2001, 1, 1)
     assert ingest.sources_for(empty_day, settings) == []

@@ -7,10 +7,10 @@ from datetime import date
 import pytest
 from typer.testing import CliRunner
 
+from nightshift.cli.segment import segment_app
 from nightshift.errors import NightshiftError
 from nightshift.segments import validate_all
 from nightshift.segments.bitmaps import CLICKHOUSE_SEGMENT_SETTINGS, clickhouse_sql
-from nightshift.segments.cli import segment_app
 from nightshift.segments.files import SEGMENTS_DIR
 from nightshift.segments.inspect import diff_segment, explain_segment, find_definition, preview_segment
 

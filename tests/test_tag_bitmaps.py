@@ -65,7 +65,7 @@ ANALYSIS_SELECTION = ["--select", "+retention_cohorts", "+conversion_funnels", "
 
 settings = get_settings()
 client = get_client(settings)
-ensure_databases(client, ("raw", "marts", "staging", "intermediate", "snapshots"))
+ensure_databases(client)
 # the identity stage's output contract
 client.command(
     "CREATE TABLE identity.identity_map (one_id UInt64, id_type LowCardinality(String), id_value String, "

@@ -1,5 +1,7 @@
-"""Campaign plans: pydantic models, policy loading, validation, preview, exports and the stage hook.
+"""Campaign plans: pydantic models (`models`) and loading and validating the plan files (`plans`).
 
-Plans live in `segments/campaigns/<id>.yml`, the global policy in `segments/policy.yml`. The Spark steps that
-turn active plans into audiences are in `spark_jobs/audience.py` (their order is documented there).
+Plans live in `segments/campaigns/<id>.yml`, the global policy in `segments/policy.yml`. Pure: nothing here reads
+the warehouse or starts Spark, so the Spark job that turns active plans into audiences (`spark_jobs/audience.py`,
+step order documented there) can use these models. The audiences stage and `campaign preview` live above it
+(`nightshift/stages/audiences.py`, `nightshift/audiences/`).
 """

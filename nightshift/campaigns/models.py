@@ -24,6 +24,8 @@ Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 HOLDOUT = "holdout"
+# Budget trimming keeps first the people contacted least in this many days (spark_jobs.audience, budget step).
+BUDGET_FATIGUE_DAYS = 30
 # Shares are floats written by people ("0.1"); this tolerance accepts their rounding, not real mistakes.
 WEIGHT_TOLERANCE = 1e-6
 

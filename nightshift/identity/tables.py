@@ -1,6 +1,6 @@
-"""Warehouse tables of identity resolution and the daily summary.
+"""What the identity stage reads from and writes to its warehouse tables (declared in nightshift.warehouse.schema).
 
-Every table except `identity.identity_map` is partitioned by run date; the stage drops its run date's partition
+Every table except `identity.identity_map` is partitioned by run date; the stage resets its run date's partition
 before loading, so a re-run replaces it. `identity.identity_map` is the current map (the latest run's partition of
 `identity.identity_map_daily`).
 """
@@ -9,95 +9,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from nightshift.tables import drop_date_partition
-
-IDENTITY_MAP_COLUMNS = """
-    one_id           UInt64,
-    id_type          LowCardinality(String),
-    id_value         String,
-    first_seen_date  Date,
-    last_seen_date   Date
-"""
-
-DAILY_TABLES: dict[str, str] = {
-    "identity.identity_map_daily": f"""
-        CREATE TABLE IF NOT EXISTS identity.identity_map_daily
-        (
-            run_date Date,
-            {IDENTITY_MAP_COLUMNS}
-        )
-        ENGINE = MergeTree
-        PARTITION BY run_date
-        ORDER BY (run_date, id_type, id_value)
-    """,
-    # One row per person absorbed into another on the run date.
-    "identity.identity_merges": """
-        CREATE TABLE IF NOT EXISTS identity.identity_merges
-        (
-            run_date          Date,
-            surviving_one_id  UInt64,
-            merged_one_id     UInt64,
-            merged_ids        UInt64
-        )
-        ENGINE = MergeTree
-        PARTITION BY run_date
-        ORDER BY (run_date, surviving_one_id, merged_one_id)
-    """,
-    # One row per part of a known person that moved to another one_id on the run date.
-    "identity.identity_splits": """
-        CREATE TABLE IF NOT EXISTS identity.identity_splits
-        (
-            run_date         Date,
-            original_one_id  UInt64,
-            new_one_id       UInt64,
-            moved_ids        UInt64
-        )
-        ENGINE = MergeTree
-        PARTITION BY run_date
-        ORDER BY (run_date, original_one_id, new_one_id)
-    """,
-    # Ids that were not allowed to link: blocklisted placeholders, hubs of oversize components, and ids left
-    # unmerged because their component stayed oversize.
-    "identity.identity_blocked": """
-        CREATE TABLE IF NOT EXISTS identity.identity_blocked
-        (
-            run_date        Date,
-            id_type         LowCardinality(String),
-            id_value        String,
-            reason          LowCardinality(String),
-            degree          Nullable(UInt64),
-            component_size  Nullable(UInt64)
-        )
-        ENGINE = MergeTree
-        PARTITION BY run_date
-        ORDER BY (run_date, reason, id_type, id_value)
-    """,
-    "identity.identity_summary": """
-        CREATE TABLE IF NOT EXISTS identity.identity_summary
-        (
-            run_date           Date,
-            people             UInt64,
-            ids                UInt64,
-            edges              UInt64,
-            merges             UInt64,
-            splits             UInt64,
-            blocked_ids        UInt64,
-            largest_component  UInt64
-        )
-        ENGINE = MergeTree
-        PARTITION BY run_date
-        ORDER BY run_date
-    """,
-}
-
-MAP_DDL = f"""
-CREATE TABLE IF NOT EXISTS identity.identity_map
-(
-    {IDENTITY_MAP_COLUMNS}
-)
-ENGINE = MergeTree
-ORDER BY (one_id, id_type, id_value)
-"""
+from nightshift.warehouse.partitions import reset_partitions
+from nightshift.warehouse.schema import IDENTITY_DATED_TABLES, ensure_tables
 
 PREVIOUS_MAP_SQL = """
 SELECT id_type, id_value, toInt64(one_id) AS one_id
@@ -124,18 +37,14 @@ SELECT
 
 
 def create_tables(client) -> None:
-    client.command("CREATE DATABASE IF NOT EXISTS marts")
-    for ddl in DAILY_TABLES.values():
-        client.command(ddl)
-    client.command(MAP_DDL)
+    ensure_tables(client, *IDENTITY_DATED_TABLES, "identity.identity_map")
     # Installations from before timings left the summary (they made re-runs differ): drop the column.
     client.command("ALTER TABLE identity.identity_summary DROP COLUMN IF EXISTS seconds")
 
 
 def clear_run_date(client, run_date: date) -> None:
     """Drop the run date's rows from every dated identity table, so loading it again never duplicates."""
-    for table in DAILY_TABLES:
-        drop_date_partition(client, table, run_date)
+    reset_partitions(client, run_date, IDENTITY_DATED_TABLES)
 
 
 def publish_current_map(client, run_date: date) -> None:

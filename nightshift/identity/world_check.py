@@ -54,8 +54,8 @@ def day_to_day_stability(client, previous: date, day: date) -> dict:
 
 def check_world(users: int, days: int, seed: int = 42, start_date: date = DEFAULT_START) -> dict:
     from nightshift.generate import generate_world
-    from nightshift.pipeline import StageContext
     from nightshift.stages import identity as identity_stage
+    from nightshift.stages.context import StageContext
     from nightshift.stages.ingest import ingest_day
 
     settings = get_settings()

@@ -21,14 +21,9 @@ from pathlib import Path
 
 from nightshift.ingest import files as landing
 from nightshift.ingest.load import Batch, FileResult, new_batch_id, publish_quarantine, timed
-from nightshift.ingest.tables import (
-    REGISTRY_COLUMNS,
-    STAGE_DATABASE,
-    SUMMARY_COLUMNS,
-    ensure_ingest_tables,
-    insert_rows,
-)
+from nightshift.ingest.tables import ensure_ingest_tables, insert_rows
 from nightshift.sources.catalog import Entity, Source, all_sources
+from nightshift.warehouse.schema import INGEST_SCRATCH_DATABASE, INGESTED_FILES_COLUMNS, INGESTION_SUMMARY_COLUMNS
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +64,7 @@ def ingest_source_day(client, source: Source, day: date, landing_root: Path, for
             )
             continue
         by_entity[entity.name].append(landing_file)
-    quarantine_stage = f"{STAGE_DATABASE}.q{uuid.uuid4().hex[:12]}"
+    quarantine_stage = f"{INGEST_SCRATCH_DATABASE}.q{uuid.uuid4().hex[:12]}"
     try:
         rebuilt: list[FileResult] = []
         rebuilt_entities: list[str] = []
@@ -98,7 +93,7 @@ def _registered(client, entity: Entity, day: date) -> dict[str, dict]:
     """Files whose rows the raw table holds now: those of the latest batch of this (day, source, entity)."""
     slice_filter = "drop_date = {d:Date} AND source = {s:String} AND entity = {e:String}"
     rows = client.query(
-        f"SELECT {', '.join(REGISTRY_COLUMNS)} FROM ops.ingested_files WHERE {slice_filter} "
+        f"SELECT {', '.join(INGESTED_FILES_COLUMNS)} FROM ops.ingested_files WHERE {slice_filter} "
         f"AND batch_id = (SELECT argMax(batch_id, ingested_at) FROM ops.ingested_files WHERE {slice_filter})",
         parameters={"d": day, "s": entity.source, "e": entity.name},
     ).named_results()
@@ -241,21 +236,26 @@ def _record_batches(client, day: date, results: list[FileResult]) -> None:
         ]
         for r in results
     ]
-    insert_rows(client, "ops.ingested_files", REGISTRY_COLUMNS, rows)
+    insert_rows(client, "ops.ingested_files", INGESTED_FILES_COLUMNS, rows)
 
 
 def _record_summary(client, source: str, day: date, results: list[FileResult]) -> None:
     """Append this run's rows; the latest run of a (date, source) is its rows with the greatest `ingested_at`."""
     now = datetime.now(UTC)
     rows = [summary_row(day, r, now) for r in results]
-    insert_rows(client, "ops.ingestion_summary", SUMMARY_COLUMNS, [[row[c] for c in SUMMARY_COLUMNS] for row in rows])
+    insert_rows(
+        client,
+        "ops.ingestion_summary",
+        INGESTION_SUMMARY_COLUMNS,
+        [[row[c] for c in INGESTION_SUMMARY_COLUMNS] for row in rows],
+    )
 
 
 def summary_row(day: date, result: FileResult, at: datetime | None = None) -> dict:
     """One summary row as a plain dict (what the CLI prints and Airflow keeps)."""
     row = asdict(result)
     row.update(run_date=day, ingested_at=at or datetime.now(UTC))
-    return {column: row[column] for column in SUMMARY_COLUMNS}
+    return {column: row[column] for column in INGESTION_SUMMARY_COLUMNS}
 
 
 def ingest(

@@ -18,8 +18,9 @@ from datetime import UTC, date, datetime
 from nightshift.ingest import files as landing
 from nightshift.ingest import phones, sql
 from nightshift.ingest.errors import InvariantViolation
-from nightshift.ingest.tables import STAGE_DATABASE, ensure_raw_table, insert_rows, raw_columns
+from nightshift.ingest.tables import ensure_raw_table, insert_rows
 from nightshift.sources.catalog import Entity
+from nightshift.warehouse.schema import INGEST_SCRATCH_DATABASE, raw_columns
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ class Batch:
         self.batch_id = batch_id
         self.ingested_at = datetime.now(UTC)
         tag = batch_id.rsplit("__", 1)[-1]
-        prefix = f"{STAGE_DATABASE}.b{tag}"
+        prefix = f"{INGEST_SCRATCH_DATABASE}.b{tag}"
         self.blob, self.lines, self.base = f"{prefix}_blob", f"{prefix}_lines", f"{prefix}_base"
         self.phone_map, self.stage, self.quarantine = f"{prefix}_phones", f"{prefix}_raw", f"{prefix}_quarantine"
         self.checked = f"{prefix}_checked"

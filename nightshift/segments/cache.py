@@ -12,21 +12,9 @@ from __future__ import annotations
 import hashlib
 
 from nightshift.segments.bitmaps import CLICKHOUSE_SEGMENT_SETTINGS, PROFILE, PROFILE_SCAN, TAG_BITMAPS, SegmentPlan
+from nightshift.warehouse.schema import SEGMENT_BITMAP_CACHE_TABLE, ensure_tables
 
-CACHE_TABLE = "ops.segment_bitmap_cache"
-CACHE_DDL = f"""
-CREATE TABLE IF NOT EXISTS {CACHE_TABLE}
-(
-    fingerprint String,
-    segment     String,
-    built_at    DateTime,
-    bitmap      AggregateFunction(groupBitmap, UInt32)
-)
-ENGINE = ReplacingMergeTree(built_at)
-ORDER BY fingerprint
-TTL built_at + INTERVAL 7 DAY
-SETTINGS index_granularity = 1
-"""
+CACHE_TABLE = SEGMENT_BITMAP_CACHE_TABLE
 
 
 def marts_version(client, database: str) -> str:
@@ -54,8 +42,7 @@ def cached_plans(client, plans: list[SegmentPlan], database: str) -> list[Segmen
 
     Missing profile-condition bitmaps are built together in ONE scan of the profile; SQL segments one query each.
     """
-    client.command("CREATE DATABASE IF NOT EXISTS ops")
-    client.command(CACHE_DDL)
+    ensure_tables(client, CACHE_TABLE)
     version = marts_version(client, database)
     wanted = {plan.name: _fingerprint(version, plan) for plan in plans if plan.method != TAG_BITMAPS}
     present = {

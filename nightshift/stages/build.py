@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from nightshift.dbt_runner import invoke_dbt
 from nightshift.errors import NightshiftError
-from nightshift.pipeline import StageContext, StageResult
-from nightshift.tables import count_rows
+from nightshift.stages.context import StageContext, StageResult
+from nightshift.warehouse.partitions import count_rows
 
 MART_DATABASE = "marts"
 TABLE_MATERIALIZATIONS = frozenset({"table", "incremental"})

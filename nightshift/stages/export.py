@@ -1,68 +1,155 @@
-"""Export stage: one CSV per segment and one per campaign and channel for the run date, each with a manifest,
-under NIGHTSHIFT_EXPORTS/<date>/.
+"""Export stage: every file that leaves Nightshift for the run date, each with a manifest, under
+NIGHTSHIFT_EXPORTS/<date>/. This stage is the only writer of that folder.
 
-Segment files (`<segment>.csv`) are kept for analysts. Campaign files (`campaign__<id>__<channel>.csv`, written by
-`nightshift.campaigns.export`) are what delivery channels send: the audience without holdout, one row per person,
-with the message template's parameters filled from the profile. They stay here until a dedicated exports
-capability replaces them.
+- Segment files (`<segment>.csv`, for analysts): the members' `one_id`s and nothing else. A segment is not a
+  contact list: it has no suppression, consent or holdout applied, so it never carries a phone or any other contact
+  data. Contact lists come only out of campaigns.
+- Campaign files (`campaign__<id>__<channel>.csv`, what delivery channels send): the campaign's audience on that
+  channel without holdout, one row per person, with the message template's parameters filled from the profile.
 
-Files are sorted by one_id and carry no timestamps, so re-running the same date writes identical bytes. The
-previous contents of the date's directory are replaced (a segment that disappeared leaves no stale file).
+Every file is one query written by `export_with_manifest`: sorted by one_id and free of timestamps, so re-running
+the same date writes identical bytes. The date's folder is emptied first, so a segment or campaign that
+disappeared leaves no stale file.
 """
 
 from __future__ import annotations
 
 import shutil
+from datetime import date
+from pathlib import Path
 
-from nightshift.campaigns.export import export_campaigns
+from nightshift.campaigns.models import HOLDOUT, CampaignPlan
+from nightshift.campaigns.plans import CAMPAIGNS_DIR, load_plans
 from nightshift.files import write_with_manifest
-from nightshift.pipeline import StageContext, StageResult
-from nightshift.tables import table_exists
+from nightshift.segments.schema import warehouse_schema
+from nightshift.stages.context import StageContext, StageResult
+from nightshift.warehouse.partitions import table_exists
 
-EXPORT_SQL = """
-SELECT m.one_id AS one_id, coalesce(p.phone, '') AS phone
-FROM audience.segment_membership AS m
-LEFT JOIN marts.user_profile AS p ON p.one_id = m.one_id
-WHERE m.run_date = {d:Date} AND m.segment = {segment:String}
+STAGE = "export"
+
+SEGMENT_EXPORT_SQL = """
+SELECT one_id
+FROM audience.segment_membership
+WHERE run_date = {d:Date} AND segment = {segment:String}
 ORDER BY one_id
 """
-EXPORT_COLUMNS = ["one_id", "phone"]
+SEGMENT_EXPORT_COLUMNS = ["one_id"]
+
+CAMPAIGN_BASE_COLUMNS = ["one_id", "variant", "contact_ref", "send_at", "template_id", "benefit_id", "cost_fen"]
+CAMPAIGN_GROUPS_SQL = """
+SELECT campaign_id, channel, sum(cost_fen) AS cost_fen FROM audience.campaign_audience
+WHERE run_date = {d:Date} AND variant != {holdout:String} AND channel != ''
+GROUP BY campaign_id, channel ORDER BY campaign_id, channel
+"""
 
 
-def run(ctx: StageContext) -> StageResult:
+def export_with_manifest(client, sql: str, parameters: dict, path: Path, manifest: dict) -> tuple[int, Path]:
+    """Write one query's result as CSV (with a header) to `path`, and its manifest beside it. Returns the data rows
+    and the manifest's path."""
+    data = client.raw_query(sql, parameters=parameters, fmt="CSVWithNames")
+    rows = max(data.count(b"\n") - 1, 0)
+    return rows, write_with_manifest(path, data, rows, manifest)
+
+
+def _quoted(identifier: str) -> str:
+    return "`" + identifier.replace("`", "") + "`"
+
+
+def campaign_export_sql(plan: CampaignPlan | None) -> tuple[str, list[str]]:
+    """The SELECT of one campaign-channel file, and its column names."""
+    params = sorted(plan.template.params.items()) if plan else []
+    param_columns = [f"param_{name}" for name, _ in params]
+    param_select = "".join(
+        f",\n    toString(p.{_quoted(column)}) AS {name}"
+        for (_, column), name in zip(params, param_columns, strict=True)
+    )
+    sql = f"""
+SELECT
+    a.one_id AS one_id,
+    a.variant AS variant,
+    a.contact_ref AS contact_ref,
+    formatDateTime(a.send_at, '%Y-%m-%dT%H:%i:%SZ', 'UTC') AS send_at,
+    {{template_id:String}} AS template_id,
+    a.benefit_id AS benefit_id,
+    a.cost_fen AS cost_fen{param_select}
+FROM audience.campaign_audience AS a
+LEFT JOIN marts.user_profile AS p ON p.one_id = a.one_id
+WHERE a.run_date = {{d:Date}} AND a.campaign_id = {{campaign:String}} AND a.channel = {{channel:String}}
+    AND a.variant != {{holdout:String}}
+ORDER BY one_id
+"""
+    return sql, CAMPAIGN_BASE_COLUMNS + param_columns
+
+
+def export_segments(client, run_date: date, out_dir: Path, result: StageResult) -> str:
+    segments = [
+        segment
+        for (segment,) in client.query(
+            "SELECT DISTINCT segment FROM audience.segment_membership WHERE run_date = {d:Date} ORDER BY segment",
+            parameters={"d": run_date},
+        ).result_rows
+    ]
+    for segment in segments:
+        path = out_dir / f"{segment}.csv"
+        rows, manifest = export_with_manifest(
+            client,
+            SEGMENT_EXPORT_SQL,
+            {"d": run_date, "segment": segment},
+            path,
+            {"segment": segment, "run_date": run_date.isoformat(), "columns": SEGMENT_EXPORT_COLUMNS, "format": "csv"},
+        )
+        result.rows[path.name] = rows
+        result.outputs[f"{segment} csv"] = str(path)
+        result.outputs[f"{segment} manifest"] = str(manifest)
+    return f"{len(segments)} segment files in {out_dir}" if segments else "no segment members on this date"
+
+
+def export_campaigns(client, run_date: date, out_dir: Path, result: StageResult, plans_dir: Path) -> str:
+    if not table_exists(client, "audience.campaign_audience"):
+        return "no campaign audiences yet"
+    profile_columns = set(warehouse_schema(client).get("user_profile", {}))
+    plans = {plan.id: plan for plan in load_plans(plans_dir, None, profile_columns).plans}
+    groups = client.query(CAMPAIGN_GROUPS_SQL, parameters={"d": run_date, "holdout": HOLDOUT}).result_rows
+    missing_plans = set()
+    for campaign_id, channel, cost_fen in groups:
+        plan = plans.get(campaign_id)
+        if plan is None:  # the plan changed since the audiences stage: export without template parameters
+            missing_plans.add(campaign_id)
+        template_id = plan.template.id if plan else ""
+        sql, columns = campaign_export_sql(plan)
+        parameters = {"d": run_date, "campaign": campaign_id, "channel": channel, "holdout": HOLDOUT,
+                      "template_id": template_id}  # fmt: skip
+        path = out_dir / f"campaign__{campaign_id}__{channel}.csv"
+        manifest_fields = {
+            "campaign_id": campaign_id,
+            "channel": channel,
+            "run_date": run_date.isoformat(),
+            "columns": columns,
+            "format": "csv",
+            "template_id": template_id,
+            "cost_fen": int(cost_fen),
+        }
+        rows, manifest = export_with_manifest(client, sql, parameters, path, manifest_fields)
+        result.rows[path.name] = rows
+        result.outputs[f"{campaign_id} {channel} csv"] = str(path)
+        result.outputs[f"{campaign_id} {channel} manifest"] = str(manifest)
+    summary = f"{len(groups)} campaign files" if groups else "no campaign audience on this date"
+    if missing_plans:
+        summary += f" (no valid plan for {', '.join(sorted(missing_plans))}: template parameters left out)"
+    return summary
+
+
+def run(ctx: StageContext, plans_dir: Path = CAMPAIGNS_DIR) -> StageResult:
     client = ctx.client
     out_dir = ctx.settings.exports_dir / ctx.run_date.isoformat()
     if out_dir.exists():
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
+    result = StageResult(STAGE, ctx.run_date)
     if not table_exists(client, "audience.segment_membership"):
-        return StageResult("export", ctx.run_date, summary="no segment membership yet: nothing exported")
-
-    segments = [
-        row[0]
-        for row in client.query(
-            "SELECT DISTINCT segment FROM audience.segment_membership WHERE run_date = {d:Date} ORDER BY segment",
-            parameters={"d": ctx.run_date},
-        ).result_rows
-    ]
-    rows: dict[str, int] = {}
-    outputs: dict[str, str] = {}
-    for segment in segments:
-        params = {"d": ctx.run_date, "segment": segment}
-        data = client.raw_query(EXPORT_SQL, parameters=params, fmt="CSVWithNames")
-        count = max(data.count(b"\n") - 1, 0)
-        path = out_dir / f"{segment}.csv"
-        manifest = write_with_manifest(
-            path,
-            data,
-            count,
-            {"segment": segment, "run_date": ctx.run_date.isoformat(), "columns": EXPORT_COLUMNS, "format": "csv"},
-        )
-        rows[path.name] = count
-        outputs[f"{segment} csv"] = str(path)
-        outputs[f"{segment} manifest"] = str(manifest)
-    summary = f"{len(segments)} segment files in {out_dir}" if segments else "no segment members on this date"
-    campaigns = export_campaigns(client, ctx.run_date, out_dir)
-    rows.update(campaigns.rows)
-    outputs.update(campaigns.outputs)
-    return StageResult("export", ctx.run_date, rows=rows, outputs=outputs, summary=f"{summary}; {campaigns.summary}")
+        result.summary = "no segment membership yet: nothing exported"
+        return result
+    segments = export_segments(client, ctx.run_date, out_dir, result)
+    campaigns = export_campaigns(client, ctx.run_date, out_dir, result, plans_dir)
+    result.summary = f"{segments}; {campaigns}"
+    return result

@@ -17,7 +17,7 @@ import time
 from nightshift.identity import extract, tables
 from nightshift.identity.config import IdentityConfig, load_identity_config
 from nightshift.lake import dataset_path, lake_to_table, table_to_lake
-from nightshift.pipeline import StageContext, StageResult
+from nightshift.stages.context import StageContext, StageResult
 
 # Spark output directory -> warehouse table it is loaded into.
 OUTPUT_TABLES = {

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from nightshift.ingest import engine
 from nightshift.ingest import files as landing
-from nightshift.pipeline import StageContext, StageResult
 from nightshift.settings import Settings
 from nightshift.sources.catalog import all_sources
+from nightshift.stages.context import StageContext, StageResult
 
 STAGE = "ingest"
 

@@ -10,47 +10,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import fsspec
+from nightshift.lake import dataset_exists, dataset_path, lake_to_table, table_to_lake
+from nightshift.stages.context import StageContext, StageResult
+from nightshift.warehouse.partitions import count_rows, reset_partitions
 
-from nightshift.lake import dataset_path, lake_to_table, table_to_lake
-from nightshift.pipeline import StageContext, StageResult
-from nightshift.tables import count_rows, drop_date_partition
-
-RECONCILIATION_DDL = """
-CREATE TABLE IF NOT EXISTS audience.reconciliation
-(
-    run_date       Date,
-    planned_date   Date,
-    segment        LowCardinality(String),
-    planned        UInt64,
-    recorded       UInt64,
-    missing        UInt64
-)
-ENGINE = MergeTree
-PARTITION BY run_date
-ORDER BY (run_date, segment)
-"""
-
-REPLENISHMENT_DDL = """
-CREATE TABLE IF NOT EXISTS audience.replenishment
-(
-    run_date                Date,
-    segment                 LowCardinality(String),
-    one_id                  UInt64,
-    replenishment_batch_id  String
-)
-ENGINE = MergeTree
-PARTITION BY run_date
-ORDER BY (run_date, segment, one_id)
-"""
+OUTPUT_TABLES = ("audience.reconciliation", "audience.replenishment")
 
 
 def run(ctx: StageContext) -> StageResult:
     client = ctx.client
-    client.command(RECONCILIATION_DDL)
-    client.command(REPLENISHMENT_DDL)
-    for table in ("audience.reconciliation", "audience.replenishment"):
-        drop_date_partition(client, table, ctx.run_date)
+    reset_partitions(client, ctx.run_date, OUTPUT_TABLES)
 
     planned_date = ctx.run_date - timedelta(days=1)
     where = "run_date = {d:Date}"
@@ -77,10 +46,9 @@ def run(ctx: StageContext) -> StageResult:
 
     spark = get_spark("nightshift-reconcile", ctx.settings)
     planned = spark.read.parquet(planned_path)
-    fs, fs_path = fsspec.core.url_to_fs(recorded_path)
     recorded = (
         spark.read.parquet(recorded_path)
-        if fs.exists(fs_path)
+        if dataset_exists(recorded_path)
         else spark.createDataFrame([], "segment string, one_id long")
     )
     counts_path = dataset_path(lake, "reconciliation", ctx.run_date)

@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 
 from nightshift.files import write_atomically
-from nightshift.pipeline import StageContext, StageResult
-from nightshift.tables import table_exists
+from nightshift.stages.context import StageContext, StageResult
+from nightshift.warehouse.partitions import table_exists
 
 RULE = "-" * 72
 

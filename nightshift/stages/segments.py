@@ -1,12 +1,12 @@
-"""Segments stage: validate every segment file, evaluate the valid ones in Spark, then compute campaign audiences.
+"""Segments stage: validate every segment file and evaluate the valid ones in Spark.
 
 Contract: reads the marts tables the valid segments reference (always `marts.user_profile`; e.g. `marts.user_tags`
 when a segment joins it), exported to the lake as Parquet by ClickHouse. Writes, replacing the run date's partition:
 - `audience.segment_membership` (run_date, segment, one_id);
 - `audience.segment_changes` (run_date, segment, previous_date, members, entered, exited): who entered and left
   each segment since its previous run;
-- `audience.campaign_audience` and `audience.exclusions` for every campaign plan active on the run date (see
-  `nightshift.campaigns.stage` and the step order in `spark_jobs.audience`).
+- the lake copies of the marts it read (`<lake>/user_profile/run_date=D`, ...) and the membership
+  (`<lake>/segment_membership/run_date=D`), which the audiences stage reads next.
 
 Segments are validated against the live warehouse schema. An invalid segment or plan is skipped and listed in the
 summary; it never stops the valid ones.
@@ -17,42 +17,16 @@ from __future__ import annotations
 import logging
 from datetime import date
 
-from nightshift.campaigns.plans import CAMPAIGNS_DIR
-from nightshift.campaigns.stage import compute_audiences
 from nightshift.lake import dataset_path, lake_to_table, table_to_lake
-from nightshift.pipeline import StageContext, StageResult
 from nightshift.segments.files import SEGMENTS_DIR
 from nightshift.segments.schema import MARTS, warehouse_schema
 from nightshift.segments.validate import validate_all
-from nightshift.tables import drop_date_partition, table_exists
+from nightshift.stages.context import StageContext, StageResult
+from nightshift.warehouse.partitions import reset_partitions, table_exists
 
 log = logging.getLogger(__name__)
 
-MEMBERSHIP_DDL = """
-CREATE TABLE IF NOT EXISTS audience.segment_membership
-(
-    run_date  Date,
-    segment   LowCardinality(String),
-    one_id    UInt64
-)
-ENGINE = MergeTree
-PARTITION BY run_date
-ORDER BY (run_date, segment, one_id)
-"""
-CHANGES_DDL = """
-CREATE TABLE IF NOT EXISTS audience.segment_changes
-(
-    run_date       Date,
-    segment        LowCardinality(String),
-    previous_date  Nullable(Date),
-    members        UInt64,
-    entered        UInt64,
-    exited         UInt64
-)
-ENGINE = MergeTree
-PARTITION BY run_date
-ORDER BY (run_date, segment)
-"""
+OUTPUT_TABLES = ("audience.segment_membership", "audience.segment_changes")
 # Per segment: members on the run date, and who entered / exited since the segment's previous run.
 CHANGES_SQL = """
 WITH previous AS (
@@ -107,10 +81,7 @@ def segment_changes(client, run_date: date, names: list[str]) -> list[list]:
 
 def run(ctx: StageContext) -> StageResult:
     client = ctx.client
-    client.command(MEMBERSHIP_DDL)
-    client.command(CHANGES_DDL)
-    for table in ("audience.segment_membership", "audience.segment_changes"):
-        drop_date_partition(client, table, ctx.run_date)
+    reset_partitions(client, ctx.run_date, OUTPUT_TABLES)
     if not table_exists(client, "marts.user_profile"):
         return StageResult("segments", ctx.run_date, summary="marts.user_profile does not exist yet: nothing to do")
 
@@ -142,8 +113,6 @@ def run(ctx: StageContext) -> StageResult:
     changes = segment_changes(client, ctx.run_date, names) if names else []
     if changes:
         client.insert("audience.segment_changes", changes, column_names=CHANGES_COLUMNS)
-    membership = spark.read.parquet(membership_path)
-    audiences = compute_audiences(ctx, spark, frames["user_profile"], membership, set(names), plans_dir=CAMPAIGNS_DIR)
 
     summary = ", ".join(f"{name}: {members} (+{entered} -{exited})" for _, name, _, members, entered, exited in changes)
     summary = summary or "no valid segments"
@@ -157,12 +126,10 @@ def run(ctx: StageContext) -> StageResult:
             **{f"lake.{table}": rows for table, rows in exported.items()},
             "audience.segment_membership": loaded.rows,
             "audience.segment_changes": len(changes),
-            **audiences.rows,
         },
         outputs={
             **{f"{table}_parquet": path for table, path in paths.items()},
             "membership_parquet": membership_path,
-            **audiences.outputs,
         },
-        summary=f"{summary}; {audiences.summary}",
+        summary=summary,
     )

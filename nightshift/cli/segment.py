@@ -105,8 +105,8 @@ def diff(
     table: Annotated[str, typer.Option(help="Membership table.", hidden=True)] = "audience.segment_membership",
 ) -> None:
     """Who entered and who exited the segment since its previous run (audience.segment_membership)."""
-    from nightshift.pipeline import parse_run_date
     from nightshift.segments.inspect import diff_segment
+    from nightshift.stages.context import parse_run_date
 
     result = diff_segment(_client(), name, parse_run_date(run_date), table=table, sample_size=sample)
     since = result.previous_date.isoformat() if result.previous_date else "no previous run"

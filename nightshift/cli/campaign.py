@@ -1,4 +1,4 @@
-"""`nightshift campaign ...`: validate plans and preview a campaign's funnel (registered by nightshift.cli)."""
+"""`nightshift campaign ...`: validate plans and preview a campaign's funnel."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:  # the preview module pulls in Spark helpers; keep `nightshift --help` fast
-    from nightshift.campaigns.preview import Preview
+    from nightshift.audiences.preview import Preview
 
 campaign_app = typer.Typer(
     name="campaign",
@@ -46,11 +46,11 @@ def validate(
     plans_dir = plans_dir or CAMPAIGNS_DIR
     columns = documented_profile_columns()
     if warehouse:
-        from nightshift.campaigns.export import warehouse_profile_columns
+        from nightshift.segments.schema import warehouse_schema
         from nightshift.settings import get_settings
         from nightshift.warehouse import get_client
 
-        columns |= warehouse_profile_columns(get_client(get_settings()))
+        columns |= set(warehouse_schema(get_client(get_settings())).get("user_profile", {}))
     policy = load_policy(known_columns=columns)
     plans = load_plans(plans_dir, known_segment_names(), known_columns=columns, policy=policy)
     for plan in plans.plans:
@@ -71,8 +71,8 @@ def preview(
     ] = None,
 ) -> None:
     """The funnel from segment size to final audience, per step, reason, variant and channel. Writes nothing."""
-    from nightshift.campaigns.preview import preview_campaign
-    from nightshift.pipeline import parse_run_date
+    from nightshift.audiences.preview import preview_campaign
+    from nightshift.stages.context import parse_run_date
 
     print_preview(preview_campaign(campaign_id, parse_run_date(run_date) if run_date else None), console)
 

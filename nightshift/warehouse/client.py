@@ -27,10 +27,9 @@ from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_d
 
 from nightshift.errors import WarehouseLockedError, WarehouseUnavailableError
 from nightshift.settings import Settings, WarehouseTarget, get_settings
+from nightshift.warehouse.schema import DATABASES
 
 LOCK_FILE_NAME = "nightshift.lock"
-# Databases Nightshift owns. dbt builds into its own (staging, intermediate, marts, snapshots).
-PIPELINE_DATABASES = ("raw", "lake_stage", "identity", "audience", "ops")
 
 _process_lock = threading.Lock()
 _held_lock: tuple[Path, IO[str]] | None = None
@@ -159,6 +158,7 @@ def get_client(settings: Settings | None = None):
     return _open_server(target, settings.warehouse_lock_timeout)
 
 
-def ensure_databases(client, databases: tuple[str, ...] = PIPELINE_DATABASES) -> None:
-    for database in databases:
+def ensure_databases(client) -> None:
+    """Create every database Nightshift uses (declared in `nightshift.warehouse.schema`), Python's and dbt's."""
+    for database in DATABASES:
         client.command(f"CREATE DATABASE IF NOT EXISTS {database}")

@@ -5,17 +5,21 @@ from __future__ import annotations
 import json
 import time
 from datetime import date
+from typing import Annotated
 
+import typer
 from rich.console import Console
 from rich.table import Table
 
+from nightshift.cli import common
 from nightshift.errors import NightshiftError
 from nightshift.settings import Settings
 
 DEMO_SEED = 42
+DEMO_USERS = 2_000
 
 
-def prepare_demo_data(run_date: date, settings: Settings, users: int = 2_000) -> None:
+def prepare_demo_data(run_date: date, settings: Settings, users: int = DEMO_USERS) -> None:
     """Write a generated world's landing files for `run_date` (deterministic: same seed, same files)."""
     from nightshift.generate import generate_world
 
@@ -103,3 +107,14 @@ def run_demo(run_date: date, users: int, use_airflow: bool, settings: Settings, 
         run(run_date, settings=settings, on_stage_done=lambda r: console.print(f"✓ {r.stage:<10} {r.summary}"))
     console.rule("3/3  What the night produced, and where")
     show_outputs(run_date, settings, console)
+
+
+def demo(
+    run_date: Annotated[str, typer.Option("--date", help="Demo run date.")] = common.DEMO_DATE.isoformat(),
+    users: Annotated[int, typer.Option(help="People in the generated world.")] = DEMO_USERS,
+    use_airflow: Annotated[
+        bool, typer.Option("--airflow/--no-airflow", help="Run through `airflow dags test` (default) or in-process.")
+    ] = True,
+) -> None:
+    """Generate demo data, run the nightly DAG for one date, and show where every output is."""
+    run_demo(common.parse_date(run_date), users, use_airflow, common.current_settings(), common.console)

@@ -1,12 +1,15 @@
-"""Small warehouse helpers shared by the stages: existence checks and partition replacement.
+"""Partition replacement and small existence checks shared by the stages.
 
-Idempotency rule: a stage that writes dated rows first drops its run date's partition, then inserts, so a
-re-run replaces exactly its own date and never appends twice.
+Idempotency rule: a stage that writes dated rows first resets its run date's partition of every table it writes
+(`reset_partitions`), then inserts, so a re-run replaces exactly its own date and never appends twice.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
+
+from nightshift.warehouse.schema import ensure_tables
 
 
 def table_exists(client, table: str) -> bool:
@@ -29,3 +32,10 @@ def count_rows(client, table: str, where: str = "", parameters: dict | None = No
         return 0
     sql = f"SELECT count() FROM {table}" + (f" WHERE {where}" if where else "")
     return int(client.query(sql, parameters=parameters).result_rows[0][0])
+
+
+def reset_partitions(client, run_date: date, tables: Iterable[str]) -> None:
+    """Before a stage writes its run date: create its tables if needed and empty that date's partition of each."""
+    for table in tables:
+        ensure_tables(client, table)
+        drop_date_partition(client, table, run_date)

@@ -1,6 +1,6 @@
 """`nightshift campaign preview ID`: the funnel from segment size to final audience, without writing anything.
 
-The preview runs the same Spark steps as the segments stage (`spark_jobs.audience.decide`) on the warehouse's
+The preview runs the same Spark steps as the audiences stage (`spark_jobs.audience.decide`) on the warehouse's
 data for one date: segment membership of that date, the profile, earlier audiences (history and budget spent)
 and every other plan active that day (arbitration depends on them). Data goes from ClickHouse to Spark through
 Arrow in memory; nothing is written to the warehouse, the lake or the exports.
@@ -11,12 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from nightshift.audiences.history import HISTORY_SQL, history_since, spent_before
 from nightshift.campaigns.models import HOLDOUT, CampaignPlan, Policy
 from nightshift.campaigns.plans import known_segment_names, load_plans, load_policy
-from nightshift.campaigns.stage import HISTORY_SQL, history_since, spent_before
 from nightshift.errors import NightshiftError
 from nightshift.settings import Settings, get_settings
-from nightshift.tables import table_exists
+from nightshift.warehouse.partitions import table_exists
 
 
 @dataclass(frozen=True)

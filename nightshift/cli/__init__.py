@@ -1,0 +1,59 @@
+"""The `nightshift` command line: one module per command group, assembled here.
+
+| module        | commands |
+|---------------|----------|
+| `pipeline.py` | `run`, `status`, `sql` |
+| `data.py`     | `generate`, `ingest`, `load-cdnow` |
+| `airflow.py`  | `airflow-init`, `airflow-standalone` |
+| `demo.py`     | `demo` |
+| `profile.py`  | `profile` |
+| `segment.py`  | `segment validate | preview | diff | explain | show` |
+| `campaign.py` | `campaign validate | preview` |
+
+Command modules import the rest of Nightshift inside the commands, so `nightshift --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from nightshift.cli import airflow, data, demo, pipeline, profile
+from nightshift.cli.campaign import campaign_app
+from nightshift.cli.common import err_console
+from nightshift.cli.segment import segment_app
+from nightshift.errors import NightshiftError
+
+app = typer.Typer(
+    name="nightshift",
+    help="Nightshift: the nightly batch marketing pipeline (ClickHouse + dbt + Spark + Airflow).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command()(pipeline.run)
+app.command()(pipeline.sql)
+app.command()(pipeline.status)
+app.command()(data.generate)
+app.command()(data.ingest)
+app.command("load-cdnow")(data.load_cdnow)
+app.command("airflow-init")(airflow.airflow_init)
+app.command("airflow-standalone")(airflow.airflow_standalone)
+app.command()(demo.demo)
+app.command()(profile.profile)
+app.add_typer(segment_app, name="segment")
+app.add_typer(campaign_app, name="campaign")
+
+
+def main() -> None:
+    """Entry point: expected failures print one clear message and exit 1, never a stack trace."""
+    try:
+        app()
+    except NightshiftError as error:
+        err_console.print(f"[bold red]error:[/] {error}", soft_wrap=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

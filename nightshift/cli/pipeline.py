@@ -1,0 +1,98 @@
+"""`nightshift run | status | sql`: run the pipeline in this process and look at the warehouse."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from nightshift.cli.common import OutputFormat, console, current_settings, parse_date
+from nightshift.errors import NightshiftError
+
+
+def _print_results(results) -> None:
+    table = Table(title="Stages", show_lines=False)
+    for column in ("stage", "seconds", "rows", "summary"):
+        table.add_column(column, overflow="fold")
+    for result in results:
+        rows = ", ".join(f"{name}={count:,}" for name, count in result.rows.items())
+        table.add_row(result.stage, f"{result.seconds:.1f}", rows, result.summary)
+    console.print(table)
+
+
+def run(
+    run_date: Annotated[str, typer.Option("--date", help="Run (logical) date, YYYY-MM-DD.")],
+    stages: Annotated[
+        str | None, typer.Option(help="Comma-separated stages to run (default: all, in pipeline order).")
+    ] = None,
+) -> None:
+    """Run the nightly pipeline (or some stages of it) for one date in this process."""
+    from nightshift.pipeline import run as run_pipeline
+
+    wanted = [stage.strip() for stage in stages.split(",")] if stages else None
+    results = run_pipeline(
+        parse_date(run_date),
+        wanted,
+        current_settings(),
+        on_stage_done=lambda r: console.print(f"[green]✓[/] {r.stage:<10} {r.seconds:6.1f}s  {r.summary}"),
+    )
+    _print_results(results)
+
+
+def sql(
+    query: Annotated[str, typer.Argument(help="A SELECT to run against the warehouse.")],
+    output: Annotated[OutputFormat, typer.Option("--format", help="table, csv or json")] = OutputFormat.table,
+) -> None:
+    """Query the warehouse and print the result."""
+    from nightshift.warehouse import get_client
+
+    client = get_client(current_settings())
+    if output is OutputFormat.csv:
+        sys.stdout.write(client.raw_query(query, fmt="CSVWithNames").decode())
+        return
+    result = client.query(query)
+    if output is OutputFormat.json:
+        records = [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
+        sys.stdout.write(json.dumps(records, default=str, ensure_ascii=False, indent=2) + "\n")
+        return
+    table = Table(*result.column_names)
+    for row in result.result_rows:
+        table.add_row(*("NULL" if value is None else str(value) for value in row))
+    console.print(table)
+    console.print(f"{len(result.result_rows)} rows")
+
+
+def status() -> None:
+    """Settings in force, warehouse reachability, tables with row counts, and the last run of each stage."""
+    from nightshift import runlog
+    from nightshift.warehouse import get_client
+
+    settings = current_settings()
+    table = Table("setting", "value", title="Settings in force")
+    for name, value in settings.describe().items():
+        table.add_row(name, value)
+    console.print(table)
+    try:
+        client = get_client(settings)
+        version = client.query("SELECT version()").result_rows[0][0]
+    except NightshiftError as error:
+        console.print(f"[red]Warehouse not reachable:[/] {error}")
+        raise typer.Exit(1) from None
+    console.print(f"[green]Warehouse reachable[/]: ClickHouse {version} ({settings.warehouse.describe()})")
+    tables = client.query(
+        "SELECT database, name, engine, total_rows FROM system.tables "
+        "WHERE database NOT IN ('system', 'INFORMATION_SCHEMA', 'information_schema', 'default') "
+        "ORDER BY database, name"
+    ).result_rows
+    table = Table("table", "engine", "rows", title="Tables")
+    for database, name, engine, rows in tables:
+        table.add_row(f"{database}.{name}", engine, "" if rows is None else f"{rows:,}")
+    console.print(table)
+    table = Table("stage", "last run date", "status", "finished at (UTC)", "message", title="Last run per stage")
+    for stage, run_date, stage_status, finished_at, message in runlog.last_runs(client):
+        colour = "green" if stage_status == "success" else "red"
+        table.add_row(stage, str(run_date), f"[{colour}]{stage_status}[/]", str(finished_at)[:19], message[:80])
+    console.print(table)

@@ -1,0 +1,101 @@
+"""Audiences stage: every campaign plan active on the run date becomes an audience, in Spark.
+
+Contract: reads the lake copies the segments stage wrote for the run date (`user_profile`, `segment_membership`),
+the valid segment names of the run date (`audience.segment_changes`), and earlier dates of
+`audience.campaign_audience` (contact history and budget spent). Writes `audience.campaign_audience` and
+`audience.exclusions` for the run date, replacing that date's partition. The decision steps and their order are
+in `spark_jobs.audience`. Invalid plans are skipped and listed in the summary; they never stop the valid ones.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from nightshift.audiences.history import HISTORY_SQL, REQUIRED_PROFILE_COLUMNS, history_since, spent_before
+from nightshift.campaigns.plans import CAMPAIGNS_DIR, POLICY_PATH, load_plans, load_policy
+from nightshift.contracts import USER_PROFILE_COLUMNS
+from nightshift.errors import NightshiftError
+from nightshift.lake import dataset_exists, dataset_path, lake_to_table, table_to_lake
+from nightshift.stages.context import StageContext, StageResult
+from nightshift.warehouse.partitions import reset_partitions, table_exists
+
+log = logging.getLogger(__name__)
+
+STAGE = "audiences"
+OUTPUT_TABLES = ("audience.campaign_audience", "audience.exclusions")
+
+
+def valid_segments(client, run_date) -> set[str]:
+    """The segments the segments stage evaluated on the run date (every valid one, members or not)."""
+    rows = client.query(
+        "SELECT DISTINCT segment FROM audience.segment_changes WHERE run_date = {d:Date}", parameters={"d": run_date}
+    ).result_rows
+    return {segment for (segment,) in rows}
+
+
+def run(ctx: StageContext, plans_dir: Path = CAMPAIGNS_DIR, policy_path: Path = POLICY_PATH) -> StageResult:
+    """Audiences and exclusions of every plan active on the run date, loaded into the warehouse."""
+    client, run_date, lake = ctx.client, ctx.run_date, ctx.settings.lake_root
+    reset_partitions(client, run_date, OUTPUT_TABLES)
+    if not table_exists(client, "marts.user_profile"):
+        return StageResult(STAGE, run_date, summary="marts.user_profile does not exist yet: nothing to do")
+    profile_path = dataset_path(lake, "user_profile", run_date)
+    membership_path = dataset_path(lake, "segment_membership", run_date)
+    if not (dataset_exists(profile_path) and dataset_exists(membership_path)):
+        raise NightshiftError(
+            f"The audiences stage reads the segments stage's lake output for {run_date} ({profile_path}, "
+            f"{membership_path}), which is not there: run `nightshift run --date {run_date} --stages segments` first."
+        )
+
+    from pyspark.sql import functions as F
+
+    from nightshift.spark import get_spark
+    from spark_jobs.audience import (
+        audience_rows,
+        campaign_frame,
+        decide,
+        exclusion_rows,
+        profile_columns,
+        spark_timezones,
+    )
+
+    spark = get_spark("nightshift-audiences", ctx.settings)
+    profile = spark.read.parquet(profile_path)
+    policy = load_policy(policy_path, known_columns=set(profile.columns) | set(USER_PROFILE_COLUMNS))
+    plan_set = load_plans(
+        plans_dir, valid_segments(client, run_date), known_columns=set(profile.columns), policy=policy
+    )
+    for error in plan_set.errors:
+        log.warning("campaign plan skipped: %s", error)
+    skipped = f"; {len(plan_set.errors)} plan problem(s), see `nightshift campaign validate`" if plan_set.errors else ""
+    active = plan_set.active(run_date)
+    if not active:
+        return StageResult(STAGE, run_date, summary=f"no campaign active on {run_date}{skipped}")
+    needed = sorted({*REQUIRED_PROFILE_COLUMNS, *profile_columns(policy)})
+    missing = [column for column in needed if column not in profile.columns]
+    if missing:
+        return StageResult(
+            STAGE,
+            run_date,
+            summary=f"campaign audiences skipped: marts.user_profile lacks {', '.join(missing)} "
+            f"(contract in nightshift/contracts.py){skipped}",
+        )
+
+    history_path = dataset_path(lake, "contact_history", run_date)
+    table_to_lake(client, HISTORY_SQL, history_path, {"since": history_since(active, policy, run_date), "d": run_date})
+    history = spark.read.parquet(history_path)
+    membership = spark.read.parquet(membership_path)
+    campaigns = campaign_frame(spark, active, policy, spent_before(client, run_date))
+    decided = decide(membership, profile, history, campaigns, policy, run_date, spark_timezones(spark)).cache()
+
+    outputs, rows = {}, {}
+    for table, rows_of in (("campaign_audience", audience_rows), ("exclusions", exclusion_rows)):
+        path = dataset_path(lake, table, run_date)
+        rows_of(decided, run_date).coalesce(1).write.mode("overwrite").parquet(path)
+        rows[f"audience.{table}"] = lake_to_table(client, path, f"audience.{table}").rows
+        outputs[f"{table}_parquet"] = path
+    sizes = dict(decided.where(F.col("reason").isNull()).groupBy("campaign_id").count().collect())
+    decided.unpersist()
+    summary = ", ".join(f"{plan.id}: {sizes.get(plan.id, 0)}" for plan in active)
+    return StageResult(STAGE, run_date, rows=rows, outputs=outputs, summary=f"audiences {summary}{skipped}")

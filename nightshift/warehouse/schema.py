@@ -1,0 +1,426 @@
+"""Every table that Nightshift's Python code owns, declared once: raw, ops, identity and audience.
+
+dbt owns `staging`, `intermediate`, `marts` and `snapshots` (dbt_project/); everything else the pipeline writes is
+declared here, so a reader finds a table's columns, engine, partition and order key in one place, and a stage
+never carries DDL of its own. `ensure_tables(client, *names)` creates what is missing (idempotent).
+
+Dated tables are partitioned by the run date: a stage replaces its date with
+`nightshift.warehouse.partitions.reset_partitions` before it writes, so a re-run never appends twice.
+"""
+
+from __future__ import annotations
+
+from nightshift.sources.catalog import Entity, Field
+
+# Every database, created in one place (`nightshift.warehouse.ensure_databases`). Python owns the first group;
+# `ingest_stage` holds ingestion's per-batch scratch tables, dropped when a batch ends. dbt builds into the second
+# group (created here too, so code and tests that read a mart before the first build find the database).
+INGEST_SCRATCH_DATABASE = "ingest_stage"
+PYTHON_DATABASES: tuple[str, ...] = ("raw", INGEST_SCRATCH_DATABASE, "ops", "identity", "audience")
+DBT_DATABASES: tuple[str, ...] = ("staging", "intermediate", "marts", "snapshots")
+DATABASES: tuple[str, ...] = PYTHON_DATABASES + DBT_DATABASES
+
+# ---------------------------------------------------------------------------------------------------------------
+# raw: one table per declared source entity, plus the quarantine. Raw tables follow the raw-table convention: one
+# column per declared field holding the normalised value, `<field>_original` for phone/timestamp/amount fields,
+# then the lineage columns. They are partitioned by `_drop_date` so that re-ingesting one day replaces that day.
+# ---------------------------------------------------------------------------------------------------------------
+
+CLICKHOUSE_TYPES: dict[str, str] = {
+    "string": "String",
+    "int": "Int64",
+    "float": "Float64",
+    "bool": "UInt8",
+    "timestamp": "DateTime64(3, 'UTC')",
+    "date": "Date",
+    "phone": "String",
+    "amount_fen": "Int64",
+    "string_array": "Array(String)",
+    "int_array": "Array(Int64)",
+    "json": "String",
+}
+ARRAY_TYPES = frozenset({"string_array", "int_array"})
+KEEPS_ORIGINAL = frozenset({"phone", "timestamp", "amount_fen"})
+
+LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("_drop_date", "Date"),
+    ("_batch_id", "String"),
+    ("_source_file", "String"),
+    ("_line_number", "UInt64"),
+    ("_ingested_at", "DateTime64(3, 'UTC')"),
+    ("_is_late", "UInt8"),
+    ("_extra", "String"),
+)
+
+
+def column_type(field: Field) -> str:
+    base = CLICKHOUSE_TYPES[field.type]
+    if field.required or field.type in ARRAY_TYPES:
+        return base  # arrays cannot be Nullable in ClickHouse; absent means empty
+    return f"Nullable({base})"
+
+
+def raw_columns(entity: Entity) -> list[tuple[str, str]]:
+    """(name, type) of every column of the entity's raw table, in table order."""
+    columns: list[tuple[str, str]] = []
+    for field in entity.fields:
+        columns.append((field.name, column_type(field)))
+        if field.type in KEEPS_ORIGINAL:
+            columns.append((f"{field.name}_original", "String"))
+    return columns + list(LINEAGE_COLUMNS)
+
+
+def raw_table_ddl(entity: Entity, table: str | None = None) -> str:
+    columns = ",\n    ".join(f"`{name}` {ctype}" for name, ctype in raw_columns(entity))
+    return (
+        f"CREATE TABLE IF NOT EXISTS {table or entity.raw_table}\n(\n    {columns}\n)\n"
+        "ENGINE = MergeTree\nPARTITION BY _drop_date\nORDER BY (_drop_date, _source_file, _line_number)"
+    )
+
+
+QUARANTINE_DDL = """
+CREATE TABLE IF NOT EXISTS raw.quarantine
+(
+    _drop_date    Date,
+    source        LowCardinality(String),
+    entity        LowCardinality(String),
+    source_file   String,
+    line_number   UInt64,
+    raw_line      String,
+    reason_code   LowCardinality(String),
+    reason        String,
+    _batch_id     String,
+    _ingested_at  DateTime64(3, 'UTC')
+)
+ENGINE = MergeTree
+PARTITION BY (_drop_date, source)
+ORDER BY (source, entity, _drop_date, source_file, line_number)
+"""
+
+# Append-only: one row per file per batch. The newest batch of a (day, source, entity) says what is loaded now.
+INGESTED_FILES_DDL = """
+CREATE TABLE IF NOT EXISTS ops.ingested_files
+(
+    drop_date     Date,
+    source        LowCardinality(String),
+    entity        LowCardinality(String),
+    source_file   String,
+    status        LowCardinality(String),
+    sha256        String,
+    lines         UInt64,
+    loaded        UInt64,
+    duplicates    UInt64,
+    quarantined   UInt64,
+    batch_id      String,
+    ingested_at   DateTime64(3, 'UTC')
+)
+ENGINE = MergeTree
+ORDER BY (drop_date, source, entity, source_file)
+"""
+
+# Append-only history: what each ingestion run of a (date, source) did, file by file (latest = max ingested_at).
+INGESTION_SUMMARY_DDL = """
+CREATE TABLE IF NOT EXISTS ops.ingestion_summary
+(
+    run_date              Date,
+    source                LowCardinality(String),
+    entity                LowCardinality(String),
+    source_file           String,
+    status                LowCardinality(String),
+    sha256                String,
+    encoding              LowCardinality(String),
+    lines                 UInt64,
+    blank_lines           UInt64,
+    loaded                UInt64,
+    duplicates            UInt64,
+    quarantined           UInt64,
+    quarantined_by_reason Map(String, UInt64),
+    late_rows             UInt64,
+    drift_rows            UInt64,
+    drift_fields          Array(String),
+    message               String,
+    batch_id              String,
+    ingested_at           DateTime64(3, 'UTC')
+)
+ENGINE = MergeTree
+ORDER BY (run_date, source, source_file)
+"""
+
+INGESTION_SUMMARY_COLUMNS: tuple[str, ...] = (
+    "run_date",
+    "source",
+    "entity",
+    "source_file",
+    "status",
+    "sha256",
+    "encoding",
+    "lines",
+    "blank_lines",
+    "loaded",
+    "duplicates",
+    "quarantined",
+    "quarantined_by_reason",
+    "late_rows",
+    "drift_rows",
+    "drift_fields",
+    "message",
+    "batch_id",
+    "ingested_at",
+)
+INGESTED_FILES_COLUMNS: tuple[str, ...] = (
+    "drop_date",
+    "source",
+    "entity",
+    "source_file",
+    "status",
+    "sha256",
+    "lines",
+    "loaded",
+    "duplicates",
+    "quarantined",
+    "batch_id",
+    "ingested_at",
+)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# ops: bookkeeping of ingestion and stage runs, and the segment preview cache
+# ---------------------------------------------------------------------------------------------------------------
+
+STAGE_RUNS_DDL = """
+CREATE TABLE IF NOT EXISTS ops.stage_runs
+(
+    stage        LowCardinality(String),
+    run_date     Date,
+    started_at   DateTime64(3, 'UTC'),
+    finished_at  DateTime64(3, 'UTC'),
+    status       LowCardinality(String),
+    rows_json    String,
+    message      String
+)
+ENGINE = MergeTree
+ORDER BY (stage, run_date, started_at)
+"""
+
+
+SEGMENT_BITMAP_CACHE_TABLE = "ops.segment_bitmap_cache"
+SEGMENT_BITMAP_CACHE_DDL = f"""
+CREATE TABLE IF NOT EXISTS {SEGMENT_BITMAP_CACHE_TABLE}
+(
+    fingerprint String,
+    segment     String,
+    built_at    DateTime,
+    bitmap      AggregateFunction(groupBitmap, UInt32)
+)
+ENGINE = ReplacingMergeTree(built_at)
+ORDER BY fingerprint
+TTL built_at + INTERVAL 7 DAY
+SETTINGS index_granularity = 1
+"""
+
+# ---------------------------------------------------------------------------------------------------------------
+# identity: written by the identity stage. Every table but `identity.identity_map` is partitioned by run date;
+# `identity.identity_map` is the current map (the latest run's partition of `identity.identity_map_daily`).
+# ---------------------------------------------------------------------------------------------------------------
+
+IDENTITY_MAP_COLUMNS = """
+    one_id           UInt64,
+    id_type          LowCardinality(String),
+    id_value         String,
+    first_seen_date  Date,
+    last_seen_date   Date
+"""
+
+IDENTITY_DATED_TABLES: dict[str, str] = {
+    "identity.identity_map_daily": f"""
+        CREATE TABLE IF NOT EXISTS identity.identity_map_daily
+        (
+            run_date Date,
+            {IDENTITY_MAP_COLUMNS}
+        )
+        ENGINE = MergeTree
+        PARTITION BY run_date
+        ORDER BY (run_date, id_type, id_value)
+    """,
+    # One row per person absorbed into another on the run date.
+    "identity.identity_merges": """
+        CREATE TABLE IF NOT EXISTS identity.identity_merges
+        (
+            run_date          Date,
+            surviving_one_id  UInt64,
+            merged_one_id     UInt64,
+            merged_ids        UInt64
+        )
+        ENGINE = MergeTree
+        PARTITION BY run_date
+        ORDER BY (run_date, surviving_one_id, merged_one_id)
+    """,
+    # One row per part of a known person that moved to another one_id on the run date.
+    "identity.identity_splits": """
+        CREATE TABLE IF NOT EXISTS identity.identity_splits
+        (
+            run_date         Date,
+            original_one_id  UInt64,
+            new_one_id       UInt64,
+            moved_ids        UInt64
+        )
+        ENGINE = MergeTree
+        PARTITION BY run_date
+        ORDER BY (run_date, original_one_id, new_one_id)
+    """,
+    # Ids that were not allowed to link: blocklisted placeholders, hubs of oversize components, and ids left
+    # unmerged because their component stayed oversize.
+    "identity.identity_blocked": """
+        CREATE TABLE IF NOT EXISTS identity.identity_blocked
+        (
+            run_date        Date,
+            id_type         LowCardinality(String),
+            id_value        String,
+            reason          LowCardinality(String),
+            degree          Nullable(UInt64),
+            component_size  Nullable(UInt64)
+        )
+        ENGINE = MergeTree
+        PARTITION BY run_date
+        ORDER BY (run_date, reason, id_type, id_value)
+    """,
+    "identity.identity_summary": """
+        CREATE TABLE IF NOT EXISTS identity.identity_summary
+        (
+            run_date           Date,
+            people             UInt64,
+            ids                UInt64,
+            edges              UInt64,
+            merges             UInt64,
+            splits             UInt64,
+            blocked_ids        UInt64,
+            largest_component  UInt64
+        )
+        ENGINE = MergeTree
+        PARTITION BY run_date
+        ORDER BY run_date
+    """,
+}
+
+IDENTITY_MAP_DDL = f"""
+CREATE TABLE IF NOT EXISTS identity.identity_map
+(
+    {IDENTITY_MAP_COLUMNS}
+)
+ENGINE = MergeTree
+ORDER BY (one_id, id_type, id_value)
+"""
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# audience: segments, campaign audiences and reconciliation, each partitioned by run date
+# ---------------------------------------------------------------------------------------------------------------
+
+SEGMENT_MEMBERSHIP_DDL = """
+CREATE TABLE IF NOT EXISTS audience.segment_membership
+(
+    run_date  Date,
+    segment   LowCardinality(String),
+    one_id    UInt64
+)
+ENGINE = MergeTree
+PARTITION BY run_date
+ORDER BY (run_date, segment, one_id)
+"""
+SEGMENT_CHANGES_DDL = """
+CREATE TABLE IF NOT EXISTS audience.segment_changes
+(
+    run_date       Date,
+    segment        LowCardinality(String),
+    previous_date  Nullable(Date),
+    members        UInt64,
+    entered        UInt64,
+    exited         UInt64
+)
+ENGINE = MergeTree
+PARTITION BY run_date
+ORDER BY (run_date, segment)
+"""
+CAMPAIGN_AUDIENCE_DDL = """
+CREATE TABLE IF NOT EXISTS audience.campaign_audience
+(
+    run_date     Date,
+    campaign_id  LowCardinality(String),
+    one_id       UInt64,
+    variant      LowCardinality(String),
+    channel      LowCardinality(String),
+    contact_ref  String,
+    send_at      DateTime('UTC'),
+    benefit_id   LowCardinality(String),
+    cost_fen     Int64
+)
+ENGINE = MergeTree
+PARTITION BY run_date
+ORDER BY (run_date, campaign_id, one_id)
+"""
+EXCLUSIONS_DDL = """
+CREATE TABLE IF NOT EXISTS audience.exclusions
+(
+    run_date     Date,
+    campaign_id  LowCardinality(String),
+    one_id       UInt64,
+    reason       LowCardinality(String)
+)
+ENGINE = MergeTree
+PARTITION BY run_date
+ORDER BY (run_date, campaign_id, reason, one_id)
+"""
+RECONCILIATION_DDL = """
+CREATE TABLE IF NOT EXISTS audience.reconciliation
+(
+    run_date       Date,
+    planned_date   Date,
+    segment        LowCardinality(String),
+    planned        UInt64,
+    recorded       UInt64,
+    missing        UInt64
+)
+ENGINE = MergeTree
+PARTITION BY run_date
+ORDER BY (run_date, segment)
+"""
+
+REPLENISHMENT_DDL = """
+CREATE TABLE IF NOT EXISTS audience.replenishment
+(
+    run_date                Date,
+    segment                 LowCardinality(String),
+    one_id                  UInt64,
+    replenishment_batch_id  String
+)
+ENGINE = MergeTree
+PARTITION BY run_date
+ORDER BY (run_date, segment, one_id)
+"""
+
+
+# Every declared table by name, for `ensure_tables`. Raw entity tables are declared from the catalog instead
+# (`raw_table_ddl`), since their columns are the entity's fields.
+TABLES: dict[str, str] = {
+    "raw.quarantine": QUARANTINE_DDL,
+    "ops.ingested_files": INGESTED_FILES_DDL,
+    "ops.ingestion_summary": INGESTION_SUMMARY_DDL,
+    "ops.stage_runs": STAGE_RUNS_DDL,
+    SEGMENT_BITMAP_CACHE_TABLE: SEGMENT_BITMAP_CACHE_DDL,
+    **IDENTITY_DATED_TABLES,
+    "identity.identity_map": IDENTITY_MAP_DDL,
+    "audience.segment_membership": SEGMENT_MEMBERSHIP_DDL,
+    "audience.segment_changes": SEGMENT_CHANGES_DDL,
+    "audience.campaign_audience": CAMPAIGN_AUDIENCE_DDL,
+    "audience.exclusions": EXCLUSIONS_DDL,
+    "audience.reconciliation": RECONCILIATION_DDL,
+    "audience.replenishment": REPLENISHMENT_DDL,
+}
+
+
+def ensure_tables(client, *names: str) -> None:
+    """Create the named tables if they do not exist yet (their databases come from `ensure_databases`)."""
+    for name in names:
+        if name not in TABLES:
+            raise KeyError(f"{name} is not declared in nightshift/warehouse/schema.py; declare it there first")
+        client.command(TABLES[name])

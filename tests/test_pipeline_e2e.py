@@ -24,8 +24,8 @@ FINGERPRINT_SCRIPT = textwrap.dedent(
     from nightshift.warehouse import get_client
     client = get_client()
     tables = client.query(
-        "SELECT database, name FROM system.tables WHERE database IN ('raw', 'staging', 'intermediate', 'marts', "
-        "'audience', 'snapshots') AND engine NOT IN ('View', 'MaterializedView') ORDER BY database, name"
+        "SELECT database, name FROM system.tables WHERE database IN ('raw', 'identity', 'staging', 'intermediate', "
+        "'marts', 'audience', 'snapshots') AND engine NOT IN ('View', 'MaterializedView') ORDER BY database, name"
     ).result_rows
     prints = {}
     for database, name in tables:
@@ -124,3 +124,58 @@ def test_report_counts_agree_with_the_exported_files(pipeline_home):
             assert rows[f"campaign__{campaign}__{channel}.csv"] == count, line
     exported_campaigns = {name.split("__")[1] for name in rows if name.startswith("campaign__")}
     assert exported_campaigns <= {line.split()[0] for line in contact_lines}
+
+
+# Everything that reaches a person, for people nobody may contact (blacklisted, complaint, internal test account,
+# holdout of a campaign) and, per channel, for people who may not be contacted on it (opted out, unsubscribed).
+PROTECTED_CONTACTS_SCRIPT = textwrap.dedent(
+    """
+    import json
+    from nightshift.contracts import CHANNELS
+    from nightshift.warehouse import get_client
+    client = get_client()
+    identities = "phone, unionid, wechat_oa_openid, miniprogram_openid, wecom_external_userid, douyin_open_id"
+    refs = ", ".join(f"contact_ref_{c}" for c in CHANNELS)
+    never = client.query(
+        f"SELECT {identities}, {refs} FROM marts.user_profile WHERE is_blacklisted OR has_complaint "
+        "OR is_internal_test_account OR one_id IN (SELECT one_id FROM audience.campaign_audience "
+        "WHERE run_date = {d:Date} AND variant = 'holdout')", parameters={"d": RUN_DATE}).result_rows
+    per_channel = {
+        c: [r for (r,) in client.query(
+            f"SELECT contact_ref_{c} FROM marts.user_profile WHERE can_receive_{c} = 0 "
+            + ("OR is_sms_unsubscribed" if c == "sms" else "")).result_rows]
+        for c in CHANNELS
+    }
+    holdout = client.query("SELECT countIf(variant = 'holdout') FROM audience.campaign_audience "
+                           "WHERE run_date = {d:Date}", parameters={"d": RUN_DATE}).result_rows[0][0]
+    print(json.dumps({"never": sorted({v for row in never for v in row if v}), "per_channel": per_channel,
+                      "holdout": holdout}))
+    """
+).replace("RUN_DATE", repr(RUN_DATE))
+
+
+def _contact_forms(value: str) -> set[str]:
+    """A contact value as it could appear in a file: as stored, and a phone also without its country code."""
+    forms = {value}
+    if value.startswith("+86"):
+        forms.add(value[3:])
+    return forms
+
+
+def test_no_exported_file_carries_contact_data_of_protected_people(pipeline_home):
+    protected = json.loads(run_python(pipeline_home, PROTECTED_CONTACTS_SCRIPT).strip().splitlines()[-1])
+    assert protected["never"] and protected["holdout"], "the world must have protected people to check against"
+    export_dir = pipeline_home / "exports" / RUN_DATE
+    files = sorted(export_dir.glob("*.csv"))
+    assert files
+    never = set().union(*(_contact_forms(value) for value in protected["never"]))
+    for path in files:
+        header, *rows = path.read_text().splitlines()
+        cells = {cell.strip('"') for row in rows for cell in row.split(",")}
+        assert not cells & never, f"{path.name} carries contact data of a suppressed or holdout person"
+        if not path.name.startswith("campaign__"):  # segment files: ids only, never contact data
+            assert header == '"one_id"' or header == "one_id", f"{path.name} has columns {header}"
+            continue
+        channel = path.stem.split("__")[2]
+        barred = set().union(*(_contact_forms(v) for v in protected["per_channel"][channel] if v))
+        assert not cells & barred, f"{path.name} carries people who cannot be contacted on {channel}"

@@ -12,6 +12,7 @@ Pure parts, each `DataFrame -> DataFrame`:
   Component sizes and the key clash check are aggregations over long keys; hub cutting runs only when needed.
 - `assign_one_ids(components, previous, max_issued_one_id)`: stable `one_id`s against the previous day's map,
   with merges and splits recorded.
+The junk rules are `nightshift.identity.config.IdentityConfig` (config/identity.yml).
 Thin `main()` for spark-submit: reads the lake Parquet written by the identity stage, writes its outputs.
 """
 
@@ -21,10 +22,13 @@ import argparse
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 
 from pyspark.sql import DataFrame, Observation, SparkSession, Window
 from pyspark.sql import functions as F
+
+from nightshift.identity.config import IdentityConfig, load_identity_config
 
 ID_KEY = ["id_type", "id_value"]
 # Lake inputs as the identity stage writes them; stating the schemas spares Spark a job per read to infer them.
@@ -42,17 +46,6 @@ POSITION_PARTITION_SHIFT = 33
 BLOCK_REASON_BLOCKLIST = "blocklist"
 BLOCK_REASON_HUB = "hub"
 BLOCK_REASON_OVERSIZE = "oversize_component"
-
-
-@dataclass(frozen=True)
-class JunkRules:
-    """What the resolver refuses to trust (from config/identity.yml)."""
-
-    blocked_values: dict[str, tuple[str, ...]] = field(default_factory=dict)  # id_type -> exact values
-    blocked_patterns: dict[str, tuple[str, ...]] = field(default_factory=dict)  # id_type -> regexes (full match)
-    max_component_size: int = 200
-    hub_min_degree: int = 25  # inside an oversize component, ids linked to at least this many others are hubs
-    max_hub_rounds: int = 3  # hub cutting rounds before an oversize component is left unmerged
 
 
 @dataclass(frozen=True)
@@ -206,7 +199,9 @@ def connected_components(edges: DataFrame, src: str = "src", dst: str = "dst") -
     )
 
 
-def _blocklist_condition(rules: JunkRules, type_column: str = "id_type", value_column: str = "id_value") -> F.Column:
+def _blocklist_condition(
+    rules: IdentityConfig, type_column: str = "id_type", value_column: str = "id_value"
+) -> F.Column:
     """True for identifiers the configuration says identify nobody."""
     id_type, id_value = F.col(type_column), F.col(value_column)
     condition = F.lit(False)
@@ -220,7 +215,7 @@ def _blocklist_condition(rules: JunkRules, type_column: str = "id_type", value_c
     return condition
 
 
-def _linking_edges(edges: DataFrame, rules: JunkRules) -> DataFrame:
+def _linking_edges(edges: DataFrame, rules: IdentityConfig) -> DataFrame:
     """Distinct (hi, lo) node-key edges between identifiers that are not blocklisted."""
     is_listed_end = _blocklist_condition(rules, "src_type", "src_value") | _blocklist_condition(
         rules, "dst_type", "dst_value"
@@ -264,7 +259,9 @@ def _degrees(edges: DataFrame) -> DataFrame:
     return ends.groupBy("node").agg(F.count("*").alias("degree"))
 
 
-def _cut_hubs(labelled: DataFrame, largest: int, edges: DataFrame, rules: JunkRules) -> tuple[DataFrame, DataFrame]:
+def _cut_hubs(
+    labelled: DataFrame, largest: int, edges: DataFrame, rules: IdentityConfig
+) -> tuple[DataFrame, DataFrame]:
     """Cut hub ids out of oversize components until none is left or the rounds run out.
 
     labelled: checkpointed id_type, id_value, node, component; largest: its largest component size.
@@ -329,7 +326,7 @@ def _union_all(frames: list[DataFrame]) -> DataFrame | None:
     return union
 
 
-def resolve_components(nodes: DataFrame, edges: DataFrame, rules: JunkRules) -> Resolution:
+def resolve_components(nodes: DataFrame, edges: DataFrame, rules: IdentityConfig) -> Resolution:
     """Group identifiers into people.
 
     nodes: id_type, id_value (one row per identifier seen; other columns ignored).
@@ -449,17 +446,6 @@ def identity_map(assignment: Assignment, nodes: DataFrame) -> DataFrame:
     )
 
 
-def rules_from_json(text: str) -> JunkRules:
-    raw = json.loads(text)
-    return JunkRules(
-        blocked_values={k: tuple(v) for k, v in raw.get("blocked_values", {}).items()},
-        blocked_patterns={k: tuple(v) for k, v in raw.get("blocked_patterns", {}).items()},
-        max_component_size=int(raw.get("max_component_size", JunkRules.max_component_size)),
-        hub_min_degree=int(raw.get("hub_min_degree", JunkRules.hub_min_degree)),
-        max_hub_rounds=int(raw.get("max_hub_rounds", JunkRules.max_hub_rounds)),
-    )
-
-
 @dataclass(frozen=True)
 class JobPaths:
     nodes: str
@@ -499,7 +485,7 @@ def sized_for(spark: SparkSession, edges: int) -> Iterator[None]:
 def run_job(
     spark: SparkSession,
     paths: JobPaths,
-    rules: JunkRules,
+    rules: IdentityConfig,
     max_issued_one_id: int,
     run_date: str,
     edge_count: int | None = None,
@@ -541,14 +527,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--nodes", required=True, help="Parquet: id_type, id_value, first_seen_date, last_seen_date")
     parser.add_argument("--edges", required=True, help="Parquet: src_type, src_value, dst_type, dst_value")
     parser.add_argument("--previous", default=None, help="Parquet: id_type, id_value, one_id (previous map)")
-    parser.add_argument("--rules", default="{}", help="junk rules as JSON (see JunkRules)")
+    parser.add_argument("--config", type=Path, default=None, help="identity.yml (default: config/identity.yml)")
     parser.add_argument("--max-issued-one-id", type=int, default=0, help="largest one_id ever issued")
     parser.add_argument("--run-date", required=True, help="YYYY-MM-DD, stamped on every output row")
     parser.add_argument("--output", required=True, help="output directory")
     args = parser.parse_args(argv)
     spark = SparkSession.builder.appName("nightshift-identity").getOrCreate()
     paths = JobPaths(args.nodes, args.edges, args.previous, args.output)
-    written = run_job(spark, paths, rules_from_json(args.rules), args.max_issued_one_id, args.run_date)
+    written = run_job(spark, paths, load_identity_config(args.config), args.max_issued_one_id, args.run_date)
     print(json.dumps(written))
 
 

@@ -1,4 +1,4 @@
-"""OneID resolution algorithm (spark_jobs/identity.py) on tiny inline DataFrames and a local Spark session."""
+"""OneID resolution algorithm (spark_jobs/identity/) on tiny inline DataFrames and a local Spark session."""
 
 from __future__ import annotations
 

@@ -52,9 +52,9 @@ def bench_identity(edges: int) -> dict[str, float]:
         os.environ["NIGHTSHIFT_HOME"] = tempfile.mkdtemp(prefix="nightshift-bench-identity-")
     from pyspark.sql import functions as F
 
+    from nightshift.identity.config import IdentityConfig
     from nightshift.spark import get_spark
     from spark_jobs.identity import (
-        JunkRules,
         assign_one_ids,
         connected_components,
         node_key,
@@ -83,7 +83,7 @@ def bench_identity(edges: int) -> dict[str, float]:
         figures["connected_components_load"] = os.getloadavg()[0]
 
         started = time.perf_counter()
-        resolution = resolve_components(nodes, links, JunkRules(max_component_size=1000))
+        resolution = resolve_components(nodes, links, IdentityConfig(max_component_size=1000))
         previous = spark.createDataFrame([], "id_type string, id_value string, one_id long")
         assignment = assign_one_ids(resolution.components, previous, 0)
         assignment.identities.write.mode("overwrite").parquet(f"{scratch}/identities")

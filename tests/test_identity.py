@@ -1,4 +1,4 @@
-"""OneID resolution algorithm (spark_jobs/identity.py) on tiny inline DataFrames and a local Spark session."""
+"""OneID resolution algorithm (spark_jobs/identity/) on tiny inline DataFrames and a local Spark session."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 from pyspark.testing import assertDataFrameEqual
 
+from nightshift.identity.config import IdentityConfig
 from nightshift.identity.evaluate import evaluate, pairwise_counts
-from spark_jobs.identity import JunkRules, assign_one_ids, connected_components, resolve_components, sized_for
+from spark_jobs.identity import assign_one_ids, connected_components, resolve_components, sized_for
 
 NODE_SCHEMA = "id_type string, id_value string"
 EDGE_SCHEMA = "src_type string, src_value string, dst_type string, dst_value string"
@@ -106,7 +107,7 @@ def test_records_with_one_id_are_people_and_blocklisted_ids_link_nobody(spark):
         ],
         EDGE_SCHEMA,
     )
-    rules = JunkRules(blocked_values={"device_id": ("0000",)})
+    rules = IdentityConfig(blocked_values={"device_id": ("0000",)})
     resolution = resolve_components(nodes, edges, rules)
     assert groups(resolution.components) == {
         frozenset({"app_user_id:U1", "phone:+8613911112222"}),
@@ -135,7 +136,7 @@ def test_a_shared_hub_cannot_glue_an_oversize_component(spark):
         + [("app_user_id", a, "device_id", f"D{a}") for a in accounts],
         EDGE_SCHEMA,
     )
-    resolution = resolve_components(nodes, edges, JunkRules(max_component_size=4, hub_min_degree=5))
+    resolution = resolve_components(nodes, edges, IdentityConfig(max_component_size=4, hub_min_degree=5))
     assert groups(resolution.components) == {frozenset({"phone:+8613000000001"})} | {
         frozenset({f"app_user_id:{a}", f"device_id:D{a}"}) for a in accounts
     }
@@ -153,7 +154,8 @@ def test_what_stays_oversize_after_cutting_hubs_is_left_unmerged(spark):
     edges = spark.createDataFrame(
         [("device_id", a, "device_id", b) for a in members for b in members if a < b], EDGE_SCHEMA
     )
-    resolution = resolve_components(nodes, edges, JunkRules(max_component_size=3, hub_min_degree=50, max_hub_rounds=1))
+    rules = IdentityConfig(max_component_size=3, hub_min_degree=50, max_hub_rounds=1)
+    resolution = resolve_components(nodes, edges, rules)
     assert groups(resolution.components) == {frozenset({f"device_id:{m}"}) for m in members}
     reasons = sorted(row.reason for row in resolution.blocked.collect())
     assert reasons == ["hub"] + ["oversize_component"] * 5

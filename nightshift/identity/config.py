@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 
 import yaml
@@ -17,30 +17,25 @@ KNOWN_KEYS = {"blocklist", "max_component_size", "hub_min_degree", "max_hub_roun
 
 @dataclass(frozen=True)
 class IdentityConfig:
-    blocked_values: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    blocked_patterns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """What the resolver refuses to trust, and which fields hold references to other people (not links).
+
+    The one home of these rules and their defaults; the Spark job (`spark_jobs.identity`) takes this object as is.
+    """
+
+    blocked_values: dict[str, tuple[str, ...]] = field(default_factory=dict)  # id_type -> exact values
+    blocked_patterns: dict[str, tuple[str, ...]] = field(default_factory=dict)  # id_type -> regexes (full match)
     max_component_size: int = 200
-    hub_min_degree: int = 25
-    max_hub_rounds: int = 3
+    hub_min_degree: int = 25  # inside an oversize component, ids linked to at least this many others are hubs
+    max_hub_rounds: int = 3  # hub cutting rounds before an oversize component is left unmerged
     reference_fields: frozenset[str] = frozenset()  # "<source>.<entity>.<field>"
 
-    def rules_json(self) -> str:
-        """The junk rules in the JSON form `spark_jobs.identity.rules_from_json` reads."""
-        import json
 
-        return json.dumps(
-            {
-                "blocked_values": {k: list(v) for k, v in self.blocked_values.items()},
-                "blocked_patterns": {k: list(v) for k, v in self.blocked_patterns.items()},
-                "max_component_size": self.max_component_size,
-                "hub_min_degree": self.hub_min_degree,
-                "max_hub_rounds": self.max_hub_rounds,
-            }
-        )
+# A setting missing from the file takes the dataclass default: the defaults are stated once, above.
+_DEFAULTS = {option.name: option.default for option in fields(IdentityConfig) if option.default is not MISSING}
 
 
-def _positive_int(raw: dict, key: str, default: int, where: Path) -> int:
-    value = raw.get(key, default)
+def _positive_int(raw: dict, key: str, where: Path) -> int:
+    value = raw.get(key, _DEFAULTS[key])
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ConfigurationError(f"{where}: `{key}` must be a positive integer, got {value!r}")
     return value
@@ -93,8 +88,8 @@ def load_identity_config(path: Path | None = None) -> IdentityConfig:
     return IdentityConfig(
         blocked_values=values,
         blocked_patterns=patterns,
-        max_component_size=_positive_int(raw, "max_component_size", 200, path),
-        hub_min_degree=_positive_int(raw, "hub_min_degree", 25, path),
-        max_hub_rounds=_positive_int(raw, "max_hub_rounds", 3, path),
+        max_component_size=_positive_int(raw, "max_component_size", path),
+        hub_min_degree=_positive_int(raw, "hub_min_degree", path),
+        max_hub_rounds=_positive_int(raw, "max_hub_rounds", path),
         reference_fields=frozenset(references),
     )

@@ -28,18 +28,6 @@ OUTPUT_TABLES = {
 }
 
 
-def _junk_rules(config: IdentityConfig):
-    from spark_jobs.identity import JunkRules
-
-    return JunkRules(
-        blocked_values=config.blocked_values,
-        blocked_patterns=config.blocked_patterns,
-        max_component_size=config.max_component_size,
-        hub_min_degree=config.hub_min_degree,
-        max_hub_rounds=config.max_hub_rounds,
-    )
-
-
 def run(ctx: StageContext, config: IdentityConfig | None = None, sources: dict | None = None) -> StageResult:
     """Resolve identities up to the run date. `config` and `sources` default to config/identity.yml and the
     whole catalog; tests pass their own."""
@@ -74,7 +62,7 @@ def run(ctx: StageContext, config: IdentityConfig | None = None, sources: dict |
     run_job(
         spark,
         JobPaths(nodes=nodes_path, edges=edges_path, previous=previous_path, output=output_path),
-        _junk_rules(config),
+        config,
         max_issued,
         ctx.run_date.isoformat(),
         edge_count=edges.rows,

@@ -15,7 +15,7 @@ import pytest
 from nightshift.identity import tables
 from nightshift.identity.config import IdentityConfig, load_identity_config
 from nightshift.pipeline import StageContext
-from nightshift.sources.catalog import Entity, Field, Source
+from nightshift.sources.model import Entity, Field, Source
 from nightshift.stages import identity as identity_stage
 
 DAY_1, DAY_2, DAY_3 = date(2001, 1, 1), date(2001, 1, 2), date(2001, 1, 3)

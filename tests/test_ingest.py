@@ -15,7 +15,7 @@ import pytest
 from nightshift.ingest.engine import ingest_source_day
 from nightshift.ingest.errors import InvariantViolation
 from nightshift.ingest.load import FileResult
-from nightshift.sources.catalog import QUARANTINE_REASONS, Entity, Field, Source
+from nightshift.sources.model import QUARANTINE_REASONS, Entity, Field, Source
 from tests.conftest import CDNOW_FILE
 
 DAY = date(2026, 11, 21)

@@ -28,7 +28,8 @@ from nightshift.ingest.tables import (
     ensure_ingest_tables,
     insert_rows,
 )
-from nightshift.sources.catalog import Entity, Source, all_sources
+from nightshift.sources.catalog import all_sources
+from nightshift.sources.model import Entity, Source
 
 log = logging.getLogger(__name__)
 

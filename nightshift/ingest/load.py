@@ -19,7 +19,7 @@ from nightshift.ingest import files as landing
 from nightshift.ingest import phones, sql
 from nightshift.ingest.errors import InvariantViolation
 from nightshift.ingest.tables import STAGE_DATABASE, ensure_raw_table, insert_rows, raw_columns
-from nightshift.sources.catalog import Entity
+from nightshift.sources.model import Entity
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from datetime import date
 
 from nightshift.ingest import phones
 from nightshift.ingest.tables import ARRAY_TYPES, KEEPS_ORIGINAL, raw_columns
-from nightshift.sources.catalog import Entity, Field
+from nightshift.sources.model import Entity, Field
 
 # Naive timestamps are local time of the platforms (Beijing); the day of a drop is also a Beijing day.
 LOCAL_TIMEZONE = "Asia/Shanghai"

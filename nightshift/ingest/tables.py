@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 
-from nightshift.sources.catalog import Entity, Field
+from nightshift.sources.model import Entity, Field
 
 STAGE_DATABASE = "ingest_stage"  # per-batch scratch tables, dropped when the batch ends
 

@@ -54,9 +54,9 @@ def day_to_day_stability(client, previous: date, day: date) -> dict:
 
 def check_world(users: int, days: int, seed: int = 42, start_date: date = DEFAULT_START) -> dict:
     from nightshift.generate import generate_world
+    from nightshift.ingest.day import ingest_day
     from nightshift.pipeline import StageContext
     from nightshift.stages import identity as identity_stage
-    from nightshift.stages.ingest import ingest_day
 
     settings = get_settings()
     timings: dict[str, float] = {}

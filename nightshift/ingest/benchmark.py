@@ -44,8 +44,8 @@ def main(lines: int) -> None:
     logging.getLogger("nightshift.ingest").setLevel(logging.DEBUG)  # per-step timings
     home = Path(tempfile.mkdtemp(prefix="nightshift-ingest-bench-"))
     os.environ["NIGHTSHIFT_HOME"] = str(home)
+    from nightshift.ingest.day import ingest_day
     from nightshift.settings import get_settings
-    from nightshift.stages.ingest import ingest_day
     from nightshift.warehouse import get_client
 
     settings = get_settings()

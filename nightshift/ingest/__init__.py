@@ -1,8 +1,8 @@
 """Ingestion: landing files -> validated, normalised `raw.<source>__<entity>` tables + `raw.quarantine`.
 
 Entry points: `day.py` (`sources_for`, `ingest_day`: one drop date, used by the CLI, the ingest stage
-`nightshift.stages.ingest` and Airflow), `cdnow.py` (`load_cdnow`: the real CDNOW log as source `cdnow`) and
-`python -m nightshift.ingest.benchmark [LINES]` (throughput).
+`nightshift.stages.ingest` and Airflow) and `cdnow.py` (`load_cdnow`: the real CDNOW log as source `cdnow`).
+Throughput is measured by `python -m bench.ingest [LINES]`.
 
 How a (day, source) is loaded, module by module:
 - `files.py`: list the day directory, sha256 each file, match files to entities by glob, detect the encoding

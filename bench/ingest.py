@@ -1,4 +1,4 @@
-"""Measure ingestion throughput on a synthetic JSON-lines file: `python -m nightshift.ingest.benchmark [LINES]`.
+"""Measure ingestion throughput on a synthetic JSON-lines file: `python -m bench.ingest [LINES]` (default 1M).
 
 Uses the declared `app.events` shape, a scratch NIGHTSHIFT_HOME (its own embedded warehouse) and prints
 records per second end to end (file read, validation, raw + quarantine write, registry and summary).

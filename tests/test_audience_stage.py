@@ -1,6 +1,6 @@
 """The nightly segments stage end to end, then the export stage, with the embedded warehouse and local Spark.
 
-Synthetic marts with the real profile columns (`nightshift.segments.synthetic`) are built in the warehouse's `marts`
+Synthetic marts with the real profile columns (`bench.synthetic.segment_marts`) are built in the warehouse's `marts`
 database; the stage runs the repository's own segments, campaign plans and policy over them (plus one invalid
 segment file and one invalid plan, which must be skipped and reported), on a Friday and on the Saturday after.
 """
@@ -17,13 +17,13 @@ from datetime import date, timedelta
 import pytest
 import yaml
 
+from bench.synthetic.segment_marts import create_synthetic_marts
 from nightshift.campaigns.export import export_campaigns
 from nightshift.campaigns.plans import CAMPAIGNS_DIR, load_plans
 from nightshift.contracts import CHANNELS
 from nightshift.pipeline import StageContext
 from nightshift.segments.bitmaps import CLICKHOUSE_SEGMENT_SETTINGS, clickhouse_sql
 from nightshift.segments.files import SEGMENTS_DIR
-from nightshift.segments.synthetic import create_synthetic_marts
 
 FRIDAY = date(2026, 11, 20)
 SATURDAY = FRIDAY + timedelta(days=1)

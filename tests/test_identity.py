@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from pyspark.testing import assertDataFrameEqual
 
-from nightshift.identity.evaluate import evaluate, pairwise_counts
+from bench.identity_evaluate import evaluate, pairwise_counts
 from spark_jobs.identity import JunkRules, assign_one_ids, connected_components, resolve_components, sized_for
 
 NODE_SCHEMA = "id_type string, id_value string"

@@ -1,6 +1,6 @@
 """End-to-end quality check: generate a world, ingest it day by day, resolve identities, score against truth.
 
-    NIGHTSHIFT_HOME=/tmp/idcheck python -m nightshift.identity.world_check --users 10000 --days 2
+    NIGHTSHIFT_HOME=/tmp/idcheck python -m bench.identity_world --users 10000 --days 2
 
 Runs in the installation NIGHTSHIFT_HOME points at (use a scratch one: it writes landing files and tables)
 and prints one JSON object: precision, recall, counts, day-to-day stability and stage timings.
@@ -17,7 +17,7 @@ import json
 import time
 from datetime import date, timedelta
 
-from nightshift.identity.evaluate import evaluate_warehouse
+from bench.identity_evaluate import evaluate_warehouse
 from nightshift.settings import get_settings
 
 DEFAULT_START = date(2026, 11, 18)

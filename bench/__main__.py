@@ -30,6 +30,7 @@ console = Console()
 BENCH_DATE = date(2026, 11, 20)
 # Area benchmark -> what it measures; each is `python -m bench.<area>` with its own scales and arguments.
 AREA_BENCHMARKS = {
+    "ingest": "ingestion throughput, records per second on a 1M-line app events file",
     "identity": "identity resolution, edges per second",
     "tags": "tag_bitmaps from a synthetic user_tags at 1M and 10M people, bitmap vs long-table segment",
     "profile_build": "whole tag and profile build (user_profile, user_tags, tag_bitmaps) at 1M and 10M people, "

@@ -55,7 +55,7 @@ def bench_segments_stage(people: int, segments: int = 20, campaigns: int = 10) -
     os.environ.setdefault("NIGHTSHIFT_HOME", tempfile.mkdtemp(prefix="nightshift-bench-audience-"))
     from pyspark.sql import functions as F
 
-    from nightshift.campaigns.synthetic import DEFAULT_POLICY, synthetic_world
+    from bench.synthetic.campaign_world import DEFAULT_POLICY, synthetic_world
     from nightshift.spark import get_spark
     from spark_jobs.audience import (
         HISTORY_SCHEMA,

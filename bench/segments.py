@@ -1,6 +1,6 @@
 """Segment preview benchmark: a 5-condition tag combination over tag bitmaps vs a GROUP BY over the long table.
 
-The synthetic marts have the real profile columns and tag vocabularies (`nightshift.segments.synthetic`).
+The synthetic marts have the real profile columns and tag vocabularies (`bench.synthetic.segment_marts`).
 
     python -m bench.segments --people 10000000
 
@@ -53,11 +53,11 @@ def _median_ms(run, repeats: int = REPEATS) -> tuple[float, object]:
 def bench_segment_preview(people: int) -> dict[str, float]:
     """Print (and return) preview latencies at `people` synthetic people."""
     os.environ.setdefault("NIGHTSHIFT_HOME", tempfile.mkdtemp(prefix="nightshift-bench-segments-"))
+    from bench.synthetic.segment_marts import create_synthetic_marts
     from nightshift.segments.bitmaps import bitmap_expression
     from nightshift.segments.files import SEGMENTS_DIR
     from nightshift.segments.inspect import preview_segment
     from nightshift.segments.schema import tag_codes
-    from nightshift.segments.synthetic import create_synthetic_marts
     from nightshift.segments.validate import validate_all
     from nightshift.settings import get_settings
     from nightshift.warehouse import get_client

@@ -96,9 +96,9 @@ def _require_ds(ds: str | None) -> str:
 def nightly_marketing():
     @task
     def list_sources(ds: str | None = None) -> list[str]:
+        from nightshift.ingest.day import sources_for
         from nightshift.settings import get_settings
         from nightshift.stages.context import parse_run_date
-        from nightshift.stages.ingest import sources_for
 
         return sources_for(parse_run_date(_require_ds(ds)), get_settings())
 

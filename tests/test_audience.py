@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 import pytest
 from pyspark.sql import functions as F
 
-from nightshift.campaigns.synthetic import DEFAULT_POLICY, address, plan, profile_frame, profile_row
+from bench.synthetic.campaign_world import DEFAULT_POLICY, address, plan, profile_frame, profile_row
 from spark_jobs.audience import (
     HISTORY_SCHEMA,
     assign_variants,

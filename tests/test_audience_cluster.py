@@ -135,11 +135,11 @@ DRIVER = """
 import json, sys
 from datetime import date
 from pyspark.sql import SparkSession
+from bench.synthetic.segment_marts import create_synthetic_marts
 from nightshift.stages.context import StageContext
 from nightshift.segments import validate_all
 from nightshift.segments.bitmaps import clickhouse_sql
 from nightshift.segments.files import SEGMENTS_DIR
-from nightshift.segments.synthetic import create_synthetic_marts
 from nightshift.settings import get_settings
 from nightshift.stages import segments as stage
 from nightshift.warehouse import ensure_databases, get_client

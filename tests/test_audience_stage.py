@@ -1,7 +1,7 @@
 """The nightly segments and audiences stages end to end, then the export stage, with the embedded warehouse and
 local Spark.
 
-Synthetic marts with the real profile columns (`nightshift.segments.synthetic`) are built in the warehouse's `marts`
+Synthetic marts with the real profile columns (`bench.synthetic.segment_marts`) are built in the warehouse's `marts`
 database; the stage runs the repository's own segments, campaign plans and policy over them (plus one invalid
 segment file and one invalid plan, which must be skipped and reported), on a Friday and on the Saturday after.
 """
@@ -18,11 +18,11 @@ from datetime import date, timedelta
 import pytest
 import yaml
 
+from bench.synthetic.segment_marts import create_synthetic_marts
 from nightshift.campaigns.plans import CAMPAIGNS_DIR, load_plans
 from nightshift.contracts import CHANNELS
 from nightshift.segments.bitmaps import CLICKHOUSE_SEGMENT_SETTINGS, clickhouse_sql
 from nightshift.segments.files import SEGMENTS_DIR
-from nightshift.segments.synthetic import create_synthetic_marts
 from nightshift.stages.context import StageContext
 
 FRIDAY = date(2026, 11, 20)

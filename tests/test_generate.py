@@ -13,7 +13,8 @@ import phonenumbers
 import pytest
 
 from nightshift.generate import generate_world
-from nightshift.sources.catalog import HANDLED_DIRT, QUARANTINE_REASONS, Entity, Field, all_sources
+from nightshift.sources.catalog import all_sources
+from nightshift.sources.model import HANDLED_DIRT, QUARANTINE_REASONS, Entity, Field
 
 START = date(2026, 11, 20)
 DAYS = 2

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from pyspark.testing import assertDataFrameEqual
 
+from bench.identity_evaluate import evaluate, pairwise_counts
 from nightshift.identity.config import IdentityConfig
-from nightshift.identity.evaluate import evaluate, pairwise_counts
 from spark_jobs.identity import assign_one_ids, connected_components, resolve_components, sized_for
 
 NODE_SCHEMA = "id_type string, id_value string"

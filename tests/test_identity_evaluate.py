@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from nightshift.identity.evaluate import evaluate
+from bench.identity_evaluate import evaluate
 
 
 def test_human_recall_counts_pairs_across_unlinkable_parts():

@@ -13,7 +13,7 @@ from datetime import date
 import pytest
 
 from nightshift.identity.config import IdentityConfig, load_identity_config
-from nightshift.sources.catalog import Entity, Field, Source
+from nightshift.sources.model import Entity, Field, Source
 from nightshift.stages import identity as identity_stage
 from nightshift.stages.context import StageContext
 from nightshift.warehouse.schema import IDENTITY_DATED_TABLES

@@ -20,7 +20,7 @@ WORLD_USERS = 2000
 @pytest.mark.slow
 def test_identity_map_matches_ground_truth_and_one_ids_stay_stable_over_three_days(tmp_path):
     completed = subprocess.run(
-        [sys.executable, "-m", "nightshift.identity.world_check", "--users", str(WORLD_USERS), "--days", "3"],
+        [sys.executable, "-m", "bench.identity_world", "--users", str(WORLD_USERS), "--days", "3"],
         env=isolated_env(tmp_path / "home"),
         cwd=REPO_ROOT,
         capture_output=True,

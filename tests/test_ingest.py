@@ -15,7 +15,7 @@ import pytest
 from nightshift.ingest.engine import ingest_source_day
 from nightshift.ingest.errors import InvariantViolation
 from nightshift.ingest.load import FileResult
-from nightshift.sources.catalog import QUARANTINE_REASONS, Entity, Field, Source
+from nightshift.sources.model import QUARANTINE_REASONS, Entity, Field, Source
 from tests.conftest import CDNOW_FILE
 
 DAY = date(2026, 11, 21)
@@ -316,11 +316,12 @@ def test_cdnow_loads_every_line_through_validation(client, settings):
 
 
 def test_stage_lists_sources_with_files_and_says_when_there_is_nothing(client, settings):
+    from nightshift.ingest.day import sources_for
     from nightshift.stages import ingest
     from nightshift.stages.context import StageContext
 
     empty_day = date(2001, 1, 1)
-    assert ingest.sources_for(empty_day, settings) == []
+    assert sources_for(empty_day, settings) == []
     result = ingest.run(StageContext(run_date=empty_day, settings=settings, _client=client))
     assert result.rows == {} and "no landing files" in result.summary
 
@@ -332,7 +333,7 @@ def test_stage_lists_sources_with_files_and_says_when_there_is_nothing(client, s
         "CDNOW_master.txt",
         " customer_id date n amount\r\n 00007 19970101 1 9.99\r\n",
     )
-    assert ingest.sources_for(day, settings) == ["cdnow"]
+    assert sources_for(day, settings) == ["cdnow"]
     result = ingest.run_source(StageContext(run_date=day, settings=settings, _client=client), "cdnow")
     assert result.rows == {f"cdnow/{day}/CDNOW_master.txt": 1}
     assert "1 loaded" in result.summary and "0 quarantined" in result.summary

@@ -15,7 +15,8 @@ from datetime import date, timedelta
 import pytest
 
 from nightshift.ingest.engine import ingest_source_day
-from nightshift.sources.catalog import QUARANTINE_REASONS, all_sources
+from nightshift.sources.catalog import all_sources
+from nightshift.sources.model import QUARANTINE_REASONS
 
 FIRST_DAY = date(2026, 10, 5)
 DAYS = [FIRST_DAY + timedelta(days=offset) for offset in range(3)]

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from bench.synthetic.segment_marts import create_synthetic_marts, profile_columns
 from nightshift.cli.segment import segment_app
 from nightshift.segments import SegmentError, parse_segment_file, validate_all, validate_segment
 from nightshift.segments.files import SEGMENTS_DIR
 from nightshift.segments.schema import contract_schema
-from nightshift.segments.synthetic import create_synthetic_marts, profile_columns
 
 DATABASE = "segtest_validate"
 HEADER = "-- name: {name}\n-- owner: growth\n-- description: a test segment\n"

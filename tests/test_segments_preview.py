@@ -32,7 +32,7 @@ TAG_COMBINATIONS = {
 
 @pytest.fixture(scope="module")
 def marts(client):
-    from nightshift.segments.synthetic import create_synthetic_marts
+    from bench.synthetic.segment_marts import create_synthetic_marts
 
     create_synthetic_marts(client, DATABASE, PEOPLE)
     return DATABASE
@@ -76,7 +76,7 @@ def test_preview_figures_equal_brute_force_counts(client, marts, definitions, us
 
 
 def test_cached_bitmaps_are_rebuilt_when_the_marts_change(client, tmp_path):
-    from nightshift.segments.synthetic import create_synthetic_marts
+    from bench.synthetic.segment_marts import create_synthetic_marts
 
     database = "segtest_cache"
     create_synthetic_marts(client, database, 300)

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from bench.synthetic.segment_marts import create_synthetic_marts
 from nightshift.segments import SegmentDefinition, validate_all
 from nightshift.segments.bitmaps import CLICKHOUSE_SEGMENT_SETTINGS, clickhouse_sql
 from nightshift.segments.files import SEGMENTS_DIR
-from nightshift.segments.synthetic import create_synthetic_marts
 from spark_jobs.segments import materialise_segments, profile_condition, segment_membership, to_spark_sql
 
 DATABASE = "segtest_spark"

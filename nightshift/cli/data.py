@@ -67,7 +67,7 @@ def ingest(
     source: Annotated[str | None, typer.Option(help="Only this source (default: all sources).")] = None,
 ) -> None:
     """Ingest one day's landing files into raw tables (quarantining bad records) outside Airflow."""
-    from nightshift.stages.ingest import ingest_day
+    from nightshift.ingest.day import ingest_day
 
     _print_ingestion(ingest_day(parse_date(run_date), source, current_settings()))
 
@@ -76,6 +76,6 @@ def load_cdnow(
     path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Path of CDNOW_master.txt")],
 ) -> None:
     """Load the real CDNOW transaction log as the orders source `cdnow` (same validation and quarantine)."""
-    from nightshift.stages.ingest import load_cdnow as load
+    from nightshift.ingest.cdnow import load_cdnow as load
 
     _print_ingestion(load(path, current_settings()))

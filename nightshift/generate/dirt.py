@@ -17,7 +17,7 @@ import phonenumbers
 import pyarrow as pa
 
 from nightshift.generate.table import Column, EncodedTable, encode_values
-from nightshift.sources.catalog import HANDLED_DIRT, QUARANTINE_REASONS
+from nightshift.sources.model import HANDLED_DIRT, QUARANTINE_REASONS
 
 DIRT_KINDS = tuple(QUARANTINE_REASONS) + tuple(HANDLED_DIRT)
 IN_PLACE = ("late_event", "schema_drift")

@@ -6,7 +6,8 @@ Regenerate the tables after changing a declaration:
 
 from __future__ import annotations
 
-from nightshift.sources.catalog import Entity, all_sources
+from nightshift.sources.catalog import all_sources
+from nightshift.sources.model import Entity
 
 
 def entity_table(entity: Entity) -> str:

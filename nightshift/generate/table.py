@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from nightshift.sources.catalog import Entity
+from nightshift.sources.model import Entity
 
 BEIJING_OFFSET_SECONDS = 8 * 3600
 

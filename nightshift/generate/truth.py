@@ -10,8 +10,8 @@ A person is who the company can know as one: accounts of one human that no deliv
 who never left a lead with their phone, a WeChat account without unionid...) are separate persons in the truth,
 `P<number>-<k>` beside the `P<number>` of the human's largest linked group of ids. The population makes such
 unlinked accounts rare (see the bridging rates in `nightshift.generate.population`): they cost under 1% of the
-same-human pairs of ids, so a resolver can reach 0.99 recall against the humans themselves
-(`Evaluation.human_recall`). The world summary counts them (`split_persons`). Links are the subject ids on one
+same-human pairs of ids, so a resolver can reach 0.99 recall against the humans themselves (`human_recall` in
+`bench/identity_evaluate.py`). The world summary counts them (`split_persons`). Links are the subject ids on one
 clean record; reference ids (an inviter, a gift receiver) and junk identifiers link nothing.
 
 `dirty_records.csv` (source_file, line_number, reason_code): see `nightshift.generate.dirt`.

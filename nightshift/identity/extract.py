@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from nightshift.errors import ConfigurationError
 from nightshift.identity.config import IdentityConfig
 from nightshift.ingest import phones
-from nightshift.sources.catalog import Entity, Field, all_sources
+from nightshift.sources.catalog import all_sources
+from nightshift.sources.model import Entity, Field
 
 ARRAY_TYPES = ("string_array", "int_array")
 

@@ -1,7 +1,8 @@
 """Ingestion: landing files -> validated, normalised `raw.<source>__<entity>` tables + `raw.quarantine`.
 
-Entry points: `nightshift.stages.ingest` (pipeline stage, CLI and Airflow: `sources_for`, `run_source`, `run`,
-`ingest_day`, `load_cdnow`) and `python -m nightshift.ingest.benchmark [LINES]` (throughput).
+Entry points: `day.py` (`sources_for`, `ingest_day`: one drop date, used by the CLI, the ingest stage
+`nightshift.stages.ingest` and Airflow) and `cdnow.py` (`load_cdnow`: the real CDNOW log as source `cdnow`).
+Throughput is measured by `python -m bench.ingest [LINES]`.
 
 How a (day, source) is loaded, module by module:
 - `files.py`: list the day directory, sha256 each file, match files to entities by glob, detect the encoding

@@ -6,6 +6,7 @@ import shutil
 from datetime import date
 from pathlib import Path
 
+from nightshift.ingest.day import ingest_day
 from nightshift.ingest.errors import IngestionError
 from nightshift.settings import Settings
 
@@ -30,7 +31,5 @@ def stage_cdnow_file(path: Path, landing_root: Path) -> Path:
 
 def load_cdnow(path: Path, settings: Settings, client=None) -> list[dict]:
     """Stage the CDNOW file in the landing area and ingest it as source `cdnow`; returns the summary rows."""
-    from nightshift.stages.ingest import ingest_day
-
     stage_cdnow_file(Path(path), settings.landing_dir)
     return ingest_day(CDNOW_DROP_DATE, "cdnow", settings, client=client)

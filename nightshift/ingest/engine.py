@@ -22,7 +22,8 @@ from pathlib import Path
 from nightshift.ingest import files as landing
 from nightshift.ingest.load import Batch, FileResult, new_batch_id, publish_quarantine, timed
 from nightshift.ingest.tables import ensure_ingest_tables, insert_rows
-from nightshift.sources.catalog import Entity, Source, all_sources
+from nightshift.sources.catalog import all_sources
+from nightshift.sources.model import Entity, Source
 from nightshift.warehouse.schema import INGEST_SCRATCH_DATABASE, INGESTED_FILES_COLUMNS, INGESTION_SUMMARY_COLUMNS
 
 log = logging.getLogger(__name__)

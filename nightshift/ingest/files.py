@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from nightshift.sources.catalog import Entity, Source
+from nightshift.sources.model import Entity, Source
 
 BOM = codecs.BOM_UTF8
 # Encodings tried when an entity does not force one, in order of preference on a tie.

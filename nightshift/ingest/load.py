@@ -19,7 +19,7 @@ from nightshift.ingest import files as landing
 from nightshift.ingest import phones, sql
 from nightshift.ingest.errors import InvariantViolation
 from nightshift.ingest.tables import ensure_raw_table, insert_rows
-from nightshift.sources.catalog import Entity
+from nightshift.sources.model import Entity
 from nightshift.warehouse.schema import INGEST_SCRATCH_DATABASE, raw_columns
 
 log = logging.getLogger(__name__)

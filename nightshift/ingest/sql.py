@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date
 
 from nightshift.ingest import phones
-from nightshift.sources.catalog import Entity, Field
+from nightshift.sources.model import Entity, Field
 from nightshift.warehouse.schema import ARRAY_TYPES, KEEPS_ORIGINAL, raw_columns
 
 # Naive timestamps are local time of the platforms (Beijing); the day of a drop is also a Beijing day.

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 
-from nightshift.sources.catalog import Entity
+from nightshift.sources.model import Entity
 from nightshift.warehouse.schema import ensure_tables, raw_columns, raw_table_ddl
 
 

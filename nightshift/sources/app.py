@@ -5,7 +5,7 @@ Timestamps are ISO-8601 strings with the +08:00 offset (the app backend runs on 
 accounts registered or changed that day (incremental). `events.jsonl` holds that day's client events.
 """
 
-from nightshift.sources.catalog import Entity, Field, Source, register
+from nightshift.sources.model import Entity, Field, Source
 
 APP_EVENT_NAMES = (
     "page_view",
@@ -90,10 +90,8 @@ EVENTS = Entity(
     ),
 )
 
-SOURCE = register(
-    Source(
-        name="app",
-        description="Company mobile app: account service (users) and client event log (events).",
-        entities=(USERS, EVENTS),
-    )
+SOURCE = Source(
+    name="app",
+    description="Company mobile app: account service (users) and client event log (events).",
+    entities=(USERS, EVENTS),
 )

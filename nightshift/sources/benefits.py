@@ -4,7 +4,7 @@ Amounts are integer fen (face value of the coupon or cash benefit); timestamps I
 Each file holds that day's ledger entries.
 """
 
-from nightshift.sources.catalog import Entity, Field, Source, register
+from nightshift.sources.model import Entity, Field, Source
 
 GRANTS = Entity(
     source="benefits",
@@ -60,10 +60,8 @@ EXPIRIES = Entity(
     ),
 )
 
-SOURCE = register(
-    Source(
-        name="benefits",
-        description="Coupon / benefit system ledger: grants, redemptions, expiries (CSV).",
-        entities=(GRANTS, REDEMPTIONS, EXPIRIES),
-    )
+SOURCE = Source(
+    name="benefits",
+    description="Coupon / benefit system ledger: grants, redemptions, expiries (CSV).",
+    entities=(GRANTS, REDEMPTIONS, EXPIRIES),
 )

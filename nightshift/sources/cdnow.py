@@ -10,7 +10,7 @@ which is the day the file is dropped on (`nightshift.ingest.cdnow.CDNOW_DROP_DAT
 field, because flagging 18 months of history as "late" would say nothing.
 """
 
-from nightshift.sources.catalog import Entity, Field, Source, register
+from nightshift.sources.model import Entity, Field, Source
 
 TRANSACTIONS = Entity(
     source="cdnow",
@@ -34,11 +34,9 @@ TRANSACTIONS = Entity(
     ),
 )
 
-SOURCE = register(
-    Source(
-        name="cdnow",
-        description="CDNOW music retailer transaction log 1997-1998 (real data, Fader/Hardie/Lee 2005).",
-        entities=(TRANSACTIONS,),
-        simulated=False,
-    )
+SOURCE = Source(
+    name="cdnow",
+    description="CDNOW music retailer transaction log 1997-1998 (real data, Fader/Hardie/Lee 2005).",
+    entities=(TRANSACTIONS,),
+    simulated=False,
 )

@@ -6,7 +6,7 @@ SMS replies are raw text: unsubscribe intent ("TD", "退订", "T", "N", "取消"
 other replies ("好的", "?") are not unsubscribes.
 """
 
-from nightshift.sources.catalog import Entity, Field, Source, register
+from nightshift.sources.model import Entity, Field, Source
 
 UNSUBSCRIBE_REPLIES = ("TD", "td", "退订", "T", "N", "取消", "退订TD", "回T退订")
 
@@ -95,10 +95,8 @@ WHITELIST = Entity(
     ),
 )
 
-SOURCE = register(
-    Source(
-        name="consent",
-        description="Contact limits: SMS replies, opt-outs, complaints, risk blacklist, test whitelist.",
-        entities=(SMS_REPLIES, OPT_OUTS, COMPLAINTS, BLACKLIST, WHITELIST),
-    )
+SOURCE = Source(
+    name="consent",
+    description="Contact limits: SMS replies, opt-outs, complaints, risk blacklist, test whitelist.",
+    entities=(SMS_REPLIES, OPT_OUTS, COMPLAINTS, BLACKLIST, WHITELIST),
 )

@@ -4,7 +4,7 @@ Timestamps are ISO-8601 with +08:00. `fans.jsonl` is a snapshot (full on the fir
 who followed that day); `leads.jsonl` holds that day's leads. `union_id` is Douyin's own, unrelated to WeChat.
 """
 
-from nightshift.sources.catalog import Entity, Field, Source, register
+from nightshift.sources.model import Entity, Field, Source
 
 FANS = Entity(
     source="douyin",
@@ -43,6 +43,4 @@ LEADS = Entity(
     ),
 )
 
-SOURCE = register(
-    Source(name="douyin", description="Douyin (TikTok China): fans and leads with phones.", entities=(FANS, LEADS))
-)
+SOURCE = Source(name="douyin", description="Douyin (TikTok China): fans and leads with phones.", entities=(FANS, LEADS))

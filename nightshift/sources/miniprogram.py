@@ -5,7 +5,7 @@ Timestamps are ISO-8601 with +08:00 (the mini program backend is ours, not a WeC
 day's page visits.
 """
 
-from nightshift.sources.catalog import Entity, Field, Source, register
+from nightshift.sources.model import Entity, Field, Source
 
 USERS = Entity(
     source="miniprogram",
@@ -40,10 +40,8 @@ VISITS = Entity(
     ),
 )
 
-SOURCE = register(
-    Source(
-        name="miniprogram",
-        description="WeChat mini program: users (openid, unionid, authorised phone) and page visits.",
-        entities=(USERS, VISITS),
-    )
+SOURCE = Source(
+    name="miniprogram",
+    description="WeChat mini program: users (openid, unionid, authorised phone) and page visits.",
+    entities=(USERS, VISITS),
 )

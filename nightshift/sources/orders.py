@@ -4,7 +4,7 @@ Amounts are integer fen; timestamps ISO-8601 with +08:00. Each file holds that d
 that day, their items, and refunds processed that day.
 """
 
-from nightshift.sources.catalog import Entity, Field, Source, register
+from nightshift.sources.model import Entity, Field, Source
 
 ORDER_STATUSES = ("created", "paid", "shipped", "completed", "cancelled", "refunded")
 
@@ -78,10 +78,8 @@ REFUNDS = Entity(
     ),
 )
 
-SOURCE = register(
-    Source(
-        name="orders",
-        description="E-commerce order system exports: orders, order items, refunds (CSV).",
-        entities=(ORDERS, ORDER_ITEMS, REFUNDS),
-    )
+SOURCE = Source(
+    name="orders",
+    description="E-commerce order system exports: orders, order items, refunds (CSV).",
+    entities=(ORDERS, ORDER_ITEMS, REFUNDS),
 )

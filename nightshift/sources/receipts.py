@@ -11,7 +11,7 @@
 Each file holds that day's results.
 """
 
-from nightshift.sources.catalog import Entity, Field, Source, register
+from nightshift.sources.model import Entity, Field, Source
 
 ALIYUN_SMS = Entity(
     source="receipts",
@@ -104,10 +104,8 @@ OUTBOUND_CALL = Entity(
     ),
 )
 
-SOURCE = register(
-    Source(
-        name="receipts",
-        description="Delivery results from SMS (two vendors), push, WeChat template and outbound-call vendors.",
-        entities=(ALIYUN_SMS, CHUANGLAN_SMS, JPUSH, WECHAT_TEMPLATE, OUTBOUND_CALL),
-    )
+SOURCE = Source(
+    name="receipts",
+    description="Delivery results from SMS (two vendors), push, WeChat template and outbound-call vendors.",
+    entities=(ALIYUN_SMS, CHUANGLAN_SMS, JPUSH, WECHAT_TEMPLATE, OUTBOUND_CALL),
 )

@@ -5,7 +5,7 @@ full on the first delivered day, then the followers who subscribed, unsubscribed
 `events.jsonl` holds that day's event pushes (the XML messages converted to JSON, element names kept).
 """
 
-from nightshift.sources.catalog import Entity, Field, Source, register
+from nightshift.sources.model import Entity, Field, Source
 
 FOLLOWERS = Entity(
     source="wechat_oa",
@@ -47,10 +47,8 @@ EVENTS = Entity(
     ),
 )
 
-SOURCE = register(
-    Source(
-        name="wechat_oa",
-        description="WeChat Official Account: followers (user/info) and pushed events.",
-        entities=(FOLLOWERS, EVENTS),
-    )
+SOURCE = Source(
+    name="wechat_oa",
+    description="WeChat Official Account: followers (user/info) and pushed events.",
+    entities=(FOLLOWERS, EVENTS),
 )

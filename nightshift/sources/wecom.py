@@ -5,7 +5,7 @@ the `follow_info` object's fields, both with the API's names. Timestamps are epo
 Snapshot: full on the first delivered day, then relations added or changed that day.
 """
 
-from nightshift.sources.catalog import Entity, Field, Source, register
+from nightshift.sources.model import Entity, Field, Source
 
 EXTERNAL_CONTACTS = Entity(
     source="wecom",
@@ -35,10 +35,8 @@ EXTERNAL_CONTACTS = Entity(
     ),
 )
 
-SOURCE = register(
-    Source(
-        name="wecom",
-        description="WeCom external contacts with their follow_user relations.",
-        entities=(EXTERNAL_CONTACTS,),
-    )
+SOURCE = Source(
+    name="wecom",
+    description="WeCom external contacts with their follow_user relations.",
+    entities=(EXTERNAL_CONTACTS,),
 )

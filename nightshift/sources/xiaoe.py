@@ -4,7 +4,7 @@ Timestamps are ISO-8601 with +08:00; amounts are integer fen. `users.jsonl` is a
 delivered day, then new users); `orders.jsonl` holds that day's course orders.
 """
 
-from nightshift.sources.catalog import Entity, Field, Source, register
+from nightshift.sources.model import Entity, Field, Source
 
 USERS = Entity(
     source="xiaoe",
@@ -42,6 +42,6 @@ ORDERS = Entity(
     ),
 )
 
-SOURCE = register(
-    Source(name="xiaoe", description="Xiaoe-tech knowledge shop: users and course orders.", entities=(USERS, ORDERS))
+SOURCE = Source(
+    name="xiaoe", description="Xiaoe-tech knowledge shop: users and course orders.", entities=(USERS, ORDERS)
 )

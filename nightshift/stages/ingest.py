@@ -1,37 +1,19 @@
 """Ingest stage: load each source's landing files of the run date into `raw.<source>__<entity>`.
 
-Airflow maps one task per source over `sources_for(run_date, settings)` and calls `run_source`; the CLI and
-`nightshift run` call `run` (all sources) or `ingest_day`. Re-running a date reads nothing that is already
-loaded with the same checksum (see `nightshift.ingest.engine`).
+Airflow maps one task per source over `nightshift.ingest.day.sources_for(run_date, settings)` and calls
+`run_source`; `nightshift run` calls `run` (all sources). Both summarise the files that
+`nightshift.ingest.day.ingest_day` loaded as a StageResult.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from datetime import date
-from pathlib import Path
 
-from nightshift.ingest import engine
-from nightshift.ingest import files as landing
-from nightshift.settings import Settings
-from nightshift.sources.catalog import all_sources
+from nightshift.ingest.day import ingest_day, sources_for
 from nightshift.stages.context import StageContext, StageResult
 
 STAGE = "ingest"
-
-
-def sources_for(run_date: date, settings: Settings) -> list[str]:
-    """Declared sources that have a landing directory for the run date, sorted."""
-    return [name for name in sorted(all_sources()) if landing.day_dir(settings.landing_dir, name, run_date).is_dir()]
-
-
-def ingest_day(run_date: date, source: str | None, settings: Settings, client=None, force: bool = False) -> list[dict]:
-    """Ingest one source (or every source with files) for a date; returns one summary row per file."""
-    if client is None:
-        ctx = StageContext(run_date=run_date, settings=settings)
-        client = ctx.client
-    names = [source] if source else sources_for(run_date, settings)
-    return engine.ingest(client, run_date, settings.landing_dir, names, force=force)
 
 
 def _result(run_date: date, rows: list[dict], empty_message: str) -> StageResult:
@@ -71,10 +53,3 @@ def run(ctx: StageContext) -> StageResult:
     for name in names:
         rows += ingest_day(ctx.run_date, name, ctx.settings, client=ctx.client)
     return _result(ctx.run_date, rows, f"no files for {ctx.run_date}; nothing to do")
-
-
-def load_cdnow(path: Path, settings: Settings, client=None) -> list[dict]:
-    """Copy the CDNOW log into the landing area (drop date 1998-06-30) and ingest it as source `cdnow`."""
-    from nightshift.ingest.cdnow import load_cdnow as load
-
-    return load(Path(path), settings, client=client)

@@ -10,7 +10,7 @@ Dated tables are partitioned by the run date: a stage replaces its date with
 
 from __future__ import annotations
 
-from nightshift.sources.catalog import Entity, Field
+from nightshift.sources.model import Entity, Field
 
 # Every database, created in one place (`nightshift.warehouse.ensure_databases`). Python owns the first group;
 # `ingest_stage` holds ingestion's per-batch scratch tables, dropped when a batch ends. dbt builds into the second

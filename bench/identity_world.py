@@ -1,12 +1,12 @@
 """End-to-end quality check: generate a world, ingest it day by day, resolve identities, score against truth.
 
-    NIGHTSHIFT_HOME=/tmp/idcheck python -m nightshift.identity.world_check --users 10000 --days 2
+    NIGHTSHIFT_HOME=/tmp/idcheck python -m bench.identity_world --users 10000 --days 2
 
 Runs in the installation NIGHTSHIFT_HOME points at (use a scratch one: it writes landing files and tables)
 and prints one JSON object: precision, recall, counts, day-to-day stability and stage timings.
 
 Stability, for each day after the first: ids mapped on both days whose one_id changed, and how many of those
-changes the day's `marts.identity_merges` (absorbed -> surviving one_id) or `marts.identity_splits` explain.
+changes the day's `identity.identity_merges` (absorbed -> surviving one_id) or `identity.identity_splits` explain.
 A stable resolver changes nobody's one_id without recording why.
 """
 
@@ -17,15 +17,15 @@ import json
 import time
 from datetime import date, timedelta
 
-from nightshift.identity.evaluate import evaluate_warehouse
+from bench.identity_evaluate import evaluate_warehouse
 from nightshift.settings import get_settings
 
 DEFAULT_START = date(2026, 11, 18)
 
 STABILITY_SQL = """
 WITH
-    before AS (SELECT id_type, id_value, one_id FROM marts.identity_map_daily WHERE run_date = {previous:Date}),
-    after AS (SELECT id_type, id_value, one_id FROM marts.identity_map_daily WHERE run_date = {day:Date}),
+    before AS (SELECT id_type, id_value, one_id FROM identity.identity_map_daily WHERE run_date = {previous:Date}),
+    after AS (SELECT id_type, id_value, one_id FROM identity.identity_map_daily WHERE run_date = {day:Date}),
     changed AS (
         SELECT before.one_id AS old_one_id, after.one_id AS new_one_id
         FROM before INNER JOIN after USING (id_type, id_value)
@@ -33,15 +33,15 @@ WITH
     ),
     explained AS (
         SELECT merged_one_id AS old_one_id, surviving_one_id AS new_one_id
-        FROM marts.identity_merges WHERE run_date = {day:Date}
+        FROM identity.identity_merges WHERE run_date = {day:Date}
         UNION ALL
-        SELECT original_one_id, new_one_id FROM marts.identity_splits WHERE run_date = {day:Date}
+        SELECT original_one_id, new_one_id FROM identity.identity_splits WHERE run_date = {day:Date}
     )
 SELECT
     (SELECT count() FROM before INNER JOIN after USING (id_type, id_value)) AS ids_on_both_days,
     count() AS ids_with_new_one_id,
     countIf((old_one_id, new_one_id) NOT IN (SELECT old_one_id, new_one_id FROM explained)) AS unexplained,
-    (SELECT count() FROM marts.identity_merges WHERE run_date = {day:Date}) AS merges
+    (SELECT count() FROM identity.identity_merges WHERE run_date = {day:Date}) AS merges
 FROM changed
 """
 
@@ -54,9 +54,9 @@ def day_to_day_stability(client, previous: date, day: date) -> dict:
 
 def check_world(users: int, days: int, seed: int = 42, start_date: date = DEFAULT_START) -> dict:
     from nightshift.generate import generate_world
+    from nightshift.ingest.day import ingest_day
     from nightshift.stages import identity as identity_stage
     from nightshift.stages.context import StageContext
-    from nightshift.stages.ingest import ingest_day
 
     settings = get_settings()
     timings: dict[str, float] = {}

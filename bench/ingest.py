@@ -1,4 +1,4 @@
-"""Measure ingestion throughput on a synthetic JSON-lines file: `python -m nightshift.ingest.benchmark [LINES]`.
+"""Measure ingestion throughput on a synthetic JSON-lines file: `python -m bench.ingest [LINES]` (default 1M).
 
 Uses the declared `app.events` shape, a scratch NIGHTSHIFT_HOME (its own embedded warehouse) and prints
 records per second end to end (file read, validation, raw + quarantine write, registry and summary).
@@ -44,8 +44,8 @@ def main(lines: int) -> None:
     logging.getLogger("nightshift.ingest").setLevel(logging.DEBUG)  # per-step timings
     home = Path(tempfile.mkdtemp(prefix="nightshift-ingest-bench-"))
     os.environ["NIGHTSHIFT_HOME"] = str(home)
+    from nightshift.ingest.day import ingest_day
     from nightshift.settings import get_settings
-    from nightshift.stages.ingest import ingest_day
     from nightshift.warehouse import get_client
 
     settings = get_settings()

@@ -66,6 +66,22 @@ def spark(settings):
     session.stop()
 
 
+# Synthetic marts (bench/synthetic/segment_marts.py: the real profile columns and tag vocabularies, random people)
+# that the segment tests read, built once per session in their own database. Tests only read them; a test that
+# changes marts builds its own.
+SYNTHETIC_MARTS_DATABASE = "synthetic_marts"
+SYNTHETIC_MARTS_PEOPLE = 3_000
+
+
+@pytest.fixture(scope="session")
+def synthetic_marts(client) -> str:
+    """The database holding the session's shared synthetic marts (user_profile, user_tags, tag_bitmaps)."""
+    from bench.synthetic.segment_marts import create_synthetic_marts
+
+    create_synthetic_marts(client, SYNTHETIC_MARTS_DATABASE, SYNTHETIC_MARTS_PEOPLE)
+    return SYNTHETIC_MARTS_DATABASE
+
+
 # The generated world most end-to-end tests share (built once per session, in its own installation).
 NIGHTLY_WORLD_START = "2026-11-19"
 NIGHTLY_WORLD_RUN_DATE = "2026-11-20"  # the second day: identity and tags see two days of history

@@ -7,13 +7,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bench.synthetic.segment_marts import create_synthetic_marts, profile_columns
+from bench.synthetic.segment_marts import profile_columns
 from nightshift.cli.segment import segment_app
 from nightshift.segments import SegmentError, parse_segment_file, validate_all, validate_segment
 from nightshift.segments.files import SEGMENTS_DIR
 from nightshift.segments.schema import contract_schema
 
-DATABASE = "segtest_validate"
 HEADER = "-- name: {name}\n-- owner: growth\n-- description: a test segment\n"
 SCHEMA = {
     "user_profile": profile_columns(),
@@ -202,9 +201,8 @@ def test_bad_headers_are_reported(tmp_path, header, expected):
 
 
 @pytest.fixture(scope="module")
-def marts(client):
-    create_synthetic_marts(client, DATABASE, 200)
-    return DATABASE
+def marts(synthetic_marts) -> str:
+    return synthetic_marts  # shared, read-only (tests/conftest.py)
 
 
 def test_validate_all_keeps_going_past_invalid_files(tmp_path, client, marts):

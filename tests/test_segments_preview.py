@@ -13,9 +13,8 @@ from nightshift.segments import validate_all
 from nightshift.segments.bitmaps import CLICKHOUSE_SEGMENT_SETTINGS, clickhouse_sql
 from nightshift.segments.files import SEGMENTS_DIR
 from nightshift.segments.inspect import diff_segment, explain_segment, find_definition, preview_segment
+from tests.conftest import SYNTHETIC_MARTS_PEOPLE
 
-DATABASE = "segtest_preview"
-PEOPLE = 2_000
 # Tag combinations with NOT, !=, NOT IN and OR, where SQL's NULL semantics and the bitmap sets could disagree;
 # NULL integer tags (non-buyers' RFM scores); boolean tags whose 0/1 columns have 'true'/'false' bitmaps.
 TAG_COMBINATIONS = {
@@ -31,11 +30,8 @@ TAG_COMBINATIONS = {
 
 
 @pytest.fixture(scope="module")
-def marts(client):
-    from bench.synthetic.segment_marts import create_synthetic_marts
-
-    create_synthetic_marts(client, DATABASE, PEOPLE)
-    return DATABASE
+def marts(synthetic_marts) -> str:
+    return synthetic_marts  # shared, read-only (tests/conftest.py)
 
 
 @pytest.fixture(scope="module")
@@ -65,9 +61,9 @@ def test_preview_figures_equal_brute_force_counts(client, marts, definitions, us
         preview = preview_segment(client, definition.name, definitions, marts, sample_size=5, use_cache=use_cache)
         expected = brute[definition.name]
         methods.add(preview.method)
-        assert preview.people == PEOPLE
+        assert preview.people == SYNTHETIC_MARTS_PEOPLE
         assert preview.size == len(expected), definition.name
-        assert preview.share == pytest.approx(len(expected) / PEOPLE)
+        assert preview.share == pytest.approx(len(expected) / SYNTHETIC_MARTS_PEOPLE)
         assert preview.overlaps == {
             other: len(expected & people) for other, people in brute.items() if other != definition.name
         }
@@ -183,7 +179,7 @@ def test_explain_evaluates_each_condition_for_one_person(client, marts, definiti
     definition = find_definition(definitions, "reachable_by_sms")
     ids = members(client, definition, marts)
     member = min(ids)
-    outsider = next(i for i in range(1, PEOPLE + 1) if i not in ids)
+    outsider = next(i for i in range(1, SYNTHETIC_MARTS_PEOPLE + 1) if i not in ids)
     inside = explain_segment(client, definition, member, marts)
     assert inside.is_member and inside.found
     assert all(c.held for c in inside.conditions if c.depth <= 1)
@@ -217,7 +213,7 @@ def test_explain_through_a_join_and_for_an_unknown_person(client, marts, definit
     one_id = min(members(client, definition, marts))
     explanation = explain_segment(client, definition, one_id, marts)
     assert explanation.is_member and all(c.held for c in explanation.conditions)
-    nobody = explain_segment(client, definition, 10 * PEOPLE, marts)
+    nobody = explain_segment(client, definition, 10 * SYNTHETIC_MARTS_PEOPLE, marts)
     assert not nobody.found and not nobody.is_member and nobody.conditions == []
 
 

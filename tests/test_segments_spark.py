@@ -12,14 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from bench.synthetic.segment_marts import create_synthetic_marts
 from nightshift.segments import SegmentDefinition, validate_all
 from nightshift.segments.bitmaps import CLICKHOUSE_SEGMENT_SETTINGS, clickhouse_sql
 from nightshift.segments.files import SEGMENTS_DIR
 from spark_jobs.segments import materialise_segments, profile_condition, segment_membership, to_spark_sql
-
-DATABASE = "segtest_spark"
-PEOPLE = 3_000
 
 # Definitions that exercise what sqlglot does not map (or maps with other semantics) from ClickHouse to Spark.
 EXTRA_SEGMENTS = {
@@ -61,9 +57,8 @@ EXTRA_SEGMENTS = {
 
 
 @pytest.fixture(scope="module")
-def marts(client):
-    create_synthetic_marts(client, DATABASE, PEOPLE)
-    return DATABASE
+def marts(synthetic_marts) -> str:
+    return synthetic_marts  # shared, read-only (tests/conftest.py)
 
 
 @pytest.fixture(scope="module")

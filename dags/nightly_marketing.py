@@ -13,7 +13,7 @@ import pendulum
 from airflow.sdk import CronDataIntervalTimetable, TriggerRule, chain, dag, task
 
 # The stage order is written once, in nightshift.pipeline (a light module: it imports no stage, warehouse client,
-# Spark or dataframe library at import time, which tests/test_dags.py checks).
+# Spark or dataframe library at import time, which tests/dags/test_nightly_marketing.py checks).
 from nightshift.pipeline import STAGES
 
 # Every task touches the warehouse. The embedded engine admits one process per directory, so `nightshift

@@ -1,6 +1,6 @@
 """`show_profile()`: one person's identities, tags with their history, and recent app events and orders.
 
-Reads the warehouse that tests/test_tag_bitmaps.py builds (`build_tag_warehouse`: identity map, two
+Reads the warehouse that tests/dbt/test_tag_bitmaps.py builds (`build_tag_warehouse`: identity map, two
 run dates of user_tags through the tag history snapshot, app events and orders of person 1), in a subprocess
 because that installation is not this pytest process's.
 """
@@ -13,7 +13,7 @@ import re
 import pytest
 
 from tests.conftest import run_python
-from tests.test_tag_bitmaps import DAY_1, DAY_2, PEOPLE, build_tag_warehouse
+from tests.dbt.test_tag_bitmaps import DAY_1, DAY_2, PEOPLE, build_tag_warehouse
 
 PROFILE_CODE = """
 import io

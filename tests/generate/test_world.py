@@ -314,7 +314,7 @@ def test_arguments_are_checked(tmp_path: Path) -> None:
 def test_sources_readme_shows_the_current_declarations() -> None:
     from nightshift.generate.docs import render
 
-    readme = Path(__file__).resolve().parent.parent / "nightshift" / "sources" / "README.md"
+    readme = Path(__file__).resolve().parents[2] / "nightshift" / "sources" / "README.md"
     assert render() in readme.read_text(encoding="utf-8"), (
         "nightshift/sources/README.md is out of date: run `python -m nightshift.generate.docs` and paste the tables"
     )

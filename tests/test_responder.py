@@ -21,7 +21,7 @@ from nightshift.generate.ids import BEIJING
 from nightshift.generate.responder import ResponderRates, respond
 from nightshift.generate.responder.exports import ExportFileError
 from nightshift.sources.catalog import all_sources
-from tests.conftest import run_python
+from tests.conftest import run_cli, run_python
 
 D = date(2026, 11, 20)
 D1 = D + timedelta(days=1)
@@ -376,3 +376,13 @@ def test_responder_files_ingest_with_zero_quarantine_next_to_the_worlds_own(day,
     for table, keys in out["keys"].items():  # every loaded response names a contact (or a console request)
         assert keys and all(key in planned or key.startswith("ops-") for key in keys), table
 
+
+def test_cli_answers_the_dates_exports_from_the_settings_folders(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    missing = run_cli(home, "respond", "--date", D.isoformat(), check=False)
+    assert missing.returncode == 1 and "run the pipeline (export stage)" in missing.stderr.replace("\n", " ")
+    planned = write_exports(home / "exports" / D.isoformat())
+    completed = run_cli(home, "respond", "--date", D.isoformat())
+    assert f"answered {len(planned)} contacts exported on {D}" in completed.stdout
+    assert (home / "landing" / "benefits" / D1.isoformat() / f"grants_responses_{D}.csv").exists()
+    assert (home / "landing" / "_truth" / "reconciliation_faults.csv").exists()

@@ -10,6 +10,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 from collections import Counter, defaultdict
 from dataclasses import replace
 from datetime import date, datetime, timedelta
@@ -347,13 +348,14 @@ INGEST_RESPONSES = """
     rows = []
     for offset in range(int(sys.argv[2])):
         rows += ingest(client, first + timedelta(days=offset), settings.landing_dir, ["benefits", "receipts"])
-    keys = {}
+    keys, world_keys = {}, {}
     for table, column in [("benefits__grants", "out_request_no"), ("receipts__aliyun_sms", "out_id"),
                           ("receipts__chuanglan_sms", "uid"), ("receipts__jpush", "cid"),
                           ("receipts__wechat_template", "client_msg_id"), ("receipts__outbound_call", "list_row_id")]:
-        keys[table] = client.query(
-            f"SELECT {column} FROM raw.{table} WHERE _source_file LIKE '%_responses_%'").result_rows
-    print(json.dumps({"files": rows, "keys": {t: [r[0] for r in v] for t, v in keys.items()}}, default=str))
+        for found, condition in ((keys, "> 0"), (world_keys, "= 0")):
+            query = f"SELECT {column} FROM raw.{table} WHERE position(_source_file, '_responses_') {condition}"
+            found[table] = [row[0] for row in client.query(query).result_rows]
+    print(json.dumps({"files": rows, "keys": keys, "world_keys": world_keys}, default=str))
 """
 
 
@@ -375,6 +377,9 @@ def test_responder_files_ingest_with_zero_quarantine_next_to_the_worlds_own(day,
     assert sum(row["loaded"] for row in ours) == sum(summary.records.values())
     for table, keys in out["keys"].items():  # every loaded response names a contact (or a console request)
         assert keys and all(key in planned or key.startswith("ops-") for key in keys), table
+    contact_id_shape = re.compile(r"^[0-9a-f]{32}$")
+    for table, keys in out["world_keys"].items():  # the world's own records never look like an answer to us
+        assert keys and not any(key and contact_id_shape.match(key) for key in keys), (table, keys[:5])
 
 
 def test_cli_answers_the_dates_exports_from_the_settings_folders(tmp_path: Path) -> None:

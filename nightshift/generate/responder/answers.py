@@ -79,9 +79,8 @@ def grants(
     amount = np.where(draws.amount_wrong, contacts.cost_fen * AMOUNT_WRONG_FACTOR, contacts.cost_fen)
     accounts = people.app_accounts(contacts.one_id)
     rows = np.concatenate([granted, again])
-    time = np.concatenate(
-        [first_time[granted], _within(first_time[again] + draws.duplicate_delay[again], send_day), extra.grant_time]
-    ).astype(np.int64)
+    retried = _within(first_time[again] + draws.duplicate_delay[again], send_day)
+    time = np.concatenate([first_time[granted], retried, np.asarray(extra.grant_time, dtype=np.int64)])
     order = np.argsort(time, kind="stable")
     n = len(order)
 

@@ -142,7 +142,9 @@ class ExtraGrants:
         return len(self.request_no)
 
 
-def extra_grants(contacts: Contacts, business_date: date, grant_day: date, rates: ResponderRates, seed: int):
+def extra_grants(
+    contacts: Contacts, business_date: date, grant_day: date, rates: ResponderRates, seed: int
+) -> ExtraGrants:
     """Unplanned and burst grants of each campaign that grants something on the day, in campaign order."""
     extra = ExtraGrants([], [], [], [], [], [], [])
     day_start = day_start_epoch(grant_day)

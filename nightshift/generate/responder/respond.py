@@ -115,6 +115,7 @@ def respond(
         parts.append(contacts)
         drawn.append(draw(contacts, has_receipt, rates, rng))
     contacts = Contacts.concat(parts)
+    # A day without campaign files is answered with nothing, which still clears an earlier run's files and truth.
     draws = Draws.concat(drawn) if drawn else draw(contacts, np.zeros(0, bool), rates, rng_for(seed, "responder"))
     people = People.resolve(load_world(landing_root) if len(contacts) else None, contacts.contact_ref)
     extra = extra_grants(contacts, business_date, send_day, rates, seed)

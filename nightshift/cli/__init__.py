@@ -3,7 +3,7 @@
 | module        | commands |
 |---------------|----------|
 | `pipeline.py` | `run`, `status`, `sql` |
-| `data.py`     | `generate`, `ingest`, `load-cdnow` |
+| `data.py`     | `generate`, `respond`, `ingest`, `load-cdnow` |
 | `airflow.py`  | `airflow-init`, `airflow-standalone` |
 | `demo.py`     | `demo` |
 | `profile.py`  | `profile` |
@@ -36,6 +36,7 @@ app.command()(pipeline.run)
 app.command()(pipeline.sql)
 app.command()(pipeline.status)
 app.command()(data.generate)
+app.command()(data.respond)
 app.command()(data.ingest)
 app.command("load-cdnow")(data.load_cdnow)
 app.command("airflow-init")(airflow.airflow_init)

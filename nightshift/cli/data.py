@@ -1,4 +1,5 @@
-"""`nightshift generate | ingest | load-cdnow`: landing files, simulated or real, and loading them outside Airflow."""
+"""`nightshift generate | respond | ingest | load-cdnow`: landing files, simulated or real, and loading them outside
+Airflow."""
 
 from __future__ import annotations
 
@@ -33,6 +34,21 @@ def generate(
     )
     console.print(summary)
     console.print(f"Landing files in {settings.landing_dir}")
+
+
+def respond(
+    run_date: Annotated[str, typer.Option("--date", help="Business date whose exports to answer, YYYY-MM-DD.")],
+    seed: Annotated[int, typer.Option(help="Random seed: same exports and seed give identical files.")] = 42,
+) -> None:
+    """The simulated world answers a date's campaign exports: benefit grants and vendor receipts on the next
+    days' landing (a few faults injected), their truth in _truth/reconciliation_faults.csv. Re-running replaces."""
+    from nightshift.generate.responder import respond as answer
+
+    settings = current_settings()
+    business_date = parse_date(run_date)
+    summary = answer(settings.exports_dir / business_date.isoformat(), settings.landing_dir, business_date, seed)
+    console.print(summary.describe())
+    console.print(f"Landing files in {settings.landing_dir}; faults in {settings.landing_dir / summary.truth_file}")
 
 
 INGESTION_COLUMNS = (

@@ -236,3 +236,23 @@ def encode_table(table: Table) -> EncodedTable:
         lines = pc.binary_join_element_wise(*cells, ",")
     header = ",".join(f.name for f in entity.fields)
     return EncodedTable(table, fmt, texts, header, lines)
+
+
+def file_chunks(lines: pa.Array, header: str | None, encoding: str) -> list[bytes | memoryview]:
+    """The whole file as byte chunks: header and lines (UTF-8, without newlines), newline-terminated, in the
+    entity's encoding. The world generator and the responder write every landing file through this."""
+    if isinstance(lines, pa.ChunkedArray):
+        lines = lines.combine_chunks()
+    lines = lines.cast(pa.large_binary())
+    if encoding in ("utf-8", "utf-8-sig"):
+        head = ("\ufeff" if encoding == "utf-8-sig" else "") + (header + "\n" if header is not None else "")
+        if len(lines) == 0:
+            return [head.encode()]
+        newline = pa.scalar(b"\n", pa.large_binary())
+        joined = pc.binary_join_element_wise(lines, newline, pa.scalar(b"", pa.large_binary()))
+        _, offsets, data = joined.buffers()
+        bounds = np.frombuffer(offsets, dtype=np.int64)[[joined.offset, joined.offset + len(joined)]]
+        return [head.encode(), memoryview(data)[int(bounds[0]) : int(bounds[1])]]
+    # Other encodings (GBK): transcode line by line; such vendor files are small.
+    text = "".join(line.decode("utf-8", errors="surrogateescape") + "\n" for line in lines.to_pylist())
+    return [((header + "\n" if header is not None else "") + text).encode(encoding, errors="surrogateescape")]

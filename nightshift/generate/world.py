@@ -11,8 +11,6 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from nightshift.generate.activity import make_day, simulate_day
@@ -22,7 +20,7 @@ from nightshift.generate.pools import make_pools
 from nightshift.generate.population import build_population
 from nightshift.generate.render import app, commerce, contact, social, wechat
 from nightshift.generate.render.common import RenderContext
-from nightshift.generate.table import Table, encode_table
+from nightshift.generate.table import Table, encode_table, file_chunks
 from nightshift.generate.truth import IdentityCollector, write_dirty_records, write_junk_identifiers
 from nightshift.sources.catalog import all_sources
 
@@ -72,26 +70,10 @@ def _render_day(ctx: RenderContext) -> dict[str, list[Table]]:
     return tables
 
 
-def _file_chunks(lines: pa.Array, header: str | None, encoding: str) -> list[bytes | memoryview]:
-    """The whole file as byte chunks: header and lines, newline-terminated, in the entity's encoding."""
-    if encoding in ("utf-8", "utf-8-sig"):
-        head = ("\ufeff" if encoding == "utf-8-sig" else "") + (header + "\n" if header is not None else "")
-        if len(lines) == 0:
-            return [head.encode()]
-        newline = pa.scalar(b"\n", pa.large_binary())
-        joined = pc.binary_join_element_wise(lines, newline, pa.scalar(b"", pa.large_binary()))
-        _, offsets, data = joined.buffers()
-        bounds = np.frombuffer(offsets, dtype=np.int64)[[joined.offset, joined.offset + len(joined)]]
-        return [head.encode(), memoryview(data)[int(bounds[0]) : int(bounds[1])]]
-    # Other encodings (GBK): transcode line by line; such vendor files are small.
-    text = "".join(line.decode("utf-8", errors="surrogateescape") + "\n" for line in lines.to_pylist())
-    return [((header + "\n" if header is not None else "") + text).encode(encoding, errors="surrogateescape")]
-
-
 def _write_table(table: Table, path: Path, dirt_rate: float, rng: np.random.Generator) -> tuple[list[DirtyLine], int]:
     encoded = encode_table(table)
     lines, dirty = inject(encoded, dirt_rate, rng)
-    chunks = _file_chunks(lines, encoded.header, table.entity.encoding or "utf-8")
+    chunks = file_chunks(lines, encoded.header, table.entity.encoding or "utf-8")
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as handle:
         for chunk in chunks:

@@ -1,7 +1,9 @@
 """`benefits`: the coupon / benefit system's ledger, exported daily as CSV (UTF-8, header row).
 
 Amounts are integer fen (face value of the coupon or cash benefit); timestamps ISO-8601 with +08:00.
-Each file holds that day's ledger entries.
+Each file holds that day's ledger entries. A grant requested by Nightshift carries the contact's `contact_id`
+in `out_request_no` (the requester's idempotency key); grants of other systems (self-claimed coupons, other
+campaign tools) leave it empty.
 """
 
 from nightshift.sources.model import Entity, Field, Source
@@ -23,6 +25,12 @@ GRANTS = Entity(
         Field("amount", "amount_fen", required=True),
         Field("grant_time", "timestamp", required=True),
         Field("expire_time", "timestamp", required=True),
+        Field(
+            "out_request_no",
+            "string",
+            description="the requester's idempotency key, echoed: Nightshift's contact_id when the grant answers a "
+            "Nightshift campaign; absent for grants made by other systems or by hand",
+        ),
     ),
 )
 

@@ -8,7 +8,10 @@
 | wechat_template.jsonl     | WeChat template message send log   | JSON lines                    | epoch seconds     |
 | outbound_call.csv         | outbound-call (robocall) vendor    | CSV, UTF-8 with BOM           | ISO +08:00        |
 
-Each file holds that day's results.
+Each file holds that day's results. A result of a Nightshift send echoes the contact's `contact_id` in the
+field the vendor hands back unchanged: Aliyun `out_id` (OutId), Chuanglan `uid`, JPush `cid`, WeChat
+`client_msg_id`, the call list's `list_row_id`. Results of other senders leave those fields empty or carry their
+own campaign codes there, never a contact_id. WeCom sends have no receipts.
 """
 
 from nightshift.sources.model import Entity, Field, Source
@@ -29,7 +32,12 @@ ALIYUN_SMS = Entity(
         Field("err_msg", "string"),
         Field("sms_size", "int", description="number of SMS segments billed"),
         Field("biz_id", "string", required=True, description="vendor's send id"),
-        Field("out_id", "string", description="our campaign reference"),
+        Field(
+            "out_id",
+            "string",
+            description="OutId of the send request, echoed: Nightshift's contact_id for its sends; other "
+            "senders put a campaign code here",
+        ),
     ),
 )
 
@@ -47,7 +55,12 @@ CHUANGLAN_SMS = Entity(
         Field("status", "string", required=True, description="DELIVRD | UNDELIV | EXPIRED | REJECTD | MK:xxxx"),
         Field("statusDesc", "string", description="Chinese description of the status"),
         Field("reportTime", "timestamp", required=True),
-        Field("uid", "string", description="our campaign reference"),
+        Field(
+            "uid",
+            "string",
+            description="the sender's own reference, echoed: Nightshift's contact_id for its sends; other "
+            "senders put a campaign code here",
+        ),
     ),
 )
 
@@ -65,6 +78,13 @@ JPUSH = Entity(
         Field("platform", "string", description="ios | android"),
         Field("status", "string", required=True, description="delivered | clicked | failed"),
         Field("report_time", "timestamp", required=True),
+        Field(
+            "cid",
+            "string",
+            description="the push request's cid (JPush deduplicates retries by it), echoed: Nightshift's "
+            "contact_id for its pushes",
+        ),
+        Field("error_code", "int", description="failed only: JPush error code, 1011 no such target, 2002 rate limited"),
     ),
 )
 
@@ -82,6 +102,12 @@ WECHAT_TEMPLATE = Entity(
         Field("errcode", "int", required=True, description="0 ok, 43004 not a follower, 43101 user refused"),
         Field("errmsg", "string"),
         Field("send_time", "timestamp", required=True, description="epoch seconds"),
+        Field(
+            "client_msg_id",
+            "string",
+            description="client_msg_id of the send request (WeChat's anti-replay id), echoed: Nightshift's "
+            "contact_id for its sends",
+        ),
     ),
 )
 
@@ -101,6 +127,11 @@ OUTBOUND_CALL = Entity(
         Field("duration", "int", description="seconds connected"),
         Field("call_result", "string", required=True, description="已接通 | 未接通 | 拒接 | 关机 | 停机 | 空号"),
         Field("intent_level", "string", description="A (strong) .. E (none), only when connected"),
+        Field(
+            "list_row_id",
+            "string",
+            description="id of the row in the uploaded call list, echoed: Nightshift's contact_id for its calls",
+        ),
     ),
 )
 

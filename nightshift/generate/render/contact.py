@@ -22,6 +22,8 @@ from nightshift.sources.consent import UNSUBSCRIBE_REPLIES
 
 SMS_CAMPAIGNS = ("C2311_RECALL", "C2311_COUPON", "C2311_NEWUSER")
 TEMPLATE_IDS = ("Tk3u8zOQf2b9Gx1p0aYkE7cVQ", "Hq0bR4mW2sXy9NcZ7uLk3PfAd")
+# JPush registration ids of the app's installs: this prefix and the account's number (the responder uses it too).
+JPUSH_REGISTRATION_PREFIX = "170976fa8a"
 ALIYUN_ERRORS = (("DELIVERED", "用户接收成功"), ("MK:0001", "手机号停机"), ("UNDELIV", "空号"), ("MN:0017", "关机"))
 
 
@@ -93,7 +95,7 @@ def render_receipts(ctx: RenderContext) -> list[Table]:
         pushed,
         {
             "msg_id": s(numbered("4785074", day.index * 1_000_000 + rng.integers(0, 20, p))),
-            "registration_id": s(numbered("170976fa8a", pop.app_user_num[pushed])),
+            "registration_id": s(numbered(JPUSH_REGISTRATION_PREFIX, pop.app_user_num[pushed])),
             "alias": s(app_user_ids(pop, pushed), valid=rng.random(p) < 0.95),
             "platform": s(np.where(pop.os_idx[pushed] == 0, b"ios", b"android")),
             "status": s(text(("delivered", "clicked", "failed"), push_status)),

@@ -1,0 +1,29 @@
+"""The simulated world answers Nightshift's exports: benefit grants and delivery results for every exported
+contact, with faults injected at known rates, so a reconciliation can be checked against the truth.
+
+`respond(exports_day_dir, landing_root, business_date, seed, rates)` reads business date D's campaign files
+(`campaign__<campaign_id>__<channel>.csv`, and `replenishment__<campaign_id>__<benefit_id>.csv` make-up files when
+present) and writes, in the shapes the source catalog declares:
+
+| landing file                                              | what                                   | contact_id in   |
+|-----------------------------------------------------------|----------------------------------------|-----------------|
+| `benefits/<D+1>/grants_responses_<D>.csv`                 | grants of rows with a benefit and cost | `out_request_no`|
+| `receipts/<D+1>/aliyun_sms_responses_<D>.jsonl`           | sms (most)                             | `out_id`        |
+| `receipts/<D+1>/chuanglan_sms_responses_<D>.csv` (GBK)    | sms (`chuanglan_share`)                | `uid`           |
+| `receipts/<D+1>/jpush_responses_<D>.jsonl`                | app_push                               | `cid`           |
+| `receipts/<D+1>/wechat_template_responses_<D>.jsonl`      | wechat_oa_template                     | `client_msg_id` |
+| `receipts/<D+1>/outbound_call_responses_<D>.csv` (BOM)    | outbound_call                          | `list_row_id`   |
+
+Late receipts land in the same-named file on D+2 .. D+1+`max_receipt_delay_days`; wecom contacts get no receipt.
+Faults and their truth file: `faults`. How contacts map to the world's people and accounts: `people`. Dates and
+vendor codes: `answers`.
+
+The world's own grants and receipts (`nightshift generate`) stay: they stand for other systems' sends (self-claimed
+coupons, other campaign tools), use campaign ids no plan has, and never carry a contact_id, so a reconciliation
+keyed by contact_id sees only the responder's records.
+"""
+
+from nightshift.generate.responder.faults import ResponderRates
+from nightshift.generate.responder.respond import ResponseSummary, respond
+
+__all__ = ["ResponderRates", "ResponseSummary", "respond"]

@@ -32,7 +32,7 @@
     )
 {%- endmacro %}
 
-{#- Refund reasons as users pick them in the app (Chinese text) -> a stable code for the refund_reason tag -#}
+{#- Refund reasons as app users pick them (Chinese text) -> a stable code for the refund_reason tag -#}
 {% macro refund_reason_code(column) -%}
     multiIf(
         {{ column }} is null or trimBoth({{ column }}) = '', 'unknown',
@@ -45,7 +45,7 @@
     )
 {%- endmacro %}
 
-{#- Order cancel reasons (C2B: we buy the user's item; B2C: we sell) -> a stable code for the cancel tags -#}
+{#- Order cancel reasons (C2B: we buy the person's item; B2C: we sell) -> a stable code for the cancel tags -#}
 {% macro cancel_reason_code(column) -%}
     multiIf(
         {{ column }} is null or trimBoth({{ column }}) = '', 'unknown',

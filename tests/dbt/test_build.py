@@ -228,8 +228,9 @@ def test_build_stage_rerun_yields_identical_content(in_process_runs: dict):
 def test_build_stage_failure_names_failing_node(in_process_runs: dict):
     failure = in_process_runs["failure"]
     assert failure is not None, "the build should fail when an app user belongs to two people"
-    assert "unique_int_app_users_resolved_to_one_ids_app_user_id" in failure
-    assert "models/intermediate/users/_int_users__models.yml" in failure
+    # caught where the links enter dbt: (id_type, id_value) is unique in the staging identity links
+    assert "unique_combination_of_columns_stg_identity__identity_links_id_type__id_value" in failure
+    assert "models/staging/identity/_identity__models.yml" in failure
     assert "skipped" in failure and "dbt.log" in failure
     assert "Traceback" not in failure
 

@@ -51,6 +51,7 @@ import sys
 from datetime import date
 
 from nightshift.dbt_runner import invoke_dbt
+from nightshift.identity import tables as identity_tables
 from nightshift.ingest.tables import ensure_raw_table
 from nightshift.settings import get_settings
 from nightshift.sources.app import EVENTS
@@ -66,20 +67,24 @@ ANALYSIS_SELECTION = ["--select", "+retention_cohorts", "+conversion_funnels", "
 settings = get_settings()
 client = get_client(settings)
 ensure_databases(client)
-# the identity stage's output contract
-client.command(
-    "CREATE TABLE identity.identity_map (one_id UInt64, id_type LowCardinality(String), id_value String, "
-    "first_seen_date Date, last_seen_date Date) ENGINE = MergeTree ORDER BY (one_id, id_type, id_value)"
-)
+# the identity stage's output contract: the map of each run date, which dbt reads (one map, written on the first
+# date, serves both: dbt reads the latest partition on or before its run date), and the current map
+identity_tables.create_tables(client)
 client.command(
     "CREATE TABLE marts.user_tags (one_id UInt64, tag_code LowCardinality(String), tag_value String, "
     "computed_date Date) ENGINE = MergeTree ORDER BY (tag_code, one_id)"
 )
 client.command(
-    "INSERT INTO identity.identity_map SELECT number + 1, 'app_user_id', concat('u', toString(number + 1)), "
-    f"'2026-10-01', '2026-11-22' FROM numbers({PEOPLE} + 10)"
+    "INSERT INTO identity.identity_map_daily SELECT toDate({first_date:String}), number + 1, 'app_user_id', "
+    f"concat('u', toString(number + 1)), '2026-10-01', '2026-11-22' FROM numbers({PEOPLE} + 10)",
+    parameters={"first_date": DAYS[0][1]},
 )
-client.command("INSERT INTO identity.identity_map VALUES (1, 'phone', '+8613800138001', '2026-10-01', '2026-11-22')")
+client.command(
+    "INSERT INTO identity.identity_map_daily VALUES "
+    "({first_date:String}, 1, 'phone', '+8613800138001', '2026-10-01', '2026-11-22')",
+    parameters={"first_date": DAYS[0][1]},
+)
+identity_tables.publish_current_map(client, date.fromisoformat(DAYS[0][1]))
 ensure_raw_table(client, EVENTS)
 ensure_raw_table(client, ORDERS)
 # Person 1 goes through the C2B funnel; people 2..40 view and value; everybody is back a week later.

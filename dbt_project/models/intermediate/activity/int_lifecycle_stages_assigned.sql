@@ -1,7 +1,5 @@
 {{
     config(
-        materialized='table',
-        engine='MergeTree()',
         order_by='one_id',
     )
 }}
@@ -14,7 +12,7 @@
     the Douyin account, became a WeCom contact, first opened the mini program, signed up on Xiaoe). A person
     with none of these is judged on the day identity resolution first saw them: a snapshot
     delivery is not a sign of life when better evidence exists (the first full app snapshot would otherwise
-    make every long-registered user "new"). Windows count the run date as day 0: "in the last 30 days" is
+    make every long-registered person "new"). Windows count the run date as day 0: "in the last 30 days" is
     0-29 days ago.
 -#}
 

@@ -1,3 +1,5 @@
+{{ config(materialized='view') }}
+
 {#-
     Every purchase a person made up to the run date, from the order system and from the CDNOW log, in one shape.
     Orders: B2C (we sell), paid, dated by the payment's Beijing calendar day, for their amount net of successful

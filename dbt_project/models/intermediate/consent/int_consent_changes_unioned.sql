@@ -1,3 +1,5 @@
+{{ config(materialized='view') }}
+
 {#-
     Every change of a person's contact consent up to the end of the run date, from both places a person can
     say it: an unsubscribe reply to a marketing SMS (TD, 退订, ...; always an opt-out of SMS), and the app's

@@ -1,6 +1,5 @@
 {{
     config(
-        engine='MergeTree()',
         order_by='(funnel_name, entry_date, step_number)',
         partition_by='toYYYYMM(entry_date)',
     )

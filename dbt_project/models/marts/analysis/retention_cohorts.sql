@@ -1,6 +1,5 @@
 {{
     config(
-        engine='MergeTree()',
         order_by='cohort_date',
         partition_by='toYYYYMM(cohort_date)',
     )

@@ -1,6 +1,5 @@
 {{
     config(
-        engine='MergeTree()',
         order_by='(tag_code, tag_value)',
         settings={'index_granularity': 1},
     )

@@ -1,6 +1,5 @@
 {{
     config(
-        engine='MergeTree()',
         order_by='one_id',
     )
 }}

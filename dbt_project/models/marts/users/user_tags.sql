@@ -1,6 +1,5 @@
 {{
     config(
-        engine='MergeTree()',
         order_by='(tag_code, one_id)',
         partition_by='computed_date',
     )

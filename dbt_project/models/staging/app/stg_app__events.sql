@@ -10,9 +10,7 @@ source as (
 deduplicated as (
 
     -- an event re-delivered on a later day counts once
-    select * from source
-    order by _drop_date desc, _ingested_at desc, _line_number desc
-    limit 1 by event_id
+    {{ latest_record_per_key('source', ['event_id']) }}
 
 ),
 

@@ -10,9 +10,7 @@ source as (
 latest as (
 
     -- a snapshot source: a user delivered again (later day, or twice in a day) keeps only its newest record
-    select * from source
-    order by _drop_date desc, update_time desc, _ingested_at desc, _line_number desc
-    limit 1 by user_id
+    {{ latest_record_per_key('source', ['user_id'], newest_first_by=['update_time']) }}
 
 ),
 

@@ -10,9 +10,7 @@ source as (
 deduplicated as (
 
     -- a grant expires once
-    select * from source
-    order by _drop_date desc, _ingested_at desc, _line_number desc
-    limit 1 by grant_id
+    {{ latest_record_per_key('source', ['grant_id']) }}
 
 ),
 

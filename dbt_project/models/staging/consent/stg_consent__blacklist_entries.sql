@@ -17,9 +17,7 @@ latest_snapshot as (
 
 deduplicated as (
 
-    select * from latest_snapshot
-    order by _ingested_at desc, _line_number desc
-    limit 1 by list_id
+    {{ latest_record_per_key('latest_snapshot', ['list_id']) }}
 
 ),
 

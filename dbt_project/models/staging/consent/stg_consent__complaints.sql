@@ -9,9 +9,7 @@ source as (
 
 deduplicated as (
 
-    select * from source
-    order by _drop_date desc, _ingested_at desc, _line_number desc
-    limit 1 by complaint_id
+    {{ latest_record_per_key('source', ['complaint_id']) }}
 
 ),
 

@@ -9,9 +9,7 @@ source as (
 
 deduplicated as (
 
-    select * from source
-    order by _drop_date desc, _ingested_at desc, _line_number desc
-    limit 1 by clue_id
+    {{ latest_record_per_key('source', ['clue_id']) }}
 
 ),
 

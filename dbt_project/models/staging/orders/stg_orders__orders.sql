@@ -10,9 +10,7 @@ source as (
 latest as (
 
     -- an order exported again (status change) keeps its newest record
-    select * from source
-    order by _drop_date desc, _ingested_at desc, _line_number desc
-    limit 1 by order_id
+    {{ latest_record_per_key('source', ['order_id']) }}
 
 ),
 

@@ -10,9 +10,7 @@ source as (
 latest as (
 
     -- a refund is re-exported when its status changes (processing -> success | rejected): newest wins
-    select * from source
-    order by _drop_date desc, refund_time desc, _ingested_at desc, _line_number desc
-    limit 1 by refund_id
+    {{ latest_record_per_key('source', ['refund_id'], newest_first_by=['refund_time']) }}
 
 ),
 

@@ -10,9 +10,7 @@ source as (
 latest as (
 
     -- a snapshot source: newest user/info answer per openid (an unsubscribe arrives as subscribe=0)
-    select * from source
-    order by _drop_date desc, _ingested_at desc, _line_number desc
-    limit 1 by openid
+    {{ latest_record_per_key('source', ['openid']) }}
 
 ),
 

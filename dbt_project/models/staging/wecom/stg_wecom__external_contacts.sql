@@ -10,9 +10,7 @@ source as (
 latest as (
 
     -- a snapshot source: newest record per (contact, staff member) relation
-    select * from source
-    order by _drop_date desc, _ingested_at desc, _line_number desc
-    limit 1 by external_userid, userid
+    {{ latest_record_per_key('source', ['external_userid', 'userid']) }}
 
 ),
 

@@ -1,7 +1,5 @@
 {{
     config(
-        materialized='table',
-        engine='MergeTree()',
         order_by='one_id',
     )
 }}

@@ -35,7 +35,7 @@ FINGERPRINT_SCRIPT = textwrap.dedent(
             "ORDER BY position", parameters={"d": database, "t": name}).result_rows]
         hashed = ", ".join(f"`{c}`" for c in columns)
         count, digest = client.query(
-            f"SELECT count(), sum(cityHash64({hashed})) FROM `{database}`.`{name}`").result_rows[0]
+            f"SELECT count(), sum(cityHash64(tuple({hashed}))) FROM `{database}`.`{name}`").result_rows[0]
         prints[f"{database}.{name}"] = [count, str(digest)]
     print(json.dumps(prints))
     """

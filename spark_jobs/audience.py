@@ -32,6 +32,9 @@ exclusion row. The steps run in this documented order:
                   them plus one unit fits the remaining budget; the rest record `budget`. The same rule cuts the
                   holdout, so treated and holdout remain comparable.
 
+Every audience row carries its `contact_id`, the contact's idempotency key (formula and its ClickHouse twin in
+`nightshift.campaigns.contact_id`), so the same contact has the same key on every re-run of the date.
+
 No Python UDFs: only built-in functions, higher-order array functions and window functions.
 Thin `main()` for spark-submit reads Parquet and plan files and writes the two outputs as Parquet.
 """
@@ -47,6 +50,7 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from nightshift.campaigns.contact_id import contact_id_column
 from nightshift.campaigns.models import BUDGET_FATIGUE_DAYS, HOLDOUT, CampaignPlan, Policy, first_send_time
 from nightshift.contracts import CHANNELS
 
@@ -97,6 +101,7 @@ AUDIENCE_COLUMNS = (
     "run_date",
     "campaign_id",
     "one_id",
+    "contact_id",
     "variant",
     "channel",
     "contact_ref",
@@ -358,11 +363,14 @@ def decide(
 
 
 def audience_rows(decided: DataFrame, run_date: date) -> DataFrame:
-    """`audience.campaign_audience` rows: treated and holdout people (holdout: channel '', never exported)."""
+    """`audience.campaign_audience` rows: treated and holdout people (holdout: channel '', never exported), each
+    with its contact_id."""
+    key = contact_id_column(F.col("campaign_id"), F.lit(run_date), F.col("one_id"), F.col("channel"))
     return decided.where(F.col("reason").isNull()).select(
         F.lit(run_date).alias("run_date"),
         "campaign_id",
         "one_id",
+        key.alias("contact_id"),
         "variant",
         "channel",
         F.coalesce(F.col("contact_ref"), F.lit("")).alias("contact_ref"),

@@ -341,12 +341,16 @@ ENGINE = MergeTree
 PARTITION BY run_date
 ORDER BY (run_date, segment)
 """
+# One row per (campaign, person) kept on the run date, holdout included (channel ''). `contact_id` is the contact's
+# idempotency key (nightshift/campaigns/contact_id.py); a table created before it existed gains it in place, keys
+# of older rows recomputed by the same formula (nightshift/audiences/contacts.py).
 CAMPAIGN_AUDIENCE_DDL = """
 CREATE TABLE IF NOT EXISTS audience.campaign_audience
 (
     run_date     Date,
     campaign_id  LowCardinality(String),
     one_id       UInt64,
+    contact_id   String,
     variant      LowCardinality(String),
     channel      LowCardinality(String),
     contact_ref  String,

@@ -18,6 +18,7 @@ from datetime import date, timedelta
 import pytest
 import yaml
 
+from nightshift.campaigns.contact_id import contact_id
 from nightshift.campaigns.plans import CAMPAIGNS_DIR, load_plans
 from nightshift.contracts import CHANNELS
 from nightshift.segments.bitmaps import CLICKHOUSE_SEGMENT_SETTINGS, clickhouse_sql
@@ -204,7 +205,9 @@ def test_export_stage_writes_campaign_files_without_holdout_with_manifests(clien
         manifest = json.loads(path.with_name(path.name + ".manifest.json").read_text())
         assert manifest["rows"] == len(rows) == result.rows[path.name]
         assert manifest["columns"] == list(rows[0].keys())
-        channel = manifest["channel"]
+        assert manifest["columns"][:2] == ["one_id", "contact_id"]
+        campaign, channel = manifest["campaign_id"], manifest["channel"]
+        assert all(row["contact_id"] == contact_id(campaign, FRIDAY, int(row["one_id"]), channel) for row in rows)
         assert all(
             row["variant"] != "holdout" and row["contact_ref"] == refs[int(row["one_id"])][channel] for row in rows
         )

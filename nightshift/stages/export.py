@@ -5,7 +5,8 @@ NIGHTSHIFT_EXPORTS/<date>/. This stage is the only writer of that folder.
   contact list: it has no suppression, consent or holdout applied, so it never carries a phone or any other contact
   data. Contact lists come only out of campaigns.
 - Campaign files (`campaign__<id>__<channel>.csv`, what delivery channels send): the campaign's audience on that
-  channel without holdout, one row per person, with the message template's parameters filled from the profile.
+  channel without holdout, one row per person, keyed by its `contact_id` (the contact's idempotency key, the same on
+  every re-run of the date), with the message template's parameters filled from the profile.
 
 Every file is one query written by `export_with_manifest`: sorted by one_id and free of timestamps, so re-running
 the same date writes identical bytes. The date's folder is emptied first, so a segment or campaign that
@@ -35,7 +36,16 @@ ORDER BY one_id
 """
 SEGMENT_EXPORT_COLUMNS = ["one_id"]
 
-CAMPAIGN_BASE_COLUMNS = ["one_id", "variant", "contact_ref", "send_at", "template_id", "benefit_id", "cost_fen"]
+CAMPAIGN_BASE_COLUMNS = [
+    "one_id",
+    "contact_id",
+    "variant",
+    "contact_ref",
+    "send_at",
+    "template_id",
+    "benefit_id",
+    "cost_fen",
+]
 CAMPAIGN_GROUPS_SQL = """
 SELECT campaign_id, channel, sum(cost_fen) AS cost_fen FROM audience.campaign_audience
 WHERE run_date = {d:Date} AND variant != {holdout:String} AND channel != ''
@@ -66,6 +76,7 @@ def campaign_export_sql(plan: CampaignPlan | None) -> tuple[str, list[str]]:
     sql = f"""
 SELECT
     a.one_id AS one_id,
+    a.contact_id AS contact_id,
     a.variant AS variant,
     a.contact_ref AS contact_ref,
     formatDateTime(a.send_at, '%Y-%m-%dT%H:%i:%SZ', 'UTC') AS send_at,

@@ -9,8 +9,9 @@ exclusion row. The steps run in this documented order:
                   accounts unless the plan allows them (`internal_test_account`), a member without a profile row
                   (`no_profile`); per channel, `can_receive_<channel>` (reachability + consent), an empty
                   contact ref or a policy flag (e.g. SMS unsubscribe) closes that channel for the person.
-2. frequency caps against contact history (earlier run dates' audience rows that were really sent): the plan's
-                  own cap (`campaign_frequency_cap`), the benefit's per-user cap over the campaign's lifetime
+2. frequency caps against contact history (contacts handed to a channel on earlier run dates, from
+                  `audience.contact_history`, which the export stage writes): the plan's own cap
+                  (`campaign_frequency_cap`), the benefit's per-user cap over the campaign's lifetime
                   (`benefit_cap`), and the policy's per-channel caps, which close capped channels; a person
                   whose open channels were all closed by caps is excluded (`frequency_cap`). A cap allows a
                   contact when history + this run's one contact <= max_contacts (arbitration gives a person at

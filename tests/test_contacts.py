@@ -1,5 +1,5 @@
 """The contact key in every engine (nightshift/campaigns/contact_id.py) and bringing an installation older than the
-key up to date in place (nightshift/audiences/contacts.py), on the embedded warehouse and local Spark."""
+contact tables up to date in place (nightshift/audiences/contacts.py), on the embedded warehouse and local Spark."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from nightshift.audiences.contacts import ensure_contact_ids
+from nightshift.audiences.contacts import ensure_contact_history, ensure_contact_ids, ensure_contact_tables
 from nightshift.campaigns.contact_id import CONTACT_ID_CLICKHOUSE, contact_id, contact_id_column
 from nightshift.warehouse.schema import CAMPAIGN_AUDIENCE_DDL
 
@@ -20,7 +20,7 @@ CONTACTS = [
     ("trade_in_push", date(2026, 12, 31), 2**40 + 7, "app_push"),
     ("vip_care_call", date(2027, 1, 1), 1, "outbound_call"),
 ]
-TABLES = ("audience.campaign_audience",)
+TABLES = ("audience.campaign_audience", "audience.contact_history")
 
 
 def _clickhouse_keys(client) -> list[str]:
@@ -48,7 +48,7 @@ def test_contact_id_is_the_same_in_python_spark_and_clickhouse(spark, client):
 @pytest.fixture
 def old_installation(client):
     """An `audience.campaign_audience` as created before contact_id existed, with two dates of rows (treated and
-    holdout). Dropped afterwards."""
+    holdout), and no contact history. Both are dropped afterwards."""
     for table in TABLES:
         client.command(f"DROP TABLE IF EXISTS {table}")
     old_ddl = CAMPAIGN_AUDIENCE_DDL.replace("    contact_id   String,\n", "")
@@ -90,3 +90,31 @@ def test_an_installation_older_than_the_contact_id_is_brought_up_to_date_in_plac
     assert [key for *_, key in rows] == [contact_id(c, d, i, ch) for c, d, i, ch, _ in rows]
 
     assert ensure_contact_ids(client) is False  # once up to date, nothing more happens
+
+
+def test_an_installation_older_than_the_contact_history_gets_one_seeded_with_what_was_exported(
+    client, old_installation
+):
+    ensure_contact_tables(client)
+    history = client.query(
+        "SELECT run_date, campaign_id, one_id, channel, contact_id, cost_fen, source FROM audience.contact_history "
+        "ORDER BY run_date"
+    ).result_rows
+    # what the export stage handed over before the table existed: the treated rows (not 43, the holdout row)
+    assert history == [
+        (date(2026, 11, 20), "winback_lapsed", 42, "sms", contact_id("winback_lapsed", date(2026, 11, 20), 42, "sms"),
+         500, "plan"),
+        (date(2026, 11, 21), "trade_in_push", 2**40 + 7, "app_push",
+         contact_id("trade_in_push", date(2026, 11, 21), 2**40 + 7, "app_push"), 2000, "plan"),
+    ]  # fmt: skip
+    assert ensure_contact_history(client) is None  # seeded once: the next call leaves the table alone
+    assert client.query("SELECT count() FROM audience.contact_history").result_rows == [(2,)]
+
+
+def test_a_fresh_installation_gets_an_empty_history_and_leaves_the_audience_table_to_its_stage(client):
+    for table in TABLES:
+        client.command(f"DROP TABLE IF EXISTS {table}")
+    ensure_contact_tables(client)
+    assert client.query("SELECT count() FROM audience.contact_history").result_rows == [(0,)]
+    assert _columns(client, "audience.campaign_audience") == []  # the audiences stage creates it, as declared
+    client.command("DROP TABLE audience.contact_history")

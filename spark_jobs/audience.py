@@ -9,8 +9,9 @@ exclusion row. The steps run in this documented order:
                   accounts unless the plan allows them (`internal_test_account`), a member without a profile row
                   (`no_profile`); per channel, `can_receive_<channel>` (reachability + consent), an empty
                   contact ref or a policy flag (e.g. SMS unsubscribe) closes that channel for the person.
-2. frequency caps against contact history (earlier run dates' audience rows that were really sent): the plan's
-                  own cap (`campaign_frequency_cap`), the benefit's per-user cap over the campaign's lifetime
+2. frequency caps against contact history (contacts handed to a channel on earlier run dates, from
+                  `audience.contact_history`, which the export stage writes): the plan's own cap
+                  (`campaign_frequency_cap`), the benefit's per-user cap over the campaign's lifetime
                   (`benefit_cap`), and the policy's per-channel caps, which close capped channels; a person
                   whose open channels were all closed by caps is excluded (`frequency_cap`). A cap allows a
                   contact when history + this run's one contact <= max_contacts (arbitration gives a person at
@@ -32,6 +33,9 @@ exclusion row. The steps run in this documented order:
                   them plus one unit fits the remaining budget; the rest record `budget`. The same rule cuts the
                   holdout, so treated and holdout remain comparable.
 
+Every audience row carries its `contact_id`, the contact's idempotency key (formula and its ClickHouse twin in
+`nightshift.campaigns.contact_id`), so the same contact has the same key on every re-run of the date.
+
 No Python UDFs: only built-in functions, higher-order array functions and window functions.
 Thin `main()` for spark-submit reads Parquet and plan files and writes the two outputs as Parquet.
 """
@@ -47,6 +51,7 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from nightshift.campaigns.contact_id import contact_id_column
 from nightshift.campaigns.models import BUDGET_FATIGUE_DAYS, HOLDOUT, CampaignPlan, Policy, first_send_time
 from nightshift.contracts import CHANNELS
 
@@ -97,6 +102,7 @@ AUDIENCE_COLUMNS = (
     "run_date",
     "campaign_id",
     "one_id",
+    "contact_id",
     "variant",
     "channel",
     "contact_ref",
@@ -358,11 +364,14 @@ def decide(
 
 
 def audience_rows(decided: DataFrame, run_date: date) -> DataFrame:
-    """`audience.campaign_audience` rows: treated and holdout people (holdout: channel '', never exported)."""
+    """`audience.campaign_audience` rows: treated and holdout people (holdout: channel '', never exported), each
+    with its contact_id."""
+    key = contact_id_column(F.col("campaign_id"), F.lit(run_date), F.col("one_id"), F.col("channel"))
     return decided.where(F.col("reason").isNull()).select(
         F.lit(run_date).alias("run_date"),
         "campaign_id",
         "one_id",
+        key.alias("contact_id"),
         "variant",
         "channel",
         F.coalesce(F.col("contact_ref"), F.lit("")).alias("contact_ref"),

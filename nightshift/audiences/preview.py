@@ -1,9 +1,9 @@
 """`nightshift campaign preview ID`: the funnel from segment size to final audience, without writing anything.
 
 The preview runs the same Spark steps as the audiences stage (`spark_jobs.audience.decide`) on the warehouse's
-data for one date: segment membership of that date, the profile, earlier audiences (history and budget spent)
-and every other plan active that day (arbitration depends on them). Data goes from ClickHouse to Spark through
-Arrow in memory; nothing is written to the warehouse, the lake or the exports.
+data for one date: segment membership of that date, the profile, earlier contacts (`audience.contact_history`:
+caps, fatigue and budget spent) and every other plan active that day (arbitration depends on them). Data goes
+from ClickHouse to Spark through Arrow in memory; nothing is written to the warehouse, the lake or the exports.
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ def _frames(spark, client, plans: list[CampaignPlan], policy: Policy, run_date: 
     )
     membership = spark.createDataFrame(client.query_arrow(membership_sql, parameters=params))
     profile = spark.createDataFrame(client.query_arrow(profile_sql, parameters=params))
-    if table_exists(client, "audience.campaign_audience"):
+    if _has_history(client):
         since = history_since(plans, policy, run_date)
         history = spark.createDataFrame(
             client.query_arrow(HISTORY_SQL, parameters={"since": since, "d": run_date}), HISTORY_SCHEMA
@@ -153,7 +153,7 @@ def preview_campaign(campaign_id: str, run_date: date | None = None, settings: S
 
     spark = get_spark("nightshift-campaign-preview", settings)
     membership, profile, history = _frames(spark, client, plans, policy, run_date)
-    campaigns = campaign_frame(spark, plans, policy, spent_before(client, run_date) if _has_audiences(client) else {})
+    campaigns = campaign_frame(spark, plans, policy, spent_before(client, run_date) if _has_history(client) else {})
     decided = decide(membership, profile, history, campaigns, policy, run_date, spark_timezones(spark)).cache()
     result.candidates, result.steps = funnel(decided, campaign_id, policy)
     kept = decided.where((F.col("campaign_id") == campaign_id) & F.col("reason").isNull())
@@ -167,8 +167,10 @@ def preview_campaign(campaign_id: str, run_date: date | None = None, settings: S
     return result
 
 
-def _has_audiences(client) -> bool:
-    return table_exists(client, "audience.campaign_audience")
+def _has_history(client) -> bool:
+    """Whether contacts were ever recorded. Read-only, so an installation that has not run the audiences or export
+    stage since `audience.contact_history` was introduced previews without history until it does."""
+    return table_exists(client, "audience.contact_history")
 
 
 def treated_count(preview: Preview) -> int:

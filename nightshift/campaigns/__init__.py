@@ -1,4 +1,5 @@
-"""Campaign plans: pydantic models (`models`) and loading and validating the plan files (`plans`).
+"""Campaign plans: pydantic models (`models`) and loading and validating the plan files (`plans`); the business key
+of a planned contact, `contact_id`, written once per engine side by side (`contact_id`).
 
 Plans live in `segments/campaigns/<id>.yml`, the global policy in `segments/policy.yml`. Pure: nothing here reads
 the warehouse or starts Spark, so the Spark job that turns active plans into audiences (`spark_jobs/audience.py`,

@@ -1,9 +1,12 @@
-"""`nightshift run | status | sql`: run the pipeline in this process and look at the warehouse."""
+"""`nightshift run | status | sql`: run the pipeline in this process (one date, or a range of dates in order) and
+look at the warehouse."""
 
 from __future__ import annotations
 
 import json
 import sys
+import traceback
+from datetime import date
 from typing import Annotated
 
 import typer
@@ -13,33 +16,71 @@ from nightshift.cli.common import OutputFormat, console, current_settings, parse
 from nightshift.errors import NightshiftError
 
 
-def _print_results(results) -> None:
+def _print_results(results, with_dates: bool = False) -> None:
     table = Table(title="Stages", show_lines=False)
-    for column in ("stage", "seconds", "rows", "summary"):
+    for column in (["date"] if with_dates else []) + ["stage", "seconds", "rows", "summary"]:
         table.add_column(column, overflow="fold")
     for result in results:
         rows = ", ".join(f"{name}={count:,}" for name, count in result.rows.items())
-        table.add_row(result.stage, f"{result.seconds:.1f}", rows, result.summary)
+        day = [str(result.run_date)] if with_dates else []
+        table.add_row(*day, result.stage, f"{result.seconds:.1f}", rows, result.summary)
     console.print(table)
 
 
+def _dates(run_date: str | None, from_date: str | None, to_date: str | None) -> tuple[date, date] | None:
+    """(first, last) for a range, None for one date; a clear error unless exactly one way of giving dates is used."""
+    if run_date is not None and (from_date is not None or to_date is not None):
+        raise NightshiftError("Give either --date D (one date) or --from D1 --to D2 (a range), not both")
+    if run_date is not None:
+        return None
+    if from_date is None or to_date is None:
+        if from_date is not None or to_date is not None:
+            given, missing = ("--from", "--to") if from_date is not None else ("--to", "--from")
+            raise NightshiftError(f"{given} needs {missing}: a range is --from D1 --to D2 (both dates included)")
+        raise NightshiftError("Which date? Give --date D (one date) or --from D1 --to D2 (a range, in order)")
+    return parse_date(from_date), parse_date(to_date)
+
+
 def run(
-    run_date: Annotated[str, typer.Option("--date", help="Run (logical) date, YYYY-MM-DD.")],
+    run_date: Annotated[str | None, typer.Option("--date", help="Run (logical) date, YYYY-MM-DD.")] = None,
+    from_date: Annotated[
+        str | None, typer.Option("--from", help="First date of a range (a backfill), YYYY-MM-DD; needs --to.")
+    ] = None,
+    to_date: Annotated[str | None, typer.Option("--to", help="Last date of the range, included.")] = None,
     stages: Annotated[
         str | None, typer.Option(help="Comma-separated stages to run (default: all, in pipeline order).")
     ] = None,
 ) -> None:
-    """Run the nightly pipeline (or some stages of it) for one date in this process."""
+    """Run the nightly pipeline (or some stages of it) for one date, or for every date of a range in order, in
+    this process. A range stops at the first failed date and prints the command that resumes from it."""
+    from nightshift.pipeline import BackfillStopped, run_range
     from nightshift.pipeline import run as run_pipeline
 
     wanted = [stage.strip() for stage in stages.split(",")] if stages else None
-    results = run_pipeline(
-        parse_date(run_date),
-        wanted,
-        current_settings(),
-        on_stage_done=lambda r: console.print(f"[green]✓[/] {r.stage:<10} {r.seconds:6.1f}s  {r.summary}"),
-    )
-    _print_results(results)
+    dates = _dates(run_date, from_date, to_date)
+    if dates is None:
+        results = run_pipeline(
+            parse_date(run_date),
+            wanted,
+            current_settings(),
+            on_stage_done=lambda r: console.print(f"[green]✓[/] {r.stage:<10} {r.seconds:6.1f}s  {r.summary}"),
+        )
+        _print_results(results)
+        return
+    try:
+        results = run_range(
+            *dates,
+            wanted,
+            current_settings(),
+            on_stage_done=lambda r: console.print(
+                f"[green]✓[/] {r.run_date} {r.stage:<10} {r.seconds:6.1f}s  {r.summary}"
+            ),
+        )
+    except BackfillStopped as stopped:
+        if not isinstance(stopped.__cause__, NightshiftError):  # unexpected: keep its traceback for whoever fixes it
+            traceback.print_exception(stopped.__cause__, file=sys.stderr)
+        raise
+    _print_results(results, with_dates=True)
 
 
 def sql(

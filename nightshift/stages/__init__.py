@@ -11,6 +11,6 @@ date's partitions of ClickHouse tables and lake datasets, and is the only owner 
 | segments   | `segments.py`   | `audience.segment_membership`, `audience.segment_changes`, lake copies of the marts |
 | audiences  | `audiences.py`  | `audience.campaign_audience`, `audience.exclusions` |
 | reconcile  | `reconcile.py`  | `audience.reconciliation`, `audience.replenishment` |
-| export     | `export.py`     | `<exports>/<run_date>/` files with manifests |
+| export     | `export.py`     | `<exports>/<run_date>/` files with manifests, `audience.contact_history` |
 | report     | `report.py`     | `<reports>/<run_date>/` |
 """

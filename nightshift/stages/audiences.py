@@ -2,9 +2,13 @@
 
 Contract: reads the lake copies the segments stage wrote for the run date (`user_profile`, `segment_membership`),
 the valid segment names of the run date (`audience.segment_changes`), and earlier dates of
-`audience.campaign_audience` (contact history and budget spent). Writes `audience.campaign_audience` and
-`audience.exclusions` for the run date, replacing that date's partition. The decision steps and their order are
-in `spark_jobs.audience`. Invalid plans are skipped and listed in the summary; they never stop the valid ones.
+`audience.contact_history` (contacts handed over: caps, fatigue and budget spent). Writes
+`audience.campaign_audience` (every row with its `contact_id`) and `audience.exclusions` for the run date,
+replacing that date's partition. The decision steps and their order are in `spark_jobs.audience`. Invalid plans
+are skipped and listed in the summary; they never stop the valid ones.
+
+An installation older than the contact tables is brought up to date first (`ensure_contact_tables`: the
+`contact_id` column with older rows keyed in ClickHouse, and a contact history seeded from what was exported).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from nightshift.audiences.contacts import ensure_contact_tables
 from nightshift.audiences.history import HISTORY_SQL, REQUIRED_PROFILE_COLUMNS, history_since, spent_before
 from nightshift.campaigns.plans import CAMPAIGNS_DIR, POLICY_PATH, load_plans, load_policy
 from nightshift.contracts import USER_PROFILE_COLUMNS
@@ -37,6 +42,7 @@ def valid_segments(client, run_date) -> set[str]:
 def run(ctx: StageContext, plans_dir: Path = CAMPAIGNS_DIR, policy_path: Path = POLICY_PATH) -> StageResult:
     """Audiences and exclusions of every plan active on the run date, loaded into the warehouse."""
     client, run_date, lake = ctx.client, ctx.run_date, ctx.settings.lake_root
+    ensure_contact_tables(client)  # before reading or writing: an older installation gains them in place
     reset_partitions(client, run_date, OUTPUT_TABLES)
     if not table_exists(client, "marts.user_profile"):
         return StageResult(STAGE, run_date, summary="marts.user_profile does not exist yet: nothing to do")

@@ -5,11 +5,15 @@ NIGHTSHIFT_EXPORTS/<date>/. This stage is the only writer of that folder.
   contact list: it has no suppression, consent or holdout applied, so it never carries a phone or any other contact
   data. Contact lists come only out of campaigns.
 - Campaign files (`campaign__<id>__<channel>.csv`, what delivery channels send): the campaign's audience on that
-  channel without holdout, one row per person, with the message template's parameters filled from the profile.
+  channel without holdout, one row per person, keyed by its `contact_id` (the contact's idempotency key, the same on
+  every re-run of the date), with the message template's parameters filled from the profile.
+- `audience.contact_history`: one row per contact in those files, written from the same rows each file was
+  written from (source 'plan'). Frequency caps, fatigue and budgets read it, so a contact counts once it has been
+  handed over, never merely because it was planned.
 
 Every file is one query written by `export_with_manifest`: sorted by one_id and free of timestamps, so re-running
-the same date writes identical bytes. The date's folder is emptied first, so a segment or campaign that
-disappeared leaves no stale file.
+the same date writes identical bytes. The date's folder and its contact_history partition are emptied first, so a
+segment or campaign that disappeared leaves no stale file and a re-run never records a contact twice.
 """
 
 from __future__ import annotations
@@ -18,12 +22,14 @@ import shutil
 from datetime import date
 from pathlib import Path
 
+from nightshift.audiences.contacts import HISTORY, HISTORY_COLUMNS, HISTORY_SELECT, PLAN_SOURCE, ensure_contact_tables
 from nightshift.campaigns.models import HOLDOUT, CampaignPlan
 from nightshift.campaigns.plans import CAMPAIGNS_DIR, load_plans
+from nightshift.errors import NightshiftError
 from nightshift.files import write_with_manifest
 from nightshift.segments.schema import warehouse_schema
 from nightshift.stages.context import StageContext, StageResult
-from nightshift.warehouse.partitions import table_exists
+from nightshift.warehouse.partitions import reset_partitions, table_exists
 
 STAGE = "export"
 
@@ -35,11 +41,29 @@ ORDER BY one_id
 """
 SEGMENT_EXPORT_COLUMNS = ["one_id"]
 
-CAMPAIGN_BASE_COLUMNS = ["one_id", "variant", "contact_ref", "send_at", "template_id", "benefit_id", "cost_fen"]
+CAMPAIGN_BASE_COLUMNS = [
+    "one_id",
+    "contact_id",
+    "variant",
+    "contact_ref",
+    "send_at",
+    "template_id",
+    "benefit_id",
+    "cost_fen",
+]
 CAMPAIGN_GROUPS_SQL = """
 SELECT campaign_id, channel, sum(cost_fen) AS cost_fen FROM audience.campaign_audience
 WHERE run_date = {d:Date} AND variant != {holdout:String} AND channel != ''
 GROUP BY campaign_id, channel ORDER BY campaign_id, channel
+"""
+# The rows of one campaign-channel file; its contact_history rows are recorded from exactly the same rows.
+CAMPAIGN_FILE_ROWS = """a.run_date = {d:Date} AND a.campaign_id = {campaign:String} AND a.channel = {channel:String}
+    AND a.variant != {holdout:String}"""
+RECORD_CONTACTS_SQL = f"""
+INSERT INTO {HISTORY} ({HISTORY_COLUMNS})
+SELECT {HISTORY_SELECT}, {{source:String}}
+FROM audience.campaign_audience AS a
+WHERE {CAMPAIGN_FILE_ROWS}
 """
 
 
@@ -66,6 +90,7 @@ def campaign_export_sql(plan: CampaignPlan | None) -> tuple[str, list[str]]:
     sql = f"""
 SELECT
     a.one_id AS one_id,
+    a.contact_id AS contact_id,
     a.variant AS variant,
     a.contact_ref AS contact_ref,
     formatDateTime(a.send_at, '%Y-%m-%dT%H:%i:%SZ', 'UTC') AS send_at,
@@ -74,8 +99,7 @@ SELECT
     a.cost_fen AS cost_fen{param_select}
 FROM audience.campaign_audience AS a
 LEFT JOIN marts.user_profile AS p ON p.one_id = a.one_id
-WHERE a.run_date = {{d:Date}} AND a.campaign_id = {{campaign:String}} AND a.channel = {{channel:String}}
-    AND a.variant != {{holdout:String}}
+WHERE {CAMPAIGN_FILE_ROWS}
 ORDER BY one_id
 """
     return sql, CAMPAIGN_BASE_COLUMNS + param_columns
@@ -104,13 +128,28 @@ def export_segments(client, run_date: date, out_dir: Path, result: StageResult) 
     return f"{len(segments)} segment files in {out_dir}" if segments else "no segment members on this date"
 
 
+def _recorded_contacts(client, run_date: date, exported: int) -> int:
+    """The run date's contact_history rows, checked against the campaign files' rows (one each, no more)."""
+    recorded = client.query(
+        f"SELECT count(), uniqExact(contact_id) FROM {HISTORY} WHERE run_date = {{d:Date}}", parameters={"d": run_date}
+    ).result_rows[0]
+    if tuple(recorded) != (exported, exported):
+        raise NightshiftError(
+            f"The export of {run_date} wrote {exported:,} campaign rows but {HISTORY} holds {recorded[0]:,} rows "
+            f"with {recorded[1]:,} distinct contact_ids for that date: audience.campaign_audience has duplicate "
+            "keys, marts.user_profile duplicate one_ids, or a table changed during the export. Re-run "
+            f"`nightshift run --date {run_date} --stages audiences,export`."
+        )
+    return int(recorded[0])
+
+
 def export_campaigns(client, run_date: date, out_dir: Path, result: StageResult, plans_dir: Path) -> str:
     if not table_exists(client, "audience.campaign_audience"):
         return "no campaign audiences yet"
     profile_columns = set(warehouse_schema(client).get("user_profile", {}))
     plans = {plan.id: plan for plan in load_plans(plans_dir, None, profile_columns).plans}
     groups = client.query(CAMPAIGN_GROUPS_SQL, parameters={"d": run_date, "holdout": HOLDOUT}).result_rows
-    missing_plans = set()
+    missing_plans, exported = set(), 0
     for campaign_id, channel, cost_fen in groups:
         plan = plans.get(campaign_id)
         if plan is None:  # the plan changed since the audiences stage: export without template parameters
@@ -130,9 +169,12 @@ def export_campaigns(client, run_date: date, out_dir: Path, result: StageResult,
             "cost_fen": int(cost_fen),
         }
         rows, manifest = export_with_manifest(client, sql, parameters, path, manifest_fields)
+        client.command(RECORD_CONTACTS_SQL, parameters={**parameters, "source": PLAN_SOURCE})
         result.rows[path.name] = rows
         result.outputs[f"{campaign_id} {channel} csv"] = str(path)
         result.outputs[f"{campaign_id} {channel} manifest"] = str(manifest)
+        exported += rows
+    result.rows[HISTORY] = _recorded_contacts(client, run_date, exported)
     summary = f"{len(groups)} campaign files" if groups else "no campaign audience on this date"
     if missing_plans:
         summary += f" (no valid plan for {', '.join(sorted(missing_plans))}: template parameters left out)"
@@ -146,6 +188,8 @@ def run(ctx: StageContext, plans_dir: Path = CAMPAIGNS_DIR) -> StageResult:
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
     result = StageResult(STAGE, ctx.run_date)
+    ensure_contact_tables(client)  # an installation older than contact_id and contact_history gains them here
+    reset_partitions(client, ctx.run_date, [HISTORY])  # the date's contacts are exactly this run's file rows
     if not table_exists(client, "audience.segment_membership"):
         result.summary = "no segment membership yet: nothing exported"
         return result

@@ -341,12 +341,16 @@ ENGINE = MergeTree
 PARTITION BY run_date
 ORDER BY (run_date, segment)
 """
+# One row per (campaign, person) kept on the run date, holdout included (channel ''). `contact_id` is the contact's
+# idempotency key (nightshift/campaigns/contact_id.py); a table created before it existed gains it in place, keys
+# of older rows recomputed by the same formula (nightshift/audiences/contacts.py).
 CAMPAIGN_AUDIENCE_DDL = """
 CREATE TABLE IF NOT EXISTS audience.campaign_audience
 (
     run_date     Date,
     campaign_id  LowCardinality(String),
     one_id       UInt64,
+    contact_id   String,
     variant      LowCardinality(String),
     channel      LowCardinality(String),
     contact_ref  String,
@@ -357,6 +361,27 @@ CREATE TABLE IF NOT EXISTS audience.campaign_audience
 ENGINE = MergeTree
 PARTITION BY run_date
 ORDER BY (run_date, campaign_id, one_id)
+"""
+# One row per contact actually handed to a channel: written by the export stage for exactly the rows of the files
+# it wrote (source 'plan'; 'replenishment' for re-sends). Frequency caps, the budget's fatigue order and the money
+# already spent read this table, not the plan.
+CONTACT_HISTORY_DDL = """
+CREATE TABLE IF NOT EXISTS audience.contact_history
+(
+    run_date     Date,
+    campaign_id  LowCardinality(String),
+    one_id       UInt64,
+    channel      LowCardinality(String),
+    contact_id   String,
+    variant      LowCardinality(String),
+    send_at      DateTime('UTC'),
+    benefit_id   LowCardinality(String),
+    cost_fen     Int64,
+    source       LowCardinality(String)
+)
+ENGINE = MergeTree
+PARTITION BY run_date
+ORDER BY (run_date, contact_id)
 """
 EXCLUSIONS_DDL = """
 CREATE TABLE IF NOT EXISTS audience.exclusions
@@ -412,6 +437,7 @@ TABLES: dict[str, str] = {
     "audience.segment_membership": SEGMENT_MEMBERSHIP_DDL,
     "audience.segment_changes": SEGMENT_CHANGES_DDL,
     "audience.campaign_audience": CAMPAIGN_AUDIENCE_DDL,
+    "audience.contact_history": CONTACT_HISTORY_DDL,
     "audience.exclusions": EXCLUSIONS_DDL,
     "audience.reconciliation": RECONCILIATION_DDL,
     "audience.replenishment": REPLENISHMENT_DDL,

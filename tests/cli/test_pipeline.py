@@ -43,3 +43,29 @@ def test_unknown_stage_is_rejected_before_any_work(cli_home):
     result = run_cli(cli_home, "run", "--date", "2026-11-20", "--stages", "ingest,idenity", check=False)
     assert result.returncode == 1
     assert "Unknown stage 'idenity'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        ((), "Which date? Give --date D (one date) or --from D1 --to D2"),
+        (("--date", "2026-11-20", "--from", "2026-11-20", "--to", "2026-11-21"), "not both"),
+        (("--from", "2026-11-20"), "--from needs --to"),
+        (("--to", "2026-11-21"), "--to needs --from"),
+        (("--from", "2026-11-22", "--to", "2026-11-20"), "ends (2026-11-20) before it starts (2026-11-22)"),
+        (("--from", "2026-11-20", "--to", "2026-11-2x"), "is not a date; use YYYY-MM-DD"),
+        (("--from", "2026-11-20", "--to", "2026-11-21", "--stages", "report,reprot"), "Unknown stage 'reprot'"),
+    ],
+)
+def test_run_refuses_unclear_dates_with_one_clear_line(cli_home, arguments, expected):
+    result = run_cli(cli_home, "run", *arguments, check=False)
+    assert result.returncode == 1
+    assert expected in " ".join(result.stderr.split()), result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_run_over_a_range_runs_each_date_in_order(cli_home):
+    out = run_cli(cli_home, "run", "--from", "2026-11-20", "--to", "2026-11-21", "--stages", "report").stdout
+    assert out.index("2026-11-20 report") < out.index("2026-11-21 report")
+    for day in ("2026-11-20", "2026-11-21"):
+        assert (cli_home / "reports" / day / "nightly_report.txt").exists()

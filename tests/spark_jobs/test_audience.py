@@ -9,6 +9,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from bench.synthetic.campaign_world import DEFAULT_POLICY, address, plan, profile_frame, profile_row
+from nightshift.campaigns.contact_id import contact_id
 from spark_jobs.audience import (
     HISTORY_SCHEMA,
     assign_variants,
@@ -163,6 +164,15 @@ def test_holdout_is_recorded_without_channel_contact_or_cost(scenario):
     assert 70 < len(holdout) < 150  # 30% of 390, within 4 sigma
     assert all(row["channel"] == "" and row["contact_ref"] == "" and row["cost_fen"] == 0 for row in holdout)
     assert all(row["channel"] == "sms" and row["cost_fen"] == 500 for row in treated)
+
+
+def test_every_audience_row_carries_its_contact_id(scenario):
+    rows = scenario["audience"]
+    assert rows and all(
+        row["contact_id"] == contact_id(row["campaign_id"], row["run_date"], row["one_id"], row["channel"])
+        for row in rows
+    )
+    assert len({row["contact_id"] for row in rows}) == len(rows)
 
 
 def test_every_candidate_ends_in_exactly_one_audience_or_exclusion_row(scenario):

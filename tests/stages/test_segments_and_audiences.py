@@ -1,9 +1,9 @@
-"""The nightly segments and audiences stages end to end, then the export stage, with the embedded warehouse and
-local Spark.
+"""The nightly segments, audiences and export stages end to end, with the embedded warehouse and local Spark.
 
 Synthetic marts with the real profile columns (`bench.synthetic.segment_marts`) are built in the warehouse's `marts`
-database; the stage runs the repository's own segments, campaign plans and policy over them (plus one invalid
-segment file and one invalid plan, which must be skipped and reported), on a Friday and on the Saturday after.
+database; the stages run the repository's own segments, campaign plans and policy over them (plus one invalid
+segment file and one invalid plan, which must be skipped and reported), on a Friday, on the Saturday after, and on
+the three nights after that. Each night's export records its contacts, which the next nights' caps and budgets read.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ import pytest
 import yaml
 
 from bench.synthetic.segment_marts import create_synthetic_marts
+from nightshift.audiences.history import HISTORY_SQL, SPENT_SQL
+from nightshift.campaigns.contact_id import contact_id
 from nightshift.campaigns.plans import CAMPAIGNS_DIR, load_plans
 from nightshift.contracts import CHANNELS
 from nightshift.segments.bitmaps import CLICKHOUSE_SEGMENT_SETTINGS, clickhouse_sql
@@ -29,6 +31,9 @@ FRIDAY = date(2026, 11, 20)
 SATURDAY = FRIDAY + timedelta(days=1)
 # Big enough that the win-back campaign's audience costs more than its budget (100 coupons).
 PEOPLE = 1_200
+# What the audiences stage read before audience.contact_history existed: the plan itself.
+PLAN_HISTORY_SQL = HISTORY_SQL.replace("audience.contact_history", "audience.campaign_audience")
+PLAN_SPENT_SQL = SPENT_SQL.replace("audience.contact_history", "audience.campaign_audience")
 AUDIENCE_TABLES = ("audience.segment_membership", "audience.segment_changes", "audience.campaign_audience")
 
 
@@ -77,25 +82,40 @@ def stage_dirs(tmp_path_factory):
 
 
 class Night:
-    """The segments stage then the audiences stage for one date, on the test's copies of segments and plans."""
+    """The segments, audiences and export stages for one date, on the test's copies of segments and plans."""
 
     def __init__(self, stage_dirs):
         self.segments_dir, self.plans_dir = stage_dirs
 
-    def run(self, ctx: StageContext):
-        from nightshift.stages import audiences, segments
+    def segments(self, ctx: StageContext):
+        from nightshift.stages import segments
 
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(segments, "SEGMENTS_DIR", self.segments_dir)
-            membership = segments.run(ctx)
-        return membership, audiences.run(ctx, plans_dir=self.plans_dir)
+            return segments.run(ctx)
+
+    def audiences(self, ctx: StageContext):
+        from nightshift.stages import audiences
+
+        return audiences.run(ctx, plans_dir=self.plans_dir)
+
+    def export(self, ctx: StageContext):
+        from nightshift.stages import export
+
+        return export.run(ctx, plans_dir=self.plans_dir)
+
+    def run(self, ctx: StageContext):
+        """A normal night: everything planned and not held out is exported (and so recorded as contacted)."""
+        membership, audiences = self.segments(ctx), self.audiences(ctx)
+        self.export(ctx)
+        return membership, audiences
 
 
 @pytest.fixture(scope="module")
 def friday(client, settings, stage_dirs):
     """The segments and audiences stages for Friday on fresh synthetic marts; yields both results."""
     create_synthetic_marts(client, "marts", PEOPLE)
-    for table in (*AUDIENCE_TABLES, "audience.exclusions"):
+    for table in (*AUDIENCE_TABLES, "audience.exclusions", "audience.contact_history"):
         client.command(f"DROP TABLE IF EXISTS {table}")
     night = Night(stage_dirs)
     ctx = StageContext(run_date=FRIDAY, settings=settings, _client=client)
@@ -204,7 +224,9 @@ def test_export_stage_writes_campaign_files_without_holdout_with_manifests(clien
         manifest = json.loads(path.with_name(path.name + ".manifest.json").read_text())
         assert manifest["rows"] == len(rows) == result.rows[path.name]
         assert manifest["columns"] == list(rows[0].keys())
-        channel = manifest["channel"]
+        assert manifest["columns"][:2] == ["one_id", "contact_id"]
+        campaign, channel = manifest["campaign_id"], manifest["channel"]
+        assert all(row["contact_id"] == contact_id(campaign, FRIDAY, int(row["one_id"]), channel) for row in rows)
         assert all(
             row["variant"] != "holdout" and row["contact_ref"] == refs[int(row["one_id"])][channel] for row in rows
         )
@@ -222,9 +244,24 @@ def test_export_stage_writes_campaign_files_without_holdout_with_manifests(clien
     )
     assert exported == treated[0][0]
 
+    # the contact history of the date is exactly the files' rows, once each, as planned contacts
+    in_files = sorted(
+        (manifest["campaign_id"], manifest["channel"], int(row["one_id"]), row["contact_id"], int(row["cost_fen"]))
+        for path in out_dir.glob("campaign__*.csv")
+        for manifest in [json.loads(path.with_name(path.name + ".manifest.json").read_text())]
+        for row in csv.DictReader(io.StringIO(path.read_text()))
+    )
+    history_sql = (
+        "SELECT campaign_id, channel, one_id, contact_id, cost_fen FROM audience.contact_history "
+        "WHERE run_date = {d:Date} AND source = 'plan'"
+    )
+    assert sorted(_query(client, history_sql, d=FRIDAY)) == in_files
+    assert result.rows["audience.contact_history"] == len(in_files) == exported
+
     written = {path.name: path.read_bytes() for path in out_dir.iterdir()}
-    export.run(ctx, plans_dir=night.plans_dir)  # a re-run writes identical bytes
+    export.run(ctx, plans_dir=night.plans_dir)  # a re-run writes identical bytes and records nobody twice
     assert {path.name: path.read_bytes() for path in out_dir.iterdir()} == written
+    assert sorted(_query(client, history_sql, d=FRIDAY)) == in_files
 
 
 def test_preview_shows_the_funnel_without_writing_anything(client, settings, friday):
@@ -306,3 +343,36 @@ def test_saturday_rerun_caps_and_segment_changes(client, settings, friday):
     }
     assert {row[0]: row[1:] for row in changes} == expected
     assert expected["lapsed_users_reachable"][2] > 0 and expected["lapsed_users_reachable"][3] > 0
+
+
+def test_decisions_from_the_contact_history_are_the_plans_night_after_night(client, settings, friday):
+    """Last, after the Saturday test: Sunday to Tuesday, three more normal nights (segments, audiences, export).
+    Each night the audiences stage decides once from the plan, which is what it read before the contact history
+    existed, and once from the contact history: every decision is the same, and the history holds exactly the
+    plan's handed-over rows of every night so far."""
+    from nightshift.audiences import history
+    from nightshift.stages import audiences
+
+    assert PLAN_HISTORY_SQL != HISTORY_SQL and PLAN_SPENT_SQL != SPENT_SQL
+    night, _, _ = friday
+    contacts = "SELECT run_date, campaign_id, one_id, channel, contact_id, cost_fen FROM audience."
+    reasons: Counter[str] = Counter()
+    for offset in (1, 2, 3):
+        day = SATURDAY + timedelta(days=offset)
+        ctx = StageContext(run_date=day, settings=settings, _client=client)
+        night.segments(ctx)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(audiences, "HISTORY_SQL", PLAN_HISTORY_SQL)
+            patch.setattr(history, "SPENT_SQL", PLAN_SPENT_SQL)
+            night.audiences(ctx)
+        from_plan = _decided(client, day)
+        night.audiences(ctx)
+        assert _decided(client, day) == from_plan, day
+        night.export(ctx)
+
+        reasons.update(outcome for outcome in from_plan.values() if outcome.startswith("excluded:"))
+        handed_over = _query(client, contacts + "campaign_audience WHERE variant != 'holdout' AND channel != ''")
+        assert sorted(_query(client, contacts + "contact_history")) == sorted(handed_over), day
+    # earlier nights' contacts decided something: the history was read, not merely empty on both sides
+    assert reasons["excluded:campaign_frequency_cap"] and reasons["excluded:benefit_cap"], reasons
+    assert reasons["excluded:budget"], reasons

@@ -138,7 +138,7 @@ def evaluate(truth: pd.DataFrame, identity_map: pd.DataFrame, edges: pd.DataFram
 
 
 def evaluate_warehouse(client, truth_csv: Path, edges_parquet: str | None = None) -> Evaluation:
-    """Scores of the current `marts.identity_map` against the truth file (and the lake's identity edges)."""
-    identity_map = client.query_df("SELECT id_type, id_value, one_id FROM marts.identity_map")
+    """Scores of the current `identity.identity_map` against the truth file (and the lake's identity edges)."""
+    identity_map = client.query_df("SELECT id_type, id_value, one_id FROM identity.identity_map")
     edges = pd.read_parquet(edges_parquet) if edges_parquet else None
     return evaluate(load_truth(truth_csv), identity_map, edges)

@@ -141,6 +141,7 @@ from nightshift.segments import validate_all
 from nightshift.segments.bitmaps import clickhouse_sql
 from nightshift.segments.files import SEGMENTS_DIR
 from nightshift.settings import get_settings
+from nightshift.stages import audiences
 from nightshift.stages import segments as stage
 from nightshift.warehouse import ensure_databases, get_client
 
@@ -148,9 +149,10 @@ run_date, people, out = date.fromisoformat(sys.argv[1]), int(sys.argv[2]), sys.a
 settings = get_settings()
 client = get_client(settings)
 ensure_databases(client)
-client.command("CREATE DATABASE IF NOT EXISTS marts")
 create_synthetic_marts(client, "marts", people)
-result = stage.run(StageContext(run_date=run_date, settings=settings, _client=client))
+ctx = StageContext(run_date=run_date, settings=settings, _client=client)
+result = stage.run(ctx)
+audiences.run(ctx)
 spark = SparkSession.getActiveSession()
 q = lambda sql: client.query(sql, settings={"join_use_nulls": 1}).result_rows
 report = {
@@ -172,7 +174,8 @@ json.dump(report, open(out, "w"), default=str)
 
 
 def test_segments_stage_runs_on_a_standalone_cluster(cluster):
-    """One cluster start; one Spark application runs the stage, then the audience job's main() in the same session."""
+    """One cluster start; one Spark application runs the segments and audiences stages, then the audience job's main()
+    in the same session."""
     master_url, env, work = cluster
     env = {**env, "NIGHTSHIFT_SPARK_MASTER": master_url, "NIGHTSHIFT_SPARK_UI": "false"}
     out = work / "report.json"

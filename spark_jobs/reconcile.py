@@ -20,9 +20,12 @@ the reconcile stage from the warehouse (`nightshift.reconciliation.inputs`).
               breaker is closed, never for a blocked person (opted out, blacklisted, complaint, holdout), within the
               per-user cap and within the campaign's remaining budget (in business date, contact_id order); the
               rest is refused with the reason.
-4. alerts     loss monitors per campaign: budget consumed (warning at 80%, critical at 100%), people over the
+4. alerts     loss monitors per campaign: budget consumed (warning from 80%, critical
+              above 100%: spending exactly the budget is the plan), people over the
               per-user cap, unplanned grants, duplicate grants, amount mismatches, abnormal peaks of grants per
-              minute against the campaign's trailing baseline. A critical alert opens the campaign's breaker.
+              minute against the campaign's trailing baseline. A critical alert opens the campaign's breaker. People over
+              the cap are a warning (a duplicate grant puts one person over it) unless they reach the duplicate
+              threshold.
 
 Built-in functions only. The stage (`nightshift/stages/reconcile.py`) does the I/O.
 """
@@ -350,7 +353,7 @@ def loss_alerts(
             *_alert(
                 F.col("campaign_id"),
                 "budget",
-                F.when(share >= thresholds.budget_critical_share, "critical").otherwise("warning"),
+                F.when(share > thresholds.budget_critical_share, "critical").otherwise("warning"),
                 F.greatest(F.col("granted") - F.col("budget_fen"), F.lit(0)),
                 F.col("n"),
                 F.format_string("granted %.2f of %.2f yuan budget", F.col("granted") / 100, F.col("budget_fen") / 100),
@@ -368,7 +371,9 @@ def loss_alerts(
             F.count("*").alias("people"),
             F.sum(F.col("amount") * (1 - F.col("per_user_cap") / F.col("n"))).alias("excess"),
         )
-        .select(*_alert(F.col("campaign_id"), "user_cap", F.lit("critical"), F.col("excess"), F.col("people"),
+        .select(*_alert(F.col("campaign_id"), "user_cap",
+                        F.when(F.col("people") >= thresholds.duplicate_critical_keys, "critical").otherwise("warning"),
+                        F.col("excess"), F.col("people"),
                         F.format_string("%d people hold more grants than the per-user cap", F.col("people"))))
     )  # fmt: skip
     tonight = items.where(F.col("resolved_run_date") == F.lit(run_date))

@@ -23,7 +23,8 @@ WHERE run_date < {d:Date}
 GRANTS_SQL = """
 WITH
     grants AS (
-        SELECT grant_id, coalesce(out_request_no, '') AS contact_id, campaign_id, user_id, amount, grant_time
+        SELECT grant_id, coalesce(out_request_no, '') AS contact_id, campaign_id, user_id, amount, grant_time,
+               _drop_date AS reported_date
         FROM raw.benefits__grants
         WHERE _drop_date <= {d:Date} AND campaign_id IN {campaigns:Array(String)}
         ORDER BY grant_id, _drop_date DESC, _line_number DESC
@@ -37,12 +38,13 @@ WITH
     )
 SELECT g.grant_id AS grant_id, g.contact_id AS contact_id, g.campaign_id AS campaign_id,
        CAST(p.one_id AS Nullable(Int64)) AS one_id, g.amount AS amount_fen,
-       toDateTime64(g.grant_time, 3, 'UTC') AS granted_at
+       toDateTime64(g.grant_time, 3, 'UTC') AS granted_at, g.reported_date AS reported_date
 FROM grants AS g
 LEFT JOIN people AS p ON p.id_value = g.user_id
 """
 
-# One receipt per key per vendor record, newest first; `delivered` in each vendor's own terms.
+# One receipt per (vendor record, key), newest first (a JPush msg_id covers a whole push of up to 1,000 ids);
+# `delivered` in each vendor's own terms.
 RECEIPT_SOURCES: dict[str, tuple[str, str, str, str, str]] = {
     # table: (channel, key column, vendor record id, delivered condition, vendor code)
     "raw.receipts__aliyun_sms": ("sms", "out_id", "biz_id", "success = 1", "coalesce(err_code, '')"),
@@ -66,7 +68,7 @@ def receipts_sql(tables: set[str]) -> str | None:
         f"""SELECT {key} AS contact_id, '{channel}' AS channel, toBool({delivered}) AS delivered,
        {code} AS vendor_code, _drop_date AS reported_date
 FROM (SELECT * FROM {table} WHERE _drop_date <= {{d:Date}} AND coalesce({key}, '') != ''
-      ORDER BY {record_id}, _drop_date DESC, _line_number DESC LIMIT 1 BY {record_id})"""
+      ORDER BY {record_id}, {key}, _drop_date DESC, _line_number DESC LIMIT 1 BY {record_id}, {key})"""
         for table, (channel, key, record_id, delivered, code) in RECEIPT_SOURCES.items()
         if table in tables
     ]

@@ -189,7 +189,10 @@ def test_loss_monitors_fire_on_crafted_cases_only(frames):
     assert alerts["duplicate_grant"].severity == "warning" and alerts["duplicate_grant"].money_at_risk_fen == 500
     assert alerts["amount_mismatch"].money_at_risk_fen == 49_500
     assert alerts["budget"].severity == "critical"  # 54,000 fen granted against a 4,000 budget
-    assert alerts["user_cap"].severity == "critical"  # person 7 holds 9 grants, cap 1
+    exact = frames([("camp", True, False, 54_000, 1, ["sms"])], CAMPAIGNS_SCHEMA)  # the whole budget, no more
+    spent = {row.monitor: row.severity for row in loss_alerts(items, grants, exact, ANSWERED).collect()}
+    assert spent["budget"] == "warning"
+    assert alerts["user_cap"].severity == "warning" and alerts["user_cap"].keys == 1  # person 7: 9 grants, cap 1
 
     clean_plan = frames([plan_row("ok")], PLAN_SCHEMA)
     clean_grants = frames([grant("g1", "ok", one_id=1)], GRANTS_SCHEMA)

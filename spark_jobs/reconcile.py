@@ -23,9 +23,9 @@ the reconcile stage from the warehouse (`nightshift.reconciliation.inputs`).
 4. alerts     loss monitors per campaign: budget consumed (warning from 80%, critical
               above 100%: spending exactly the budget is the plan), people over the
               per-user cap, unplanned grants, duplicate grants, amount mismatches, abnormal peaks of grants per
-              minute against the campaign's trailing baseline. A critical alert opens the campaign's breaker. People over
-              the cap are a warning (a duplicate grant puts one person over it) unless they reach the duplicate
-              threshold.
+              minute against the campaign's trailing baseline. A critical alert opens the campaign's breaker.
+              People over the cap are a warning (a duplicate grant puts one person over it) unless they reach the
+              duplicate threshold.
 
 Built-in functions only. The stage (`nightshift/stages/reconcile.py`) does the I/O.
 """

@@ -20,12 +20,12 @@ the reconcile stage from the warehouse (`nightshift.reconciliation.inputs`).
               breaker is closed, never for a blocked person (opted out, blacklisted, complaint, holdout), within the
               per-user cap and within the campaign's remaining budget (in business date, contact_id order); the
               rest is refused with the reason.
-4. alerts     loss monitors per campaign: budget consumed (warning from 80%, critical
-              above 100%: spending exactly the budget is the plan), people over the
-              per-user cap, unplanned grants, duplicate grants, amount mismatches, abnormal peaks of grants per
-              minute against the campaign's trailing baseline. A critical alert opens the campaign's breaker.
-              People over the cap are a warning (a duplicate grant puts one person over it) unless they reach the
-              duplicate threshold.
+4. alerts     loss monitors per campaign: budget consumed (warning from 80%, critical above 100%: spending
+              exactly the budget is the plan), people over the per-user cap, unplanned grants, duplicate grants,
+              amount mismatches, abnormal peaks of grants per minute against the campaign's trailing baseline.
+              A critical alert opens the campaign's breaker. Unplanned grants, duplicates and people over the cap
+              are warnings (one duplicate puts a person over the cap) until one night brings as many as their
+              threshold (a burst): then critical.
 
 Built-in functions only. The stage (`nightshift/stages/reconcile.py`) does the I/O.
 """
@@ -78,6 +78,7 @@ class Thresholds:
     budget_warning_share: float = 0.8
     budget_critical_share: float = 1.0
     duplicate_critical_keys: int = 10
+    unplanned_critical_keys: int = 10
     peak_factor: float = 5.0
     peak_baseline_days: int = 7
 
@@ -387,8 +388,13 @@ def loss_alerts(
         return found.select(*_alert(F.col("campaign_id"), monitor, severity, F.col("money"), F.col("n"),
                                     F.format_string(f"%d {what}", F.col("n"))))  # fmt: skip
 
-    unplanned = by_class(UNPLANNED_GRANT, "unplanned_grant", F.lit("critical"), F.col("granted_fen"),
-                         "grants that answer no planned contact")  # fmt: skip
+    unplanned = by_class(
+        UNPLANNED_GRANT,
+        "unplanned_grant",
+        F.when(F.col("n") >= thresholds.unplanned_critical_keys, "critical").otherwise("warning"),
+        F.col("granted_fen"),
+        "grants that answer no planned contact",
+    )
     duplicate = by_class(
         DUPLICATE_GRANT,
         "duplicate_grant",

@@ -194,6 +194,7 @@ class Reconciliation(_Strict):
     budget_warning_share: float = Field(default=0.8, gt=0)
     budget_critical_share: float = Field(default=1.0, gt=0)
     duplicate_critical_keys: int = Field(default=10, ge=1)
+    unplanned_critical_keys: int = Field(default=10, ge=1)
     peak_factor: float = Field(default=5.0, gt=1)
     peak_baseline_days: int = Field(default=7, ge=1)
 

@@ -82,3 +82,67 @@ def test_rerunning_nights_makes_up_and_contacts_nobody_twice(nights):
             timeout=1200)  # fmt: skip
     after = _result(run_python(nights, PRINTS))
     assert after == before
+
+
+BURST_NIGHT, NEXT_NIGHT = "2026-11-25", "2026-11-26"
+CAMPAIGN = "winback_lapsed"
+BREAKER_STATE = textwrap.dedent(
+    """
+    import json, sys
+    from nightshift.warehouse import get_client
+    client = get_client()
+    day, campaign = sys.argv[1], sys.argv[2]
+    alerts = client.query("SELECT monitor, severity FROM audience.loss_alerts WHERE run_date = {d:Date} "
+                          "AND campaign_id = {c:String}", parameters={"d": day, "c": campaign}).result_rows
+    held = client.query("SELECT count() FROM audience.exclusions WHERE run_date = {d:Date} "
+                        "AND campaign_id = {c:String} AND reason = 'circuit_open'",
+                        parameters={"d": day, "c": campaign}).result_rows[0][0]
+    planned = client.query("SELECT count() FROM audience.campaign_audience WHERE run_date = {d:Date} "
+                           "AND campaign_id = {c:String}", parameters={"d": day, "c": campaign}).result_rows[0][0]
+    print("RESULT " + json.dumps({"alerts": alerts, "held": held, "planned": planned}))
+    """
+)
+
+
+def _burst_file(home: Path) -> Path:
+    """Twenty grants within a minute for one campaign that nobody planned, in the ledger's own file shape."""
+    answers = sorted((home / "landing" / "benefits").glob("*/grants_responses_*.csv"))
+    header = answers[0].read_text(encoding="utf-8").splitlines()[0].split(",")
+    values = {"campaign_id": CAMPAIGN, "benefit_id": "coupon_5_yuan", "benefit_type": "coupon", "amount": "500",
+              "expire_time": "2026-12-31T23:59:59+08:00"}  # fmt: skip
+    rows = []
+    for n in range(20):
+        row = {**values, "grant_id": f"burst-{n}", "user_id": f"UXBURST{n}", "out_request_no": f"ops-burst-{n}",
+               "grant_time": f"2026-11-25T03:00:{n:02d}+08:00"}  # fmt: skip
+        rows.append(",".join(row.get(column, "") for column in header))
+    path = home / "landing" / "benefits" / BURST_NIGHT / "grants_burst.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join([",".join(header), *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.slow
+def test_a_burst_of_unplanned_grants_stops_the_campaign_until_resumed(nights):
+    # An earlier night's alert may have stopped the campaign already (the world also gets amounts wrong): resume it.
+    run_cli(nights, "campaign", "resume", CAMPAIGN, "--reason", "before the burst test", check=False)
+    _burst_file(nights)
+    run_cli(nights, "run", "--date", BURST_NIGHT, "--stages", "ingest,reconcile", timeout=1200)
+    tripped = _result(run_python(nights, BREAKER_STATE, BURST_NIGHT, CAMPAIGN))
+    assert ["unplanned_grant", "critical"] in tripped["alerts"], tripped
+
+    run_cli(nights, "run", "--date", NEXT_NIGHT, "--stages", "segments,audiences,export", timeout=1200)
+    stopped = _result(run_python(nights, BREAKER_STATE, NEXT_NIGHT, CAMPAIGN))
+    assert stopped["held"] > 0 and stopped["planned"] == 0, stopped
+    assert not list((nights / "exports" / NEXT_NIGHT).glob(f"campaign__{CAMPAIGN}__*.csv"))
+
+    refused = run_cli(nights, "campaign", "resume", CAMPAIGN, "--reason", "  ", check=False)
+    assert refused.returncode == 1 and "--reason" in refused.stderr
+    resumed = run_cli(nights, "campaign", "resume", CAMPAIGN, "--reason", "burst was a console test, refunded")
+    assert "resumed" in resumed.stdout
+    run_cli(nights, "run", "--date", NEXT_NIGHT, "--stages", "audiences,export", timeout=1200)
+    going = _result(run_python(nights, BREAKER_STATE, NEXT_NIGHT, CAMPAIGN))
+    assert going["held"] == 0, going
+    again = run_cli(nights, "campaign", "resume", CAMPAIGN, "--reason", "twice", check=False)
+    assert again.returncode == 1 and "no open circuit breaker" in again.stderr
+    shown = run_cli(nights, "reconcile", "show", "--date", BURST_NIGHT, "--campaign", CAMPAIGN)
+    assert "unplanned_grant" in shown.stdout and "critical" in shown.stdout

@@ -388,6 +388,14 @@ def exclusion_rows(decided: DataFrame, run_date: date) -> DataFrame:
     )
 
 
+def stopped_rows(membership: DataFrame, campaigns: DataFrame, run_date: date, reason: str) -> DataFrame:
+    """`audience.exclusions` rows for campaigns that may not plan anybody tonight (a circuit breaker is open):
+    every candidate of theirs, with `reason`. They take no part in arbitration, so they take nobody from others."""
+    return candidates(membership, campaigns).select(
+        F.lit(run_date).alias("run_date"), "campaign_id", "one_id", F.lit(reason).alias("reason")
+    )
+
+
 def spark_timezones(spark: SparkSession) -> set[str]:
     """IANA zones both Python and the JVM know (a zone unknown to Spark would fail the conversion)."""
     from zoneinfo import available_timezones

@@ -1,34 +1,439 @@
-"""Spark job: reconcile what was planned against what the channels actually recorded.
+"""Spark job: reconcile what was handed to channels with what the benefit system and the vendors recorded, key by
+key (对账), decide make-up orders (补单) and raise loss alerts (资损监控).
 
-Pure part: `missing_deliveries(planned, recorded)` -> the planned contacts with no matching record, which become
-the make-up ("replenishment") batch. The batch id is derived from the run date and segment, so re-running the
-same date reproduces the same batch instead of creating a second one.
+Everything is keyed by a contact's business key `contact_id`; inputs are normalised frames (schemas below), read by
+the reconcile stage from the warehouse (`nightshift.reconciliation.inputs`).
+
+1. classify   every planned key whose business date is inside the lag window (plus the original keys of make-up
+              orders still inside it) gets exactly one class, decided in this order:
+              `delivery_failed` (a vendor reported a failure), `duplicate_grant` (more than one grant carries the
+              key), `amount_mismatch` (one grant, another amount than planned), `replenished` (no grant, but its
+              make-up order was granted), `missing_grant` (a benefit was planned, none was granted and the lag
+              window has passed), `pending` (a grant or a receipt is still expected inside the lag window: not an
+              error), `missing_receipt` (a channel with receipts never reported, past the window), `ok`.
+              Grants that answer no planned key, arrived tonight, are one row each: `unplanned_grant`.
+              `first_seen_run_date` and `resolved_run_date` (the first night the key had a final class) carry over
+              from earlier nights and are never overwritten.
+2. summarise  per business date, campaign and class: keys and money.
+3. make-ups   `missing_grant` keys of the plan (never of a make-up) become make-up orders with a deterministic key,
+              at most once ever (the caller passes every key already made up), only for an active campaign whose
+              breaker is closed, never for a blocked person (opted out, blacklisted, complaint, holdout), within the
+              per-user cap and within the campaign's remaining budget (in business date, contact_id order); the
+              rest is refused with the reason.
+4. alerts     loss monitors per campaign: budget consumed (warning from 80%, critical above 100%: spending
+              exactly the budget is the plan), people over the per-user cap, unplanned grants, duplicate grants,
+              amount mismatches, abnormal peaks of grants per minute against the campaign's trailing baseline.
+              A critical alert opens the campaign's breaker. Unplanned grants, duplicates and people over the cap
+              are warnings (one duplicate puts a person over the cap) until one night brings as many as their
+              threshold (a burst): then critical.
+
+Built-in functions only. The stage (`nightshift/stages/reconcile.py`) does the I/O.
 """
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+PLAN_SCHEMA = (
+    "contact_id string, business_date date, campaign_id string, channel string, one_id long, benefit_id string, "
+    "planned_fen long, source string, replenishes string"
+)
+GRANTS_SCHEMA = (
+    "grant_id string, contact_id string, campaign_id string, one_id long, amount_fen long, granted_at timestamp, "
+    "reported_date date"
+)
+RECEIPTS_SCHEMA = "contact_id string, channel string, delivered boolean, vendor_code string, reported_date date"
+PREVIOUS_SCHEMA = "contact_id string, first_seen_run_date date, resolved_run_date date"
+CAMPAIGNS_SCHEMA = (
+    "campaign_id string, is_active boolean, is_circuit_open boolean, budget_fen long, per_user_cap long, "
+    "channels array<string>"
+)
+ITEM_COLUMNS = (
+    "business_date", "campaign_id", "channel", "contact_id", "one_id", "class", "planned_fen", "granted_fen",
+    "grants", "vendor_status", "vendor_code", "first_seen_run_date", "resolved_run_date",
+)  # fmt: skip
 
-def missing_deliveries(planned: DataFrame, recorded: DataFrame, run_date: str) -> DataFrame:
-    """Planned (segment, one_id) rows that no channel recorded, with a deterministic replenishment batch id."""
+DEFAULT_LAG_DAYS = 3
+CHANNELS_WITH_RECEIPTS = ("sms", "app_push", "wechat_oa_template", "outbound_call")
+PLAN_SOURCE, REPLENISHMENT_SOURCE = "plan", "replenishment"
+
+OK, PENDING = "ok", "pending"
+MISSING_GRANT, DUPLICATE_GRANT, UNPLANNED_GRANT = "missing_grant", "duplicate_grant", "unplanned_grant"
+AMOUNT_MISMATCH, DELIVERY_FAILED, REPLENISHED, MISSING_RECEIPT = (
+    "amount_mismatch", "delivery_failed", "replenished", "missing_receipt"
+)  # fmt: skip
+CLASSES = (OK, PENDING, MISSING_GRANT, DUPLICATE_GRANT, AMOUNT_MISMATCH, DELIVERY_FAILED, REPLENISHED,
+           MISSING_RECEIPT, UNPLANNED_GRANT)  # fmt: skip
+MAKE_UP_KEY_HEX = 32
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Loss monitor thresholds (`loss_monitors` in segments/policy.yml)."""
+
+    budget_warning_share: float = 0.8
+    budget_critical_share: float = 1.0
+    duplicate_critical_keys: int = 10
+    unplanned_critical_keys: int = 10
+    peak_factor: float = 5.0
+    peak_baseline_days: int = 7
+
+
+def _grant_totals(grants: DataFrame) -> DataFrame:
     return (
-        planned.select("segment", "one_id")
-        .join(recorded.select("segment", "one_id"), on=["segment", "one_id"], how="left_anti")
-        .withColumn("replenishment_batch_id", F.sha2(F.concat_ws("|", F.lit(run_date), F.col("segment")), 256))
-        .select("segment", "one_id", "replenishment_batch_id")
+        grants.where(F.col("contact_id") != "")
+        .groupBy("contact_id")
+        .agg(F.count("*").alias("grants"), F.sum("amount_fen").alias("granted_fen"))
     )
 
 
-def reconciliation_counts(planned: DataFrame, recorded: DataFrame) -> DataFrame:
-    """Per segment: planned, recorded (of the planned) and missing counts; planned = recorded + missing."""
-    recorded_planned = planned.join(recorded.select("segment", "one_id"), on=["segment", "one_id"], how="left_semi")
-    planned_counts = planned.groupBy("segment").agg(F.count("*").alias("planned"))
-    recorded_counts = recorded_planned.groupBy("segment").agg(F.count("*").alias("recorded"))
-    return (
-        planned_counts.join(recorded_counts, on="segment", how="left")
-        .fillna(0, subset=["recorded"])
-        .withColumn("missing", F.col("planned") - F.col("recorded"))
-        .select("segment", "planned", "recorded", "missing")
+def _receipt_status(receipts: DataFrame) -> DataFrame:
+    """Per key: failed if any receipt reports a failure (with that code), delivered otherwise."""
+    failed = ~F.col("delivered")
+    return receipts.groupBy("contact_id").agg(
+        F.max(failed.cast("int")).alias("failed"),
+        F.coalesce(F.max(F.when(failed, F.col("vendor_code"))), F.max("vendor_code")).alias("vendor_code"),
     )
+
+
+def _in_scope(plan: DataFrame, run_date: date, lag_days: int) -> DataFrame:
+    """Plan keys still reconciled tonight: business date inside the window, and originals of make-ups inside it."""
+    first = run_date - timedelta(days=lag_days + 1)
+    window = (F.col("business_date") >= F.lit(first)) & (F.col("business_date") < F.lit(run_date))
+    recent = plan.where(window)
+    originals = (
+        recent.where(F.col("replenishes") != "")
+        .select(F.col("replenishes").alias("contact_id"))
+        .join(plan, on="contact_id", how="inner")
+    )
+    return recent.unionByName(originals).dropDuplicates(["contact_id"])
+
+
+def _make_up_status(plan: DataFrame, grant_totals: DataFrame) -> DataFrame:
+    """Original key -> whether its make-up order has been granted."""
+    return (
+        plan.where(F.col("replenishes") != "")
+        .join(grant_totals, on="contact_id", how="left")
+        .groupBy(F.col("replenishes").alias("contact_id"))
+        .agg(F.max(F.coalesce(F.col("grants"), F.lit(0)) > 0).alias("make_up_granted"))
+    )
+
+
+def _class(run_date: date, lag_days: int, receipt_channels: tuple[str, ...]) -> Column:
+    has_benefit = (F.col("benefit_id") != "") & (F.col("planned_fen") > 0)
+    inside_window = F.datediff(F.lit(run_date), F.col("business_date")) <= lag_days
+    expects_receipt = F.col("channel").isin(list(receipt_channels))
+    no_grant = F.col("grants") == 0
+    return (
+        F.when(F.col("failed") == 1, F.lit(DELIVERY_FAILED))
+        .when(F.col("grants") > 1, F.lit(DUPLICATE_GRANT))
+        .when(has_benefit & (F.col("grants") == 1) & (F.col("granted_fen") != F.col("planned_fen")), AMOUNT_MISMATCH)
+        .when(has_benefit & no_grant & F.coalesce(F.col("make_up_granted"), F.lit(False)), F.lit(REPLENISHED))
+        .when(has_benefit & no_grant & ~inside_window, F.lit(MISSING_GRANT))
+        .when(has_benefit & no_grant, F.lit(PENDING))
+        .when(expects_receipt & F.col("failed").isNull() & inside_window, F.lit(PENDING))
+        .when(expects_receipt & F.col("failed").isNull(), F.lit(MISSING_RECEIPT))
+        .otherwise(F.lit(OK))
+    )
+
+
+def _with_history(items: DataFrame, previous: DataFrame, run_date: date) -> DataFrame:
+    is_final = F.col("class") != PENDING
+    return (
+        items.join(previous, on="contact_id", how="left")
+        .withColumn("first_seen_run_date", F.coalesce(F.col("first_seen_run_date"), F.lit(run_date)))
+        .withColumn(
+            "resolved_run_date",
+            F.coalesce(F.col("resolved_run_date"), F.when(is_final, F.lit(run_date)).cast("date")),
+        )
+    )
+
+
+def planned_items(
+    plan: DataFrame,
+    grants: DataFrame,
+    receipts: DataFrame,
+    run_date: date,
+    lag_days: int = DEFAULT_LAG_DAYS,
+    receipt_channels: tuple[str, ...] = CHANNELS_WITH_RECEIPTS,
+) -> DataFrame:
+    """One row per planned key in scope with its class (history columns not yet added); keeps `source`."""
+    totals = _grant_totals(grants)
+    status = _receipt_status(receipts)
+    return (
+        _in_scope(plan, run_date, lag_days)
+        .join(totals, on="contact_id", how="left")
+        .join(status, on="contact_id", how="left")
+        .join(_make_up_status(plan, totals), on="contact_id", how="left")
+        .fillna(0, subset=["grants", "granted_fen"])
+        .withColumn("class", _class(run_date, lag_days, receipt_channels))
+        .withColumn(
+            "vendor_status",
+            F.when(F.col("failed") == 1, "failed").when(F.col("failed") == 0, "delivered").otherwise(""),
+        )
+        .withColumn("vendor_code", F.coalesce(F.col("vendor_code"), F.lit("")))
+    )
+
+
+def unplanned_items(plan: DataFrame, grants: DataFrame, run_date: date) -> DataFrame:
+    """Grants that arrived tonight and answer no planned key (no key, or a key we never handed out)."""
+    known = plan.select("contact_id")
+    return (
+        grants.where(F.col("reported_date") == F.lit(run_date))
+        .join(known, on="contact_id", how="left_anti")
+        .select(
+            F.to_date("granted_at").alias("business_date"),
+            "campaign_id",
+            F.lit("").alias("channel"),
+            "contact_id",
+            "one_id",
+            F.lit(UNPLANNED_GRANT).alias("class"),
+            F.lit(0).cast("long").alias("planned_fen"),
+            F.col("amount_fen").alias("granted_fen"),
+            F.lit(1).cast("long").alias("grants"),
+            F.lit("").alias("vendor_status"),
+            F.lit("").alias("vendor_code"),
+            F.lit(run_date).alias("first_seen_run_date"),
+            F.lit(run_date).alias("resolved_run_date"),
+        )
+    )
+
+
+def classify(
+    plan: DataFrame,
+    grants: DataFrame,
+    receipts: DataFrame,
+    previous: DataFrame,
+    run_date: date,
+    lag_days: int = DEFAULT_LAG_DAYS,
+    receipt_channels: tuple[str, ...] = CHANNELS_WITH_RECEIPTS,
+) -> DataFrame:
+    """`audience.reconciliation_items` rows of the run date (see the module docstring, step 1)."""
+    planned = _with_history(planned_items(plan, grants, receipts, run_date, lag_days, receipt_channels), previous,
+                            run_date)  # fmt: skip
+    columns = [F.col(c).cast("long").alias(c) if c in ("planned_fen", "granted_fen", "grants") else c
+               for c in ITEM_COLUMNS]  # fmt: skip
+    return planned.select(*columns).unionByName(unplanned_items(plan, grants, run_date).select(*columns))
+
+
+def summarise(items: DataFrame) -> DataFrame:
+    """`audience.reconciliation`: per business date, campaign and class, keys and money."""
+    return items.groupBy("business_date", "campaign_id", "class").agg(
+        F.count("*").alias("keys"),
+        F.sum("planned_fen").cast("long").alias("planned_fen"),
+        F.sum("granted_fen").cast("long").alias("granted_fen"),
+    )
+
+
+def make_up_key(original: Column) -> Column:
+    """The make-up order's idempotency key: the same original key always gives the same make-up key."""
+    return F.substring(F.sha2(F.concat(F.lit("replenish|"), original), 256), 1, MAKE_UP_KEY_HEX)
+
+
+def make_up_orders(
+    items: DataFrame,
+    plan: DataFrame,
+    grants: DataFrame,
+    made_up: DataFrame,
+    campaigns: DataFrame,
+    blocked_people: DataFrame,
+    run_date: date,
+) -> tuple[DataFrame, DataFrame]:
+    """(orders, refusals) for tonight's `missing_grant` plan keys (module docstring, step 3).
+
+    `made_up`: contact_id of every original key made up on an earlier night; `blocked_people`: one_id;
+    `campaigns`: CAMPAIGNS_SCHEMA. Orders are plan rows (source 'replenishment', channel '': a grant, no message)."""
+    missing = (
+        items.where(F.col("class") == MISSING_GRANT)
+        .select("contact_id")
+        .join(plan.where(F.col("source") == PLAN_SOURCE), on="contact_id", how="inner")
+        .join(made_up, on="contact_id", how="left_anti")
+    )
+    granted = _grant_totals(grants).select("contact_id", (F.col("grants") > 0).alias("has_grant"))
+    held = (  # benefits a person holds or is still owed in each campaign: granted or not yet answered
+        plan.where(F.col("benefit_id") != "")
+        .join(granted, on="contact_id", how="left")
+        .join(items.select("contact_id", "class"), on="contact_id", how="left")
+        .where(F.coalesce(F.col("has_grant"), F.lit(False)) | (F.col("class") == PENDING))
+        .groupBy("campaign_id", "one_id")
+        .agg(F.count("*").alias("held"))
+    )
+    spent = (  # money granted so far, and money still owed to keys waiting for their grant
+        grants.groupBy("campaign_id")
+        .agg(F.sum("amount_fen").alias("granted"))
+        .join(
+            items.where(F.col("class") == PENDING).groupBy("campaign_id").agg(F.sum("planned_fen").alias("owed")),
+            on="campaign_id",
+            how="full",
+        )
+        .select(
+            "campaign_id", (F.coalesce(F.col("granted"), F.lit(0)) + F.coalesce(F.col("owed"), F.lit(0))).alias("spent")
+        )
+    )
+    blocked = blocked_people.select("one_id", F.lit(True).alias("is_blocked")).dropDuplicates(["one_id"])
+    ranked = Window.partitionBy("campaign_id").orderBy("business_date", "contact_id")
+    candidates = (
+        missing.join(campaigns, on="campaign_id", how="left")
+        .join(blocked, on="one_id", how="left")
+        .join(held, on=["campaign_id", "one_id"], how="left")
+        .join(spent, on="campaign_id", how="left")
+        .withColumn(
+            "refusal",
+            F.when(F.coalesce(F.col("is_circuit_open"), F.lit(False)), "circuit_open")
+            .when(~F.coalesce(F.col("is_active"), F.lit(False)), "campaign_inactive")
+            .when(F.coalesce(F.col("is_blocked"), F.lit(False)), "person_blocked")
+            .when(F.coalesce(F.col("held"), F.lit(0)) + 1 > F.col("per_user_cap"), "over_user_cap"),
+        )
+    )
+    # Budget last, over the candidates still standing, in a stable order.
+    standing = candidates.where(F.col("refusal").isNull()).withColumn(
+        "cumulative", F.sum("planned_fen").over(ranked.rowsBetween(Window.unboundedPreceding, Window.currentRow))
+    )
+    over_budget = F.col("budget_fen").isNotNull() & (
+        F.coalesce(F.col("spent"), F.lit(0)) + F.col("cumulative") > F.col("budget_fen")
+    )
+    decided = standing.withColumn("refusal", F.when(over_budget, "over_budget")).unionByName(
+        candidates.where(F.col("refusal").isNotNull()).withColumn("cumulative", F.lit(None).cast("long")),
+    )
+    orders = decided.where(F.col("refusal").isNull()).select(
+        make_up_key(F.col("contact_id")).alias("contact_id"),
+        F.lit(run_date).alias("business_date"),
+        "campaign_id",
+        F.lit("").alias("channel"),
+        "one_id",
+        "benefit_id",
+        "planned_fen",
+        F.lit(REPLENISHMENT_SOURCE).alias("source"),
+        F.col("contact_id").alias("replenishes"),
+    )
+    refusals = decided.where(F.col("refusal").isNotNull()).select(
+        "contact_id", "campaign_id", F.col("refusal").alias("reason")
+    )
+    return orders, refusals
+
+
+def refailed_contacts(items: DataFrame, plan: DataFrame, campaigns: DataFrame) -> DataFrame:
+    """`delivery_failed` keys with the campaign's next fallback channel after the failed one ('' when none)."""
+    failed = items.where(F.col("class") == DELIVERY_FAILED).select("contact_id", "campaign_id", "channel", "one_id")
+    position = F.array_position(F.col("channels"), F.col("channel"))
+    return failed.join(campaigns.select("campaign_id", "channels"), on="campaign_id", how="left").select(
+        "contact_id",
+        "campaign_id",
+        "one_id",
+        "channel",
+        F.coalesce(F.element_at(F.col("channels"), (position + 1).cast("int")), F.lit("")).alias("next_channel"),
+    )
+
+
+def _alert(campaign: Column, monitor: str, severity: Column, money: Column, keys: Column, detail: Column) -> list:
+    return [
+        campaign.alias("campaign_id"),
+        F.lit(monitor).alias("monitor"),
+        severity.alias("severity"),
+        money.cast("long").alias("money_at_risk_fen"),
+        keys.cast("long").alias("keys"),
+        detail.alias("detail"),
+    ]
+
+
+def loss_alerts(
+    items: DataFrame, grants: DataFrame, campaigns: DataFrame, run_date: date, thresholds: Thresholds = Thresholds()
+) -> DataFrame:
+    """`audience.loss_alerts` rows of the run date (module docstring, step 4)."""
+    share = F.col("granted") / F.col("budget_fen")
+    budget = (
+        grants.groupBy("campaign_id")
+        .agg(F.sum("amount_fen").alias("granted"), F.count("*").alias("n"))
+        .join(campaigns.where(F.col("budget_fen") > 0), on="campaign_id", how="inner")
+        .where(share >= thresholds.budget_warning_share)
+        .select(
+            *_alert(
+                F.col("campaign_id"),
+                "budget",
+                F.when(share > thresholds.budget_critical_share, "critical").otherwise("warning"),
+                F.greatest(F.col("granted") - F.col("budget_fen"), F.lit(0)),
+                F.col("n"),
+                F.format_string("granted %.2f of %.2f yuan budget", F.col("granted") / 100, F.col("budget_fen") / 100),
+            )
+        )
+    )
+    over_cap = (
+        grants.where(F.col("one_id").isNotNull())
+        .groupBy("campaign_id", "one_id")
+        .agg(F.count("*").alias("n"), F.sum("amount_fen").alias("amount"))
+        .join(campaigns.where(F.col("per_user_cap").isNotNull()), on="campaign_id", how="inner")
+        .where(F.col("n") > F.col("per_user_cap"))
+        .groupBy("campaign_id")
+        .agg(
+            F.count("*").alias("people"),
+            F.sum(F.col("amount") * (1 - F.col("per_user_cap") / F.col("n"))).alias("excess"),
+        )
+        .select(*_alert(F.col("campaign_id"), "user_cap",
+                        F.when(F.col("people") >= thresholds.duplicate_critical_keys, "critical").otherwise("warning"),
+                        F.col("excess"), F.col("people"),
+                        F.format_string("%d people hold more grants than the per-user cap", F.col("people"))))
+    )  # fmt: skip
+    tonight = items.where(F.col("resolved_run_date") == F.lit(run_date))
+
+    def by_class(klass: str, monitor: str, severity: Column, money: Column, what: str) -> DataFrame:
+        found = (
+            tonight.where(F.col("class") == klass)
+            .groupBy("campaign_id")
+            .agg(F.count("*").alias("n"), F.sum(money).alias("money"))
+        )
+        return found.select(*_alert(F.col("campaign_id"), monitor, severity, F.col("money"), F.col("n"),
+                                    F.format_string(f"%d {what}", F.col("n"))))  # fmt: skip
+
+    unplanned = by_class(
+        UNPLANNED_GRANT,
+        "unplanned_grant",
+        F.when(F.col("n") >= thresholds.unplanned_critical_keys, "critical").otherwise("warning"),
+        F.col("granted_fen"),
+        "grants that answer no planned contact",
+    )
+    duplicate = by_class(
+        DUPLICATE_GRANT,
+        "duplicate_grant",
+        F.when(F.col("n") >= thresholds.duplicate_critical_keys, "critical").otherwise("warning"),
+        F.col("granted_fen") - F.col("planned_fen"),
+        "contacts granted more than once",
+    )
+    mismatch = by_class(
+        AMOUNT_MISMATCH,
+        "amount_mismatch",
+        F.lit("warning"),
+        F.abs(F.col("granted_fen") - F.col("planned_fen")),
+        "grants of another amount than planned",
+    )
+    return budget.unionByName(over_cap).unionByName(unplanned).unionByName(duplicate).unionByName(mismatch).unionByName(
+        abnormal_peaks(grants, run_date, thresholds)
+    )  # fmt: skip
+
+
+def abnormal_peaks(grants: DataFrame, run_date: date, thresholds: Thresholds = Thresholds()) -> DataFrame:
+    """Campaigns whose busiest minute of grants reported tonight exceeds `peak_factor` times the busiest minute of
+    the previous `peak_baseline_days` nights (no alert without a baseline: a first night has nothing to compare)."""
+    since = run_date - timedelta(days=thresholds.peak_baseline_days)
+    per_minute = (
+        grants.where(F.col("reported_date") >= F.lit(since))
+        .groupBy("campaign_id", "reported_date", F.date_trunc("minute", "granted_at").alias("minute"))
+        .count()
+    )
+    busiest = per_minute.groupBy("campaign_id", "reported_date").agg(F.max("count").alias("peak"))
+    tonight = busiest.where(F.col("reported_date") == F.lit(run_date)).select("campaign_id", "peak")
+    baseline = (
+        busiest.where(F.col("reported_date") < F.lit(run_date))
+        .groupBy("campaign_id")
+        .agg(F.max("peak").alias("baseline"))
+    )
+    return (
+        tonight.join(baseline, on="campaign_id", how="inner")
+        .where(F.col("peak") > F.col("baseline") * thresholds.peak_factor)
+        .select(*_alert(F.col("campaign_id"), "abnormal_peak", F.lit("critical"), F.lit(0), F.col("peak"),
+                        F.format_string("%d grants in one minute against a busiest minute of %d before",
+                                        F.col("peak"), F.col("baseline"))))
+    )  # fmt: skip

@@ -79,3 +79,5 @@ def ensure_contact_tables(client) -> None:
     """Both contact tables up to date with their declarations (see the module docstring)."""
     ensure_contact_ids(client)
     ensure_contact_history(client)
+    # Make-up orders name the contact they make up; older histories hold plan rows only, which make up nothing.
+    client.command(f"ALTER TABLE {HISTORY} ADD COLUMN IF NOT EXISTS replenishes String")

@@ -186,8 +186,22 @@ class Suppression(_Strict):
         return rules
 
 
+class Reconciliation(_Strict):
+    """How long answers may take, and when money is at risk (`reconciliation:` in segments/policy.yml)."""
+
+    # A key with no grant or receipt is `pending` for this many days after its business date, then final.
+    lag_days: int = Field(default=3, ge=1, le=30)
+    budget_warning_share: float = Field(default=0.8, gt=0)
+    budget_critical_share: float = Field(default=1.0, gt=0)
+    duplicate_critical_keys: int = Field(default=10, ge=1)
+    unplanned_critical_keys: int = Field(default=10, ge=1)
+    peak_factor: float = Field(default=5.0, gt=1)
+    peak_baseline_days: int = Field(default=7, ge=1)
+
+
 class Policy(_Strict):
     frequency_caps: dict[str, FrequencyCap] = Field(default_factory=dict)
+    reconciliation: Reconciliation = Field(default_factory=Reconciliation)
     quiet_hours: QuietHours | None = None
     # used when a profile's timezone is empty or not a known IANA zone
     default_timezone: str = "Asia/Shanghai"

@@ -8,7 +8,8 @@
 | `demo.py`     | `demo` |
 | `profile.py`  | `profile` |
 | `segment.py`  | `segment validate | preview | diff | explain | show` |
-| `campaign.py` | `campaign validate | preview` |
+| `campaign.py` | `campaign validate | preview | resume` |
+| `reconcile.py`| `reconcile show` |
 
 Command modules import the rest of Nightshift inside the commands, so `nightshift --help` stays fast.
 """
@@ -22,6 +23,7 @@ import typer
 from nightshift.cli import airflow, data, demo, pipeline, profile
 from nightshift.cli.campaign import campaign_app
 from nightshift.cli.common import err_console
+from nightshift.cli.reconcile import reconcile_app
 from nightshift.cli.segment import segment_app
 from nightshift.errors import NightshiftError
 
@@ -45,6 +47,7 @@ app.command()(demo.demo)
 app.command()(profile.profile)
 app.add_typer(segment_app, name="segment")
 app.add_typer(campaign_app, name="campaign")
+app.add_typer(reconcile_app, name="reconcile")
 
 
 def main() -> None:

@@ -102,3 +102,22 @@ def print_preview(result: Preview, out: Console) -> None:
     out.print(table)
     for problem in result.plan_problems:
         out.print(f"[yellow]skipped plan[/] {problem}", soft_wrap=True)
+
+
+@campaign_app.command()
+def resume(
+    campaign_id: Annotated[str, typer.Argument(help="The campaign whose circuit breaker a loss alert opened.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why it may go again (kept in ops.campaign_resumes).")],
+) -> None:
+    """Let a campaign stopped by a critical loss alert go again: its next exports and make-up orders resume."""
+    from nightshift.reconciliation.breaker import resume as resume_campaign
+    from nightshift.settings import get_settings
+    from nightshift.warehouse import ensure_databases, get_client
+
+    client = get_client(get_settings())
+    ensure_databases(client)
+    breaker = resume_campaign(client, campaign_id, reason)
+    console.print(
+        f"Campaign {campaign_id} resumed: its breaker opened on {breaker.tripped_on} ({breaker.monitor}); the next "
+        "audiences, exports and make-up orders include it again."
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated
 
 import typer
@@ -17,13 +17,25 @@ from nightshift.settings import Settings
 
 DEMO_SEED = 42
 DEMO_USERS = 2_000
+# Enough nights for reconciliation to have something to say: night 2 reconciles night 1's contacts against the
+# world's answers, night 3 sees late receipts arrive.
+DEMO_DAYS = 3
 
 
-def prepare_demo_data(run_date: date, settings: Settings, users: int = DEMO_USERS) -> None:
-    """Write a generated world's landing files for `run_date` (deterministic: same seed, same files)."""
+def prepare_demo_data(run_date: date, settings: Settings, users: int = DEMO_USERS, days: int = 1) -> None:
+    """Write a generated world's landing files for `days` days from `run_date` (same seed, same files)."""
     from nightshift.generate import generate_world
 
-    generate_world(settings.landing_dir, users=users, start_date=run_date, days=1, seed=DEMO_SEED, progress=True)
+    generate_world(settings.landing_dir, users=users, start_date=run_date, days=days, seed=DEMO_SEED, progress=True)
+
+
+def answer_exports(run_date: date, settings: Settings, console: Console) -> None:
+    """The simulated world answers the night's campaign and make-up files: grants and receipts land on the next
+    days, with a few faults (`<landing>/_truth/reconciliation_faults.csv`), for the next nights to reconcile."""
+    from nightshift.generate.responder import respond
+
+    summary = respond(settings.exports_dir / run_date.isoformat(), settings.landing_dir, run_date, DEMO_SEED)
+    console.print(f"The world answered {run_date}'s exports: {summary.describe()}", soft_wrap=True)
 
 
 def _run_through_airflow(run_date: date, settings: Settings, console: Console) -> None:
@@ -95,18 +107,25 @@ def show_outputs(run_date: date, settings: Settings, console: Console) -> None:
     console.print(f"[bold]Lake[/]: {settings.lake_root}    [bold]Landing[/]: {settings.landing_dir}")
 
 
-def run_demo(run_date: date, users: int, use_airflow: bool, settings: Settings, console: Console) -> None:
-    console.rule(f"1/3  Generating a world of {users:,} people for {run_date} into {settings.landing_dir}")
-    prepare_demo_data(run_date, settings, users)
-    console.rule("2/3  Running the nightly pipeline")
-    if use_airflow:
-        _run_through_airflow(run_date, settings, console)
-    else:
-        from nightshift.pipeline import run
+def run_demo(
+    run_date: date, users: int, use_airflow: bool, settings: Settings, console: Console, days: int = DEMO_DAYS
+) -> None:
+    """`days` nights from `run_date`: each night the pipeline runs, then the world answers what it exported."""
+    last = run_date + timedelta(days=days - 1)
+    console.rule(f"1/3  Generating a world of {users:,} people for {run_date}..{last} into {settings.landing_dir}")
+    prepare_demo_data(run_date, settings, users, days)
+    for night in range(days):
+        day = run_date + timedelta(days=night)
+        console.rule(f"2/3  Night {night + 1} of {days}: the nightly pipeline for {day}")
+        if use_airflow:
+            _run_through_airflow(day, settings, console)
+        else:
+            from nightshift.pipeline import run
 
-        run(run_date, settings=settings, on_stage_done=lambda r: console.print(f"✓ {r.stage:<10} {r.summary}"))
-    console.rule("3/3  What the night produced, and where")
-    show_outputs(run_date, settings, console)
+            run(day, settings=settings, on_stage_done=lambda r: console.print(f"✓ {r.stage:<10} {r.summary}"))
+        answer_exports(day, settings, console)
+    console.rule(f"3/3  What the last night ({last}) produced, and where")
+    show_outputs(last, settings, console)
 
 
 def demo(
@@ -115,6 +134,10 @@ def demo(
     use_airflow: Annotated[
         bool, typer.Option("--airflow/--no-airflow", help="Run through `airflow dags test` (default) or in-process.")
     ] = True,
+    days: Annotated[int, typer.Option(min=1, max=31, help="Nights to run, the world answering each night.")] = (
+        DEMO_DAYS
+    ),
 ) -> None:
-    """Generate demo data, run the nightly DAG for one date, and show where every output is."""
-    run_demo(common.parse_date(run_date), users, use_airflow, common.current_settings(), common.console)
+    """Generate demo data, run the nightly DAG night after night (the world answering every night's exports),
+    and show where every output is."""
+    run_demo(common.parse_date(run_date), users, use_airflow, common.current_settings(), common.console, days)

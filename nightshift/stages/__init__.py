@@ -10,7 +10,7 @@ date's partitions of ClickHouse tables and lake datasets, and is the only owner 
 | build      | `build.py`      | dbt: `staging`, `intermediate`, `marts`, `snapshots` |
 | segments   | `segments.py`   | `audience.segment_membership`, `audience.segment_changes`, lake copies of the marts |
 | audiences  | `audiences.py`  | `audience.campaign_audience`, `audience.exclusions` |
-| reconcile  | `reconcile.py`  | `audience.reconciliation`, `audience.replenishment` |
+| reconcile  | `reconcile.py`  | `audience.reconciliation_items`, `reconciliation`, `loss_alerts`, `replenishment` |
 | export     | `export.py`     | `<exports>/<run_date>/` files with manifests, `audience.contact_history` |
 | report     | `report.py`     | `<reports>/<run_date>/` |
 """

@@ -14,6 +14,7 @@ An installation older than the contact tables is brought up to date first (`ensu
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from pathlib import Path
 
 from nightshift.audiences.contacts import ensure_contact_tables
@@ -22,6 +23,7 @@ from nightshift.campaigns.plans import CAMPAIGNS_DIR, POLICY_PATH, load_plans, l
 from nightshift.contracts import USER_PROFILE_COLUMNS
 from nightshift.errors import NightshiftError
 from nightshift.lake import dataset_exists, dataset_path, lake_to_table, table_to_lake
+from nightshift.reconciliation.breaker import CIRCUIT_OPEN, open_breakers
 from nightshift.stages.context import StageContext, StageResult
 from nightshift.warehouse.partitions import reset_partitions, table_exists
 
@@ -64,6 +66,7 @@ def run(ctx: StageContext, plans_dir: Path = CAMPAIGNS_DIR, policy_path: Path = 
         exclusion_rows,
         profile_columns,
         spark_timezones,
+        stopped_rows,
     )
 
     spark = get_spark("nightshift-audiences", ctx.settings)
@@ -75,8 +78,11 @@ def run(ctx: StageContext, plans_dir: Path = CAMPAIGNS_DIR, policy_path: Path = 
     for error in plan_set.errors:
         log.warning("campaign plan skipped: %s", error)
     skipped = f"; {len(plan_set.errors)} plan problem(s), see `nightshift campaign validate`" if plan_set.errors else ""
-    active = plan_set.active(run_date)
-    if not active:
+    # A campaign whose breaker an earlier night's critical loss alert opened plans nobody until it is resumed.
+    stopped = open_breakers(client, run_date - timedelta(days=1))
+    stopped_plans = [plan for plan in plan_set.active(run_date) if plan.id in stopped]
+    active = [plan for plan in plan_set.active(run_date) if plan.id not in stopped]
+    if not active and not stopped_plans:
         return StageResult(STAGE, run_date, summary=f"no campaign active on {run_date}{skipped}")
     needed = sorted({*REQUIRED_PROFILE_COLUMNS, *profile_columns(policy)})
     missing = [column for column in needed if column not in profile.columns]
@@ -88,20 +94,28 @@ def run(ctx: StageContext, plans_dir: Path = CAMPAIGNS_DIR, policy_path: Path = 
             f"(contract in nightshift/contracts.py){skipped}",
         )
 
-    history_path = dataset_path(lake, "contact_history", run_date)
-    table_to_lake(client, HISTORY_SQL, history_path, {"since": history_since(active, policy, run_date), "d": run_date})
-    history = spark.read.parquet(history_path)
     membership = spark.read.parquet(membership_path)
-    campaigns = campaign_frame(spark, active, policy, spent_before(client, run_date))
+    plans_frame = campaign_frame(spark, [*active, *stopped_plans], policy, spent_before(client, run_date))
+    campaigns = plans_frame.where(~F.col("campaign_id").isin(list(stopped)))
+    history_path = dataset_path(lake, "contact_history", run_date)
+    since = history_since([*active, *stopped_plans], policy, run_date)
+    table_to_lake(client, HISTORY_SQL, history_path, {"since": since, "d": run_date})
+    history = spark.read.parquet(history_path)
     decided = decide(membership, profile, history, campaigns, policy, run_date, spark_timezones(spark)).cache()
+    held = stopped_rows(membership, plans_frame.where(F.col("campaign_id").isin(list(stopped))), run_date, CIRCUIT_OPEN)
 
     outputs, rows = {}, {}
-    for table, rows_of in (("campaign_audience", audience_rows), ("exclusions", exclusion_rows)):
+    for table, frame in (
+        ("campaign_audience", audience_rows(decided, run_date)),
+        ("exclusions", exclusion_rows(decided, run_date).unionByName(held)),
+    ):
         path = dataset_path(lake, table, run_date)
-        rows_of(decided, run_date).coalesce(1).write.mode("overwrite").parquet(path)
+        frame.coalesce(1).write.mode("overwrite").parquet(path)
         rows[f"audience.{table}"] = lake_to_table(client, path, f"audience.{table}").rows
         outputs[f"{table}_parquet"] = path
     sizes = dict(decided.where(F.col("reason").isNull()).groupBy("campaign_id").count().collect())
     decided.unpersist()
     summary = ", ".join(f"{plan.id}: {sizes.get(plan.id, 0)}" for plan in active)
+    if stopped_plans:
+        summary += "; circuit open (see `nightshift reconcile show`): " + ", ".join(p.id for p in stopped_plans)
     return StageResult(STAGE, run_date, rows=rows, outputs=outputs, summary=f"audiences {summary}{skipped}")

@@ -7,6 +7,11 @@ NIGHTSHIFT_EXPORTS/<date>/. This stage is the only writer of that folder.
 - Campaign files (`campaign__<id>__<channel>.csv`, what delivery channels send): the campaign's audience on that
   channel without holdout, one row per person, keyed by its `contact_id` (the contact's idempotency key, the same on
   every re-run of the date), with the message template's parameters filled from the profile.
+- Make-up files (`replenishment__<id>__<benefit_id>.csv`, for the benefit system): the make-up orders the reconcile
+  stage decided on the run date (`audience.replenishment`), in the campaign files' columns, with an empty channel:
+  a make-up is a grant, not a message. Each row's `contact_id` is the make-up's own idempotency key.
+- A campaign whose circuit breaker is open (`nightshift.reconciliation.breaker`) gets no file at all: its rows stay
+  in the plan, are not handed over and so are not recorded as contacted; the summary says so.
 - `audience.contact_history`: one row per contact in those files, written from the same rows each file was
   written from (source 'plan'). Frequency caps, fatigue and budgets read it, so a contact counts once it has been
   handed over, never merely because it was planned.
@@ -27,6 +32,7 @@ from nightshift.campaigns.models import HOLDOUT, CampaignPlan
 from nightshift.campaigns.plans import CAMPAIGNS_DIR, load_plans
 from nightshift.errors import NightshiftError
 from nightshift.files import write_with_manifest
+from nightshift.reconciliation.breaker import open_breakers
 from nightshift.segments.schema import warehouse_schema
 from nightshift.stages.context import StageContext, StageResult
 from nightshift.warehouse.partitions import reset_partitions, table_exists
@@ -51,9 +57,32 @@ CAMPAIGN_BASE_COLUMNS = [
     "benefit_id",
     "cost_fen",
 ]
+REPLENISHMENT_GROUPS_SQL = """
+SELECT campaign_id, benefit_id, sum(planned_fen) FROM audience.replenishment
+WHERE run_date = {d:Date} AND campaign_id NOT IN {withheld:Array(String)}
+GROUP BY campaign_id, benefit_id ORDER BY campaign_id, benefit_id
+"""
+REPLENISHMENT_FILE_ROWS = (
+    "r.run_date = {d:Date} AND r.campaign_id = {campaign:String} AND r.benefit_id = {benefit:String}"
+)
+REPLENISHMENT_EXPORT_SQL = f"""
+SELECT toUInt64(r.one_id) AS one_id, r.contact_id AS contact_id, 'replenishment' AS variant, '' AS contact_ref,
+       '' AS send_at, '' AS template_id, r.benefit_id AS benefit_id, r.planned_fen AS cost_fen
+FROM audience.replenishment AS r
+WHERE {REPLENISHMENT_FILE_ROWS}
+ORDER BY one_id, contact_id
+"""
+RECORD_REPLENISHMENT_SQL = f"""
+INSERT INTO {HISTORY} ({HISTORY_COLUMNS}, replenishes)
+SELECT r.run_date, r.campaign_id, toUInt64(r.one_id), '', r.contact_id, 'replenishment', toDateTime(r.run_date, 'UTC'),
+       r.benefit_id, r.planned_fen, 'replenishment', r.replenishes
+FROM audience.replenishment AS r
+WHERE {REPLENISHMENT_FILE_ROWS}
+"""
 CAMPAIGN_GROUPS_SQL = """
 SELECT campaign_id, channel, sum(cost_fen) AS cost_fen FROM audience.campaign_audience
 WHERE run_date = {d:Date} AND variant != {holdout:String} AND channel != ''
+    AND campaign_id NOT IN {withheld:Array(String)}
 GROUP BY campaign_id, channel ORDER BY campaign_id, channel
 """
 # The rows of one campaign-channel file; its contact_history rows are recorded from exactly the same rows.
@@ -143,13 +172,39 @@ def _recorded_contacts(client, run_date: date, exported: int) -> int:
     return int(recorded[0])
 
 
-def export_campaigns(client, run_date: date, out_dir: Path, result: StageResult, plans_dir: Path) -> str:
+def export_replenishments(client, run_date: date, out_dir: Path, result: StageResult, withheld: list[str]) -> int:
+    """Make-up files of the run date, recorded in contact_history as source 'replenishment'. Returns their rows."""
+    if not table_exists(client, "audience.replenishment"):
+        return 0
+    exported = 0
+    groups = client.query(REPLENISHMENT_GROUPS_SQL, parameters={"d": run_date, "withheld": withheld}).result_rows
+    for campaign_id, benefit_id, cost_fen in groups:
+        parameters = {"d": run_date, "campaign": campaign_id, "benefit": benefit_id}
+        path = out_dir / f"replenishment__{campaign_id}__{benefit_id}.csv"
+        manifest_fields = {"campaign_id": campaign_id, "benefit_id": benefit_id, "run_date": run_date.isoformat(),
+                           "columns": CAMPAIGN_BASE_COLUMNS, "format": "csv", "cost_fen": int(cost_fen)}  # fmt: skip
+        rows, manifest = export_with_manifest(client, REPLENISHMENT_EXPORT_SQL, parameters, path, manifest_fields)
+        client.command(RECORD_REPLENISHMENT_SQL, parameters=parameters)
+        result.rows[path.name] = rows
+        result.outputs[f"{campaign_id} {benefit_id} replenishment csv"] = str(path)
+        result.outputs[f"{campaign_id} {benefit_id} replenishment manifest"] = str(manifest)
+        exported += rows
+    return exported
+
+
+def export_campaigns(
+    client, run_date: date, out_dir: Path, result: StageResult, plans_dir: Path, withheld: list[str]
+) -> str:
+    replenished = export_replenishments(client, run_date, out_dir, result, withheld)
     if not table_exists(client, "audience.campaign_audience"):
+        result.rows[HISTORY] = _recorded_contacts(client, run_date, replenished)
         return "no campaign audiences yet"
     profile_columns = set(warehouse_schema(client).get("user_profile", {}))
     plans = {plan.id: plan for plan in load_plans(plans_dir, None, profile_columns).plans}
-    groups = client.query(CAMPAIGN_GROUPS_SQL, parameters={"d": run_date, "holdout": HOLDOUT}).result_rows
-    missing_plans, exported = set(), 0
+    groups = client.query(
+        CAMPAIGN_GROUPS_SQL, parameters={"d": run_date, "holdout": HOLDOUT, "withheld": withheld}
+    ).result_rows
+    missing_plans, exported = set(), replenished
     for campaign_id, channel, cost_fen in groups:
         plan = plans.get(campaign_id)
         if plan is None:  # the plan changed since the audiences stage: export without template parameters
@@ -176,6 +231,10 @@ def export_campaigns(client, run_date: date, out_dir: Path, result: StageResult,
         exported += rows
     result.rows[HISTORY] = _recorded_contacts(client, run_date, exported)
     summary = f"{len(groups)} campaign files" if groups else "no campaign audience on this date"
+    if replenished:
+        summary += f", {replenished} make-up orders"
+    if withheld:
+        summary += f"; withheld (circuit breaker open): {', '.join(withheld)}"
     if missing_plans:
         summary += f" (no valid plan for {', '.join(sorted(missing_plans))}: template parameters left out)"
     return summary
@@ -194,6 +253,7 @@ def run(ctx: StageContext, plans_dir: Path = CAMPAIGNS_DIR) -> StageResult:
         result.summary = "no segment membership yet: nothing exported"
         return result
     segments = export_segments(client, ctx.run_date, out_dir, result)
-    campaigns = export_campaigns(client, ctx.run_date, out_dir, result, plans_dir)
+    withheld = sorted(open_breakers(client, ctx.run_date))  # tonight's critical alerts stop tonight's files too
+    campaigns = export_campaigns(client, ctx.run_date, out_dir, result, plans_dir, withheld)
     result.summary = f"{segments}; {campaigns}"
     return result

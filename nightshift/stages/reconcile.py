@@ -1,78 +1,168 @@
-"""Reconcile stage: what was planned the day before versus what the channels recorded, in Spark.
+"""Reconcile stage (对账补单, 资损监控): every contact handed to a channel against what the benefit system and the
+vendors recorded, key by key, in Spark (`spark_jobs.reconcile`, whose docstring lists the rules in order).
 
-Planned = `audience.segment_membership` of the previous run date; recorded = delivery receipts for that date
-in the lake dataset `delivery_records` (segment, one_id). Output for the run date: per-segment counts in
-`audience.reconciliation` and the make-up batch in `audience.replenishment`, both replacing their partition,
-so re-running never produces a second batch. With nothing planned yesterday it writes nothing and says so.
+Reads: `audience.contact_history` (the plan side: contacts and make-up orders handed over on earlier nights), the
+benefit ledger `raw.benefits__grants` and the vendor receipts `raw.receipts__*` (normalised by
+`nightshift.reconciliation.inputs`), yesterday's classifications, the campaign plans and the policy's
+`reconciliation:` settings. Writes, replacing the run date's partition of each:
+- `audience.reconciliation_items`: one row per key in exactly one class (history per run date, never overwritten);
+- `audience.reconciliation`: keys and money per business date, campaign and class;
+- `audience.loss_alerts`: the loss monitors' findings; a critical one opens the campaign's breaker;
+- `audience.replenishment` (make-up orders, exported tonight by the export stage; across dates the ledger of every
+  key ever made up) and `audience.replenishment_refusals` (what could not be made up, and why).
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date
+from pathlib import Path
 
-from nightshift.lake import dataset_exists, dataset_path, lake_to_table, table_to_lake
+from nightshift.audiences.contacts import HISTORY, ensure_contact_tables
+from nightshift.campaigns.plans import CAMPAIGNS_DIR, POLICY_PATH, load_plans, load_policy
+from nightshift.lake import dataset_path, lake_to_table, table_to_lake
+from nightshift.reconciliation.breaker import open_breakers
+from nightshift.reconciliation.inputs import GRANTS_SQL, PLAN_SQL, RECEIPT_SOURCES, receipts_sql
 from nightshift.stages.context import StageContext, StageResult
-from nightshift.warehouse.partitions import count_rows, reset_partitions
+from nightshift.warehouse.partitions import reset_partitions, table_exists
 
-OUTPUT_TABLES = ("audience.reconciliation", "audience.replenishment")
+STAGE = "reconcile"
+OUTPUT_TABLES = (
+    "audience.reconciliation_items",
+    "audience.reconciliation",
+    "audience.loss_alerts",
+    "audience.replenishment",
+    "audience.replenishment_refusals",
+)
+PREVIOUS_SQL = """
+SELECT contact_id, min(first_seen_run_date) AS first_seen_run_date, min(resolved_run_date) AS resolved_run_date
+FROM audience.reconciliation_items WHERE run_date < {d:Date} AND class != 'unplanned_grant' GROUP BY contact_id
+"""
+MADE_UP_SQL = "SELECT DISTINCT replenishes AS contact_id FROM audience.replenishment WHERE run_date < {d:Date}"
+# Never made up: people the policy suppresses everywhere, people no channel may reach (opted out everywhere), and
+# anybody held out of a campaign (a make-up to a holdout person would spoil the measurement).
+BLOCKED_PEOPLE_SQL = """
+SELECT toInt64(one_id) AS one_id FROM marts.user_profile WHERE {person_flags} OR NOT ({reachable})
+UNION DISTINCT
+SELECT toInt64(one_id) FROM audience.campaign_audience WHERE variant = 'holdout' AND run_date <= {{d:Date}}
+"""
 
 
-def run(ctx: StageContext) -> StageResult:
-    client = ctx.client
-    reset_partitions(client, ctx.run_date, OUTPUT_TABLES)
+def _drop_old_shapes(client) -> None:
+    """Tables of the placeholder reconciliation (per segment) hold nothing worth keeping: rebuilt declared."""
+    for table in ("audience.reconciliation", "audience.replenishment"):
+        database, name = table.split(".")
+        if client.query(
+            "SELECT count() FROM system.columns WHERE database = {db:String} AND table = {t:String} "
+            "AND name = 'segment'",
+            parameters={"db": database, "t": name},
+        ).result_rows[0][0]:
+            client.command(f"DROP TABLE {table}")
 
-    planned_date = ctx.run_date - timedelta(days=1)
-    where = "run_date = {d:Date}"
-    planned_rows = count_rows(client, "audience.segment_membership", where, {"d": planned_date})
-    if planned_rows == 0:
-        return StageResult(
-            "reconcile", ctx.run_date, summary=f"nothing was planned on {planned_date}: nothing to reconcile"
+
+def _blocked_people_sql(policy) -> str:
+    flags = [rule.column for rule in policy.suppression.person] or ["0"]
+    from nightshift.contracts import CHANNELS
+
+    reachable = " OR ".join(f"can_receive_{channel} = 1" for channel in CHANNELS)
+    return BLOCKED_PEOPLE_SQL.format(person_flags=" OR ".join(f"{flag} = 1" for flag in flags), reachable=reachable)
+
+
+def _campaign_rows(plans, run_date: date, stopped: set[str]) -> list[tuple]:
+    return [
+        (
+            plan.id,
+            plan.is_active(run_date),
+            plan.id in stopped,
+            plan.budget_fen,
+            plan.benefit.per_user_cap if plan.benefit else None,
+            list(plan.channels),
         )
+        for plan in plans
+    ]
 
-    lake = ctx.settings.lake_root
-    planned_path = dataset_path(lake, "planned_contacts", planned_date)
-    table_to_lake(
-        client,
-        "SELECT segment, toInt64(one_id) AS one_id FROM audience.segment_membership WHERE run_date = {d:Date}",
-        planned_path,
-        parameters={"d": planned_date},
-    )
-    recorded_path = dataset_path(lake, "delivery_records", planned_date)
+
+def run(ctx: StageContext, plans_dir: Path = CAMPAIGNS_DIR, policy_path: Path = POLICY_PATH) -> StageResult:
+    client, run_date, lake = ctx.client, ctx.run_date, ctx.settings.lake_root
+    _drop_old_shapes(client)
+    ensure_contact_tables(client)
+    reset_partitions(client, run_date, OUTPUT_TABLES)
+    handed_over = client.query(f"SELECT count() FROM {HISTORY} WHERE run_date < {{d:Date}}", parameters={"d": run_date})
+    if not handed_over.result_rows[0][0]:
+        return StageResult(STAGE, run_date, summary=f"nothing was handed to a channel before {run_date}: nothing to do")
+
+    policy = load_policy(policy_path)
+    plans = load_plans(plans_dir, None, None, policy).plans
+    campaign_ids = [plan.id for plan in plans]
+    settings = policy.reconciliation
+    params = {"d": run_date, "campaigns": campaign_ids}
+    tables = {table for table in (*RECEIPT_SOURCES, "raw.benefits__grants") if table_exists(client, table)}
+    paths = {name: dataset_path(lake, f"reconcile_{name}", run_date) for name in
+             ("plan", "grants", "receipts", "previous", "made_up", "blocked")}  # fmt: skip
+    table_to_lake(client, PLAN_SQL, paths["plan"], params)
+    if "raw.benefits__grants" in tables:
+        table_to_lake(client, GRANTS_SQL, paths["grants"], params)
+    if receipts := receipts_sql(tables):
+        table_to_lake(client, receipts, paths["receipts"], params)
+    table_to_lake(client, PREVIOUS_SQL, paths["previous"], params)
+    table_to_lake(client, MADE_UP_SQL, paths["made_up"], params)
+    if table_exists(client, "marts.user_profile") and table_exists(client, "audience.campaign_audience"):
+        table_to_lake(client, _blocked_people_sql(policy), paths["blocked"], params)
+
+    from nightshift.spark import get_spark
+    from spark_jobs import reconcile as job
+
+    spark = get_spark("nightshift-reconcile", ctx.settings)
+
+    def read(name: str, schema: str):
+        present = name in ("plan", "previous", "made_up") or (
+            (name == "grants" and "raw.benefits__grants" in tables)
+            or (name == "receipts" and receipts)
+            or (name == "blocked" and table_exists(client, "marts.user_profile"))
+        )
+        return spark.read.schema(schema).parquet(paths[name]) if present else spark.createDataFrame([], schema)
+
+    plan = read("plan", job.PLAN_SCHEMA)
+    grants = read("grants", job.GRANTS_SCHEMA)
+    receipts_frame = read("receipts", job.RECEIPTS_SCHEMA)
+    items = job.classify(plan, grants, receipts_frame, read("previous", job.PREVIOUS_SCHEMA), run_date,
+                         settings.lag_days).cache()  # fmt: skip
+    thresholds = job.Thresholds(**settings.model_dump(exclude={"lag_days"}))
+    alerts_campaigns = spark.createDataFrame(_campaign_rows(plans, run_date, set()), job.CAMPAIGNS_SCHEMA)
+    alerts = job.loss_alerts(items, grants, alerts_campaigns, run_date, thresholds)
 
     from pyspark.sql import functions as F
 
-    from nightshift.spark import get_spark
-    from spark_jobs.reconcile import missing_deliveries, reconciliation_counts
+    rows: dict[str, int] = {}
 
-    spark = get_spark("nightshift-reconcile", ctx.settings)
-    planned = spark.read.parquet(planned_path)
-    recorded = (
-        spark.read.parquet(recorded_path)
-        if dataset_exists(recorded_path)
-        else spark.createDataFrame([], "segment string, one_id long")
+    def load(frame, table: str) -> None:
+        path = dataset_path(lake, table.split(".")[1], run_date)
+        frame.select(F.lit(run_date).alias("run_date"), "*").coalesce(1).write.mode("overwrite").parquet(path)
+        rows[table] = lake_to_table(client, path, table).rows
+
+    load(items, "audience.reconciliation_items")
+    load(job.summarise(items), "audience.reconciliation")
+    load(alerts, "audience.loss_alerts")
+    # Tonight's critical alerts count already: a campaign that just tripped gets no make-up order tonight.
+    stopped = set(open_breakers(client, run_date))
+    campaigns = spark.createDataFrame(_campaign_rows(plans, run_date, stopped), job.CAMPAIGNS_SCHEMA)
+    orders, refusals = job.make_up_orders(items, plan, grants, read("made_up", "contact_id string"), campaigns,
+                                          read("blocked", "one_id long"), run_date)  # fmt: skip
+    load(
+        orders.select("contact_id", "replenishes", "business_date", "campaign_id", "channel", "one_id", "benefit_id",
+                      "planned_fen"),
+        "audience.replenishment",
+    )  # fmt: skip
+    load(refusals, "audience.replenishment_refusals")
+    by_class = dict(items.groupBy("class").count().collect())
+    items.unpersist()
+    classes = ", ".join(f"{klass} {count:,}" for klass, count in sorted(by_class.items())) or "no keys in the window"
+    critical = client.query(
+        "SELECT count() FROM audience.loss_alerts WHERE run_date = {d:Date} AND severity = 'critical'",
+        parameters={"d": run_date},
+    ).result_rows[0][0]
+    summary = (
+        f"{classes}; {rows['audience.replenishment']:,} make-up orders, "
+        f"{rows['audience.replenishment_refusals']:,} refused; {rows['audience.loss_alerts']:,} loss alerts"
+        + (f" ({critical} critical: breaker open for {', '.join(sorted(stopped))})" if critical else "")
     )
-    counts_path = dataset_path(lake, "reconciliation", ctx.run_date)
-    batch_path = dataset_path(lake, "replenishment", ctx.run_date)
-    (
-        reconciliation_counts(planned, recorded)
-        .select(F.lit(ctx.run_date).alias("run_date"), F.lit(planned_date).alias("planned_date"), "*")
-        .coalesce(1)
-        .write.mode("overwrite")
-        .parquet(counts_path)
-    )
-    (
-        missing_deliveries(planned, recorded, ctx.run_date.isoformat())
-        .select(F.lit(ctx.run_date).alias("run_date"), "*")
-        .coalesce(1)
-        .write.mode("overwrite")
-        .parquet(batch_path)
-    )
-    lake_to_table(client, counts_path, "audience.reconciliation")
-    batch = lake_to_table(client, batch_path, "audience.replenishment")
-    return StageResult(
-        "reconcile",
-        ctx.run_date,
-        rows={"audience.replenishment": batch.rows},
-        outputs={"replenishment_parquet": batch_path},
-        summary=f"{planned_rows} contacts planned on {planned_date}; {batch.rows} missing -> replenishment batch",
-    )
+    return StageResult(STAGE, run_date, rows=rows, outputs={"reconciliation_items": paths["plan"]}, summary=summary)

@@ -142,6 +142,45 @@ def _campaign_lines(client, run_date) -> list[str]:
     return lines
 
 
+RECONCILIATION_SQL = """
+SELECT campaign_id, class, sum(keys), sum(planned_fen), sum(granted_fen)
+FROM audience.reconciliation WHERE run_date = {d:Date}
+GROUP BY campaign_id, class ORDER BY campaign_id, class
+"""
+ALERTS_SQL = """
+SELECT campaign_id, monitor, severity, money_at_risk_fen, keys, detail FROM audience.loss_alerts
+WHERE run_date = {d:Date} ORDER BY severity = 'critical' DESC, campaign_id, monitor
+"""
+MAKE_UPS_SQL = """
+SELECT campaign_id, count(), sum(planned_fen) FROM audience.replenishment WHERE run_date = {d:Date}
+GROUP BY campaign_id ORDER BY campaign_id
+"""
+
+
+def _reconciliation_lines(client, run_date) -> list[str]:
+    """Loss alerts first (critical ones marked), then per campaign its classes with keys and money, and make-ups."""
+    lines = _query_lines(
+        client, "audience.loss_alerts", ALERTS_SQL, run_date,
+        lambda campaign, monitor, severity, money, keys, detail: (
+            f"{'!! ' if severity == 'critical' else ''}ALERT {severity.upper():<8} {campaign:<24} {monitor:<16} "
+            f"{money / 100:>12,.2f} yuan at risk  {detail}"
+        ),
+    )  # fmt: skip
+    per_campaign: dict[str, list[str]] = {}
+    for campaign, klass, keys, planned, granted in _query_lines(
+        client, "audience.reconciliation", RECONCILIATION_SQL, run_date, lambda *row: row
+    ):
+        per_campaign.setdefault(campaign, []).append(
+            f"{klass} {keys:,} (planned {planned / 100:,.2f}, granted {granted / 100:,.2f} yuan)"
+        )
+    lines += [f"{campaign:<28} " + "; ".join(parts) for campaign, parts in per_campaign.items()]
+    lines += _query_lines(
+        client, "audience.replenishment", MAKE_UPS_SQL, run_date,
+        lambda campaign, orders, fen: f"{campaign:<28} make-up orders {orders:,} ({fen / 100:,.2f} yuan)",
+    )  # fmt: skip
+    return lines
+
+
 def run(ctx: StageContext) -> StageResult:
     client = ctx.client
     day = ctx.run_date
@@ -156,15 +195,8 @@ def run(ctx: StageContext) -> StageResult:
     lines += _section("Campaigns (contacts planned per channel, holdout kept back, cost, exclusions)",
                       _campaign_lines(client, day))  # fmt: skip
     lines += _section(
-        "Reconciliation (planned the day before vs recorded by channels)",
-        _query_lines(
-            client,
-            "audience.reconciliation",
-            "SELECT segment, planned, recorded, missing FROM audience.reconciliation WHERE run_date = {d:Date} "
-            "ORDER BY segment",
-            day,
-            lambda s, p, r, m: f"{s:<40} planned {p:>8,}  recorded {r:>8,}  missing {m:>8,}",
-        ),
+        "Reconciliation (every key handed over inside the lag window: planned vs granted and delivered)",
+        _reconciliation_lines(client, day),
     )
     export_dir = ctx.settings.exports_dir / day.isoformat()
     manifests = [json.loads(path.read_text()) for path in sorted(export_dir.glob("*.manifest.json"))]

@@ -377,7 +377,8 @@ CREATE TABLE IF NOT EXISTS audience.contact_history
     send_at      DateTime('UTC'),
     benefit_id   LowCardinality(String),
     cost_fen     Int64,
-    source       LowCardinality(String)
+    source       LowCardinality(String),
+    replenishes  String
 )
 ENGINE = MergeTree
 PARTITION BY run_date
@@ -395,32 +396,106 @@ ENGINE = MergeTree
 PARTITION BY run_date
 ORDER BY (run_date, campaign_id, reason, one_id)
 """
+# Reconciliation (对账): one row per business key per run date, in exactly one class; history is kept per run date.
+RECONCILIATION_ITEMS_DDL = """
+CREATE TABLE IF NOT EXISTS audience.reconciliation_items
+(
+    run_date             Date,
+    business_date        Date,
+    campaign_id          LowCardinality(String),
+    channel              LowCardinality(String),
+    contact_id           String,
+    one_id               Nullable(Int64),
+    class                LowCardinality(String),
+    planned_fen          Int64,
+    granted_fen          Int64,
+    grants               Int64,
+    vendor_status        LowCardinality(String),
+    vendor_code          String,
+    first_seen_run_date  Date,
+    resolved_run_date    Nullable(Date)
+)
+ENGINE = MergeTree
+PARTITION BY run_date
+ORDER BY (run_date, business_date, campaign_id, class, contact_id)
+"""
+# Per run date, business date, campaign and class: keys and money.
 RECONCILIATION_DDL = """
 CREATE TABLE IF NOT EXISTS audience.reconciliation
 (
     run_date       Date,
-    planned_date   Date,
-    segment        LowCardinality(String),
-    planned        UInt64,
-    recorded       UInt64,
-    missing        UInt64
+    business_date  Date,
+    campaign_id    LowCardinality(String),
+    class          LowCardinality(String),
+    keys           Int64,
+    planned_fen    Int64,
+    granted_fen    Int64
 )
 ENGINE = MergeTree
 PARTITION BY run_date
-ORDER BY (run_date, segment)
+ORDER BY (run_date, business_date, campaign_id, class)
 """
-
+# Make-up orders (补单) decided on the run date. Across run dates this is also the replenishment ledger: an original
+# key made up on any date is never made up again.
 REPLENISHMENT_DDL = """
 CREATE TABLE IF NOT EXISTS audience.replenishment
 (
-    run_date                Date,
-    segment                 LowCardinality(String),
-    one_id                  UInt64,
-    replenishment_batch_id  String
+    run_date       Date,
+    contact_id     String,
+    replenishes    String,
+    business_date  Date,
+    campaign_id    LowCardinality(String),
+    channel        LowCardinality(String),
+    one_id         Int64,
+    benefit_id     LowCardinality(String),
+    planned_fen    Int64
 )
 ENGINE = MergeTree
 PARTITION BY run_date
-ORDER BY (run_date, segment, one_id)
+ORDER BY (run_date, campaign_id, contact_id)
+"""
+# What could not be made up, and why (campaign inactive, over budget, over the per-user cap, person blocked,
+# circuit open, no fallback channel).
+REPLENISHMENT_REFUSALS_DDL = """
+CREATE TABLE IF NOT EXISTS audience.replenishment_refusals
+(
+    run_date     Date,
+    contact_id   String,
+    campaign_id  LowCardinality(String),
+    reason       LowCardinality(String)
+)
+ENGINE = MergeTree
+PARTITION BY run_date
+ORDER BY (run_date, campaign_id, reason, contact_id)
+"""
+# Loss monitors (资损监控): a critical alert opens the campaign's circuit breaker until `nightshift campaign resume`.
+LOSS_ALERTS_DDL = """
+CREATE TABLE IF NOT EXISTS audience.loss_alerts
+(
+    run_date          Date,
+    campaign_id       LowCardinality(String),
+    monitor           LowCardinality(String),
+    severity          LowCardinality(String),
+    money_at_risk_fen Int64,
+    keys              Int64,
+    detail            String
+)
+ENGINE = MergeTree
+PARTITION BY run_date
+ORDER BY (run_date, campaign_id, monitor)
+"""
+# Who let a campaign go again after its breaker opened, and why (append-only; never reset by a stage).
+CAMPAIGN_RESUMES_DDL = """
+CREATE TABLE IF NOT EXISTS ops.campaign_resumes
+(
+    campaign_id         LowCardinality(String),
+    acknowledged_through Date,
+    resumed_at          DateTime64(3, 'UTC'),
+    resumed_by          String,
+    reason              String
+)
+ENGINE = MergeTree
+ORDER BY (campaign_id, resumed_at)
 """
 
 
@@ -439,8 +514,12 @@ TABLES: dict[str, str] = {
     "audience.campaign_audience": CAMPAIGN_AUDIENCE_DDL,
     "audience.contact_history": CONTACT_HISTORY_DDL,
     "audience.exclusions": EXCLUSIONS_DDL,
+    "audience.reconciliation_items": RECONCILIATION_ITEMS_DDL,
     "audience.reconciliation": RECONCILIATION_DDL,
     "audience.replenishment": REPLENISHMENT_DDL,
+    "audience.replenishment_refusals": REPLENISHMENT_REFUSALS_DDL,
+    "audience.loss_alerts": LOSS_ALERTS_DDL,
+    "ops.campaign_resumes": CAMPAIGN_RESUMES_DDL,
 }
 
 

@@ -1,0 +1,75 @@
+"""The three sides of reconciliation, read from the warehouse as the Spark job's input schemas
+(`spark_jobs.reconcile`): the plan (every contact handed to a channel), the benefit ledger and the vendor receipts.
+
+Every record that answers a contact carries its business key: the grant's `out_request_no`, Aliyun's `out_id`,
+Chuanglan's `uid`, JPush's `cid`, WeChat's `client_msg_id`, the call list's `list_row_id`. Raw tables keep every
+delivery of a record, so each side takes the newest record per vendor id (a re-delivered file never counts twice).
+Records of other senders carry no key: their grants are unplanned for us only when they name one of our campaigns.
+"""
+
+from __future__ import annotations
+
+# Contacts handed to a channel on dates before the run date (plan rows and make-up orders alike).
+PLAN_SQL = """
+SELECT contact_id, run_date AS business_date, toString(campaign_id) AS campaign_id, toString(channel) AS channel,
+       toInt64(one_id) AS one_id, toString(benefit_id) AS benefit_id, cost_fen AS planned_fen,
+       toString(source) AS source, replenishes
+FROM audience.contact_history
+WHERE run_date < {d:Date}
+"""
+
+# The benefit ledger up to the run date: the newest record of each grant, for our campaigns. The person is looked up
+# in the identity map of the run date (null when the ledger's user is unknown to identity).
+GRANTS_SQL = """
+WITH
+    grants AS (
+        SELECT grant_id, coalesce(out_request_no, '') AS contact_id, campaign_id, user_id, amount, grant_time,
+               _drop_date AS reported_date
+        FROM raw.benefits__grants
+        WHERE _drop_date <= {d:Date} AND campaign_id IN {campaigns:Array(String)}
+        ORDER BY grant_id, _drop_date DESC, _line_number DESC
+        LIMIT 1 BY grant_id
+    ),
+    people AS (
+        SELECT id_value, any(one_id) AS one_id FROM identity.identity_map_daily
+        WHERE id_type = 'app_user_id'
+          AND run_date = (SELECT max(run_date) FROM identity.identity_map_daily WHERE run_date <= {d:Date})
+        GROUP BY id_value
+    )
+SELECT g.grant_id AS grant_id, g.contact_id AS contact_id, g.campaign_id AS campaign_id,
+       CAST(p.one_id AS Nullable(Int64)) AS one_id, g.amount AS amount_fen,
+       toDateTime64(g.grant_time, 3, 'UTC') AS granted_at, g.reported_date AS reported_date
+FROM grants AS g
+LEFT JOIN people AS p ON p.id_value = g.user_id
+"""
+
+# One receipt per (vendor record, key), newest first (a JPush msg_id covers a whole push of up to 1,000 ids);
+# `delivered` in each vendor's own terms.
+RECEIPT_SOURCES: dict[str, tuple[str, str, str, str, str]] = {
+    # table: (channel, key column, vendor record id, delivered condition, vendor code)
+    "raw.receipts__aliyun_sms": ("sms", "out_id", "biz_id", "success = 1", "coalesce(err_code, '')"),
+    "raw.receipts__chuanglan_sms": ("sms", "uid", "msgid", "status = 'DELIVRD'", "status"),
+    "raw.receipts__jpush": ("app_push", "cid", "msg_id", "status != 'failed'", "toString(coalesce(error_code, 0))"),
+    "raw.receipts__wechat_template": (
+        "wechat_oa_template",
+        "client_msg_id",
+        "client_msg_id",
+        "errcode = 0",
+        "toString(errcode)",
+    ),  # fmt: skip
+    "raw.receipts__outbound_call": ("outbound_call", "list_row_id", "call_id", "call_result = '已接通'", "call_result"),
+}
+
+
+def receipts_sql(tables: set[str]) -> str | None:
+    """Receipts of every vendor table that exists, one row per (key, vendor record): contact_id, channel,
+    delivered, vendor_code, reported_date. None when no receipt table exists yet."""
+    selects = [
+        f"""SELECT {key} AS contact_id, '{channel}' AS channel, toBool({delivered}) AS delivered,
+       {code} AS vendor_code, _drop_date AS reported_date
+FROM (SELECT * FROM {table} WHERE _drop_date <= {{d:Date}} AND coalesce({key}, '') != ''
+      ORDER BY {record_id}, {key}, _drop_date DESC, _line_number DESC LIMIT 1 BY {record_id}, {key})"""
+        for table, (channel, key, record_id, delivered, code) in RECEIPT_SOURCES.items()
+        if table in tables
+    ]
+    return "\nUNION ALL\n".join(selects) if selects else None

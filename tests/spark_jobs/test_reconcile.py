@@ -1,0 +1,212 @@
+"""spark_jobs.reconcile on crafted nights: every class, keys moving from pending to final, make-up orders, alerts."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from spark_jobs.reconcile import (
+    CAMPAIGNS_SCHEMA,
+    GRANTS_SCHEMA,
+    PLAN_SCHEMA,
+    PREVIOUS_SCHEMA,
+    RECEIPTS_SCHEMA,
+    Thresholds,
+    abnormal_peaks,
+    classify,
+    loss_alerts,
+    make_up_orders,
+    refailed_contacts,
+    summarise,
+)
+
+D = date(2026, 11, 20)  # the business date: contacts handed over that night
+ANSWERED = D + timedelta(days=1)  # the night the world's answers arrive
+PAST_LAG = D + timedelta(days=4)  # lag 3: from here on a missing answer is final
+
+
+def plan_row(key, channel="sms", benefit="coupon", fen=500, one_id=None, source="plan", replenishes="", day=D):
+    return (key, day, "camp", channel, one_id or abs(hash(key)) % 10_000, benefit, fen, source, replenishes)
+
+
+PLAN = [
+    plan_row("ok"),
+    plan_row("failed"),
+    plan_row("dup"),
+    plan_row("amount"),
+    plan_row("missing"),
+    plan_row("late_receipt"),
+    plan_row("message_only", channel="app_push", benefit="", fen=0),
+    plan_row("wecom_coupon", channel="wecom"),
+]
+
+
+def grant(grant_id, key, amount=500, reported=ANSWERED, minute=0, campaign="camp", one_id=7):
+    return (grant_id, key, campaign, one_id, amount, datetime(2026, 11, 21, 10, minute), reported)
+
+
+GRANTS = [
+    grant("g1", "ok"),
+    grant("g2", "failed"),
+    grant("g3", "dup"),
+    grant("g4", "dup"),
+    grant("g5", "amount", amount=50_000),
+    grant("g6", "late_receipt"),
+    grant("g7", "wecom_coupon"),
+    grant("g8", "ops-1"),  # a grant nobody planned
+    grant("g9", ""),  # a grant carrying no key at all
+]
+RECEIPTS = [(key, "sms", True, "DELIVERED", ANSWERED) for key in ("ok", "dup", "amount", "missing")] + [
+    ("failed", "sms", False, "isv.MOBILE_NUMBER_ILLEGAL", ANSWERED),
+    ("message_only", "app_push", True, "0", ANSWERED),
+]
+
+
+@pytest.fixture(scope="module")
+def frames(spark):
+    def make(rows, schema):
+        return spark.createDataFrame(rows, schema)
+
+    return make
+
+
+def python_make_up_key(original: str) -> str:
+    """The documented formula, independently: first 32 hex chars of sha256("replenish|<original key>")."""
+    return hashlib.sha256(f"replenish|{original}".encode()).hexdigest()[:32]
+
+
+def classes(items) -> dict[str, str]:
+    return {row.contact_id: row["class"] for row in items.collect()}
+
+
+def test_every_class_on_a_crafted_night(frames):
+    plan, grants, receipts = frames(PLAN, PLAN_SCHEMA), frames(GRANTS, GRANTS_SCHEMA), frames(RECEIPTS, RECEIPTS_SCHEMA)
+    items = classify(plan, grants, receipts, frames([], PREVIOUS_SCHEMA), ANSWERED)
+    assert classes(items) == {
+        "ok": "ok",
+        "failed": "delivery_failed",
+        "dup": "duplicate_grant",
+        "amount": "amount_mismatch",
+        "missing": "pending",  # no grant yet, inside the lag window: not an error
+        "late_receipt": "pending",  # granted, receipt still expected
+        "message_only": "ok",
+        "wecom_coupon": "ok",  # WeCom reports no receipts: granted is all there is to check
+        "ops-1": "unplanned_grant",
+        "": "unplanned_grant",
+    }
+    rows = {row.contact_id: row for row in items.collect()}
+    assert rows["dup"].grants == 2 and rows["dup"].granted_fen == 1000
+    assert rows["failed"].vendor_status == "failed" and rows["failed"].vendor_code == "isv.MOBILE_NUMBER_ILLEGAL"
+    assert rows["ok"].resolved_run_date == ANSWERED and rows["missing"].resolved_run_date is None
+    assert rows["ops-1"].granted_fen == 500 and rows["ops-1"].planned_fen == 0
+
+    # counts add up: every planned key in exactly one class
+    summary = {(row["class"]): row.keys for row in summarise(items).collect()}
+    assert sum(keys for klass, keys in summary.items() if klass != "unplanned_grant") == len(PLAN)
+
+
+def test_keys_move_from_pending_to_their_final_class_and_keep_their_history(frames):
+    plan, receipts = frames(PLAN, PLAN_SCHEMA), frames(RECEIPTS, RECEIPTS_SCHEMA)
+    first = classify(plan, frames(GRANTS, GRANTS_SCHEMA), receipts, frames([], PREVIOUS_SCHEMA), ANSWERED)
+    previous = first.select("contact_id", "first_seen_run_date", "resolved_run_date")
+    late = [("late_receipt", "sms", True, "DELIVERED", ANSWERED + timedelta(days=2))]
+    later = classify(plan, frames(GRANTS, GRANTS_SCHEMA), frames(RECEIPTS + late, RECEIPTS_SCHEMA), previous, PAST_LAG)
+    rows = {row.contact_id: row for row in later.collect()}
+    assert rows["late_receipt"]["class"] == "ok" and rows["late_receipt"].resolved_run_date == PAST_LAG
+    assert rows["missing"]["class"] == "missing_grant" and rows["missing"].resolved_run_date == PAST_LAG
+    assert rows["ok"].first_seen_run_date == ANSWERED and rows["ok"].resolved_run_date == ANSWERED
+    assert "ops-1" not in rows  # an unplanned grant is reported on the night it arrives, once
+
+
+def test_outside_the_window_keys_are_no_longer_reconciled(frames):
+    items = classify(frames(PLAN, PLAN_SCHEMA), frames(GRANTS, GRANTS_SCHEMA), frames(RECEIPTS, RECEIPTS_SCHEMA),
+                     frames([], PREVIOUS_SCHEMA), D + timedelta(days=6))  # fmt: skip
+    assert items.count() == 0
+
+
+CAMPAIGNS = [("camp", True, False, 100_000, 1, ["sms", "app_push"])]
+
+
+def test_make_up_orders_once_within_caps_and_budget(frames):
+    plan = frames(PLAN + [plan_row("blocked_missing", one_id=99), plan_row("capped_missing", one_id=55),
+                          plan_row("capped_other", one_id=55)], PLAN_SCHEMA)  # fmt: skip
+    grants = frames(GRANTS + [grant("g20", "capped_other", one_id=55)], GRANTS_SCHEMA)
+    receipts = frames(RECEIPTS, RECEIPTS_SCHEMA)
+    items = classify(plan, grants, receipts, frames([], PREVIOUS_SCHEMA), PAST_LAG)
+    blocked = frames([(99,)], "one_id long")
+    orders, refusals = make_up_orders(
+        items, plan, grants, frames([], "contact_id string"), frames(CAMPAIGNS, CAMPAIGNS_SCHEMA), blocked, PAST_LAG
+    )
+    made = {row.replenishes: row for row in orders.collect()}
+    assert set(made) == {"missing"}
+    assert made["missing"].contact_id == python_make_up_key("missing") and made["missing"].channel == ""
+    assert made["missing"].source == "replenishment" and made["missing"].planned_fen == 500
+    assert {row.contact_id: row.reason for row in refusals.collect()} == {
+        "blocked_missing": "person_blocked",
+        "capped_missing": "over_user_cap",
+    }
+    # a key made up on an earlier night is never made up again
+    again, _ = make_up_orders(items, plan, grants, frames([("missing",)], "contact_id string"),
+                              frames(CAMPAIGNS, CAMPAIGNS_SCHEMA), blocked, PAST_LAG)  # fmt: skip
+    assert again.count() == 0
+    # over budget, inactive or with an open breaker: refused with the reason
+    for campaign, reason in (
+        (("camp", True, False, 3_500, 1, ["sms"]), "over_budget"),
+        (("camp", False, False, 100_000, 1, ["sms"]), "campaign_inactive"),
+        (("camp", True, True, 100_000, 1, ["sms"]), "circuit_open"),
+    ):
+        none, refused = make_up_orders(items, plan, grants, frames([], "contact_id string"),
+                                       frames([campaign], CAMPAIGNS_SCHEMA), blocked, PAST_LAG)  # fmt: skip
+        assert none.count() == 0 and {row.contact_id: row.reason for row in refused.collect()}["missing"] == reason
+
+
+def test_a_granted_make_up_replenishes_the_original(frames):
+    make_up = python_make_up_key("missing")
+    later = PAST_LAG + timedelta(days=1)
+    plan = frames(PLAN + [plan_row(make_up, channel="", source="replenishment", replenishes="missing", day=PAST_LAG)],
+                  PLAN_SCHEMA)  # fmt: skip
+    grants = frames(GRANTS + [grant("g30", make_up, reported=later)], GRANTS_SCHEMA)
+    items = classes(classify(plan, grants, frames(RECEIPTS, RECEIPTS_SCHEMA), frames([], PREVIOUS_SCHEMA), later))
+    assert items["missing"] == "replenished" and items[make_up] == "ok"
+
+
+def test_failed_deliveries_are_re_planned_on_the_next_channel(frames):
+    items = classify(frames(PLAN, PLAN_SCHEMA), frames(GRANTS, GRANTS_SCHEMA), frames(RECEIPTS, RECEIPTS_SCHEMA),
+                     frames([], PREVIOUS_SCHEMA), ANSWERED)  # fmt: skip
+    rows = refailed_contacts(items, frames(PLAN, PLAN_SCHEMA), frames(CAMPAIGNS, CAMPAIGNS_SCHEMA)).collect()
+    assert [(row.contact_id, row.next_channel) for row in rows] == [("failed", "app_push")]
+
+
+def test_loss_monitors_fire_on_crafted_cases_only(frames):
+    plan, receipts = frames(PLAN, PLAN_SCHEMA), frames(RECEIPTS, RECEIPTS_SCHEMA)
+    grants = frames(GRANTS, GRANTS_SCHEMA)
+    items = classify(plan, grants, receipts, frames([], PREVIOUS_SCHEMA), ANSWERED)
+    tight = frames([("camp", True, False, 4_000, 1, ["sms"])], CAMPAIGNS_SCHEMA)
+    alerts = {row.monitor: row for row in loss_alerts(items, grants, tight, ANSWERED).collect()}
+    assert alerts["unplanned_grant"].severity == "warning" and alerts["unplanned_grant"].keys == 2
+    burst = loss_alerts(items, grants, tight, ANSWERED, Thresholds(unplanned_critical_keys=2)).collect()
+    assert {row.monitor: row.severity for row in burst}["unplanned_grant"] == "critical"
+    assert alerts["duplicate_grant"].severity == "warning" and alerts["duplicate_grant"].money_at_risk_fen == 500
+    assert alerts["amount_mismatch"].money_at_risk_fen == 49_500
+    assert alerts["budget"].severity == "critical"  # 54,000 fen granted against a 4,000 budget
+    exact = frames([("camp", True, False, 54_000, 1, ["sms"])], CAMPAIGNS_SCHEMA)  # the whole budget, no more
+    spent = {row.monitor: row.severity for row in loss_alerts(items, grants, exact, ANSWERED).collect()}
+    assert spent["budget"] == "warning"
+    assert alerts["user_cap"].severity == "warning" and alerts["user_cap"].keys == 1  # person 7: 9 grants, cap 1
+
+    clean_plan = frames([plan_row("ok")], PLAN_SCHEMA)
+    clean_grants = frames([grant("g1", "ok", one_id=1)], GRANTS_SCHEMA)
+    clean_items = classify(clean_plan, clean_grants, receipts, frames([], PREVIOUS_SCHEMA), ANSWERED)
+    roomy = frames(CAMPAIGNS, CAMPAIGNS_SCHEMA)
+    assert loss_alerts(clean_items, clean_grants, roomy, ANSWERED).count() == 0
+
+
+def test_abnormal_peak_against_the_trailing_baseline(frames):
+    before = [grant(f"b{i}", f"k{i}", reported=ANSWERED - timedelta(days=1), minute=i % 10) for i in range(20)]
+    burst = [grant(f"p{i}", f"q{i}", minute=5) for i in range(30)]
+    grants = frames(before + burst, GRANTS_SCHEMA)
+    peaks = abnormal_peaks(grants, ANSWERED, Thresholds(peak_factor=5)).collect()
+    assert [(row.campaign_id, row.keys) for row in peaks] == [("camp", 30)]  # 30 in a minute against 2 before
+    assert abnormal_peaks(frames(burst, GRANTS_SCHEMA), ANSWERED).count() == 0  # no baseline, no verdict

@@ -1,0 +1,148 @@
+"""Five simulated nights in which the world answers what Nightshift exported (`nightshift demo --days 5`): the
+reconcile stage's classes against the faults the world injected (`_truth/reconciliation_faults.csv`), late receipts
+moving keys from pending to their class, make-up orders, and re-runs that never make up or contact anybody twice.
+
+Scale: a small world, so the test fits the suite; the same check runs at any scale with
+`python -m bench.reconcile_world` (see docs).
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli, run_python
+
+FIRST_NIGHT = "2026-11-20"
+LAST_NIGHT = "2026-11-24"  # lag 3: the first night's keys are final on the fifth night
+USERS = "800"
+
+EVALUATE = textwrap.dedent(
+    """
+    import json, sys
+    from datetime import date
+    from bench.reconcile_world import evaluate
+    from nightshift.settings import get_settings
+    from nightshift.warehouse import get_client
+    print("RESULT " + json.dumps(evaluate(get_client(), get_settings().landing_dir, date.fromisoformat(sys.argv[1])),
+                                 default=str))
+    """
+)
+PRINTS = textwrap.dedent(
+    """
+    import json, sys
+    from nightshift.warehouse import get_client
+    client = get_client()
+    prints = {}
+    for table in ("audience.replenishment", "audience.contact_history", "audience.reconciliation_items",
+                  "audience.loss_alerts", "audience.replenishment_refusals"):
+        prints[table] = [str(v) for v in client.query(
+            f"SELECT count(), sum(cityHash64(*)) FROM {table}").result_rows[0]]
+    made_up = client.query("SELECT replenishes, count() FROM audience.replenishment GROUP BY replenishes "
+                           "HAVING count() > 1").result_rows
+    contacts = client.query("SELECT contact_id, count() FROM audience.contact_history GROUP BY contact_id "
+                            "HAVING count() > 1").result_rows
+    print("RESULT " + json.dumps({"prints": prints, "made_up_twice": len(made_up), "contacted_twice": len(contacts)}))
+    """
+)
+
+
+def _result(output: str) -> dict:
+    return json.loads(next(line for line in output.splitlines() if line.startswith("RESULT ")).removeprefix("RESULT "))
+
+
+@pytest.fixture(scope="module")
+def nights(tmp_path_factory) -> Path:
+    home = tmp_path_factory.mktemp("five-nights")
+    run_cli(home, "demo", "--no-airflow", "--users", USERS, "--days", "5", "--date", FIRST_NIGHT, timeout=2400)
+    return home
+
+
+@pytest.mark.slow
+def test_every_class_matches_the_injected_faults(nights):
+    result = _result(run_python(nights, EVALUATE, LAST_NIGHT, timeout=600))
+    scores = result["classes"]
+    assert result["settled_keys"] > 100, result
+    for fault_class in ("delivery_failed", "ok"):
+        assert scores[fault_class]["truth"] > 0, f"the world injected no {fault_class}: {result}"
+    for klass, score in scores.items():
+        assert score["precision"] in (None, 1.0) and score["recall"] in (None, 1.0), (klass, score, result["wrong"])
+    assert result["late"]["total"] > 0 and result["late"]["pending_then_ok"] == result["late"]["total"], result
+
+
+@pytest.mark.slow
+def test_rerunning_nights_makes_up_and_contacts_nobody_twice(nights):
+    before = _result(run_python(nights, PRINTS))
+    assert before["made_up_twice"] == 0 and before["contacted_twice"] == 0
+    # a night in the middle, and the last one, again: same tables, nobody made up or contacted twice
+    run_cli(nights, "run", "--from", "2026-11-23", "--to", LAST_NIGHT, "--stages", "reconcile,audiences,export",
+            timeout=1200)  # fmt: skip
+    after = _result(run_python(nights, PRINTS))
+    assert after == before
+
+
+BURST_NIGHT, NEXT_NIGHT = "2026-11-25", "2026-11-26"
+CAMPAIGN = "winback_lapsed"
+BREAKER_STATE = textwrap.dedent(
+    """
+    import json, sys
+    from nightshift.warehouse import get_client
+    client = get_client()
+    day, campaign = sys.argv[1], sys.argv[2]
+    alerts = client.query("SELECT monitor, severity FROM audience.loss_alerts WHERE run_date = {d:Date} "
+                          "AND campaign_id = {c:String}", parameters={"d": day, "c": campaign}).result_rows
+    held = client.query("SELECT count() FROM audience.exclusions WHERE run_date = {d:Date} "
+                        "AND campaign_id = {c:String} AND reason = 'circuit_open'",
+                        parameters={"d": day, "c": campaign}).result_rows[0][0]
+    planned = client.query("SELECT count() FROM audience.campaign_audience WHERE run_date = {d:Date} "
+                           "AND campaign_id = {c:String}", parameters={"d": day, "c": campaign}).result_rows[0][0]
+    print("RESULT " + json.dumps({"alerts": alerts, "held": held, "planned": planned}))
+    """
+)
+
+
+def _burst_file(home: Path) -> Path:
+    """Twenty grants within a minute for one campaign that nobody planned, in the ledger's own file shape."""
+    answers = sorted((home / "landing" / "benefits").glob("*/grants_responses_*.csv"))
+    header = answers[0].read_text(encoding="utf-8").splitlines()[0].split(",")
+    values = {"campaign_id": CAMPAIGN, "benefit_id": "coupon_5_yuan", "benefit_type": "coupon", "amount": "500",
+              "expire_time": "2026-12-31T23:59:59+08:00"}  # fmt: skip
+    rows = []
+    for n in range(20):
+        row = {**values, "grant_id": f"burst-{n}", "user_id": f"UXBURST{n}", "out_request_no": f"ops-burst-{n}",
+               "grant_time": f"2026-11-25T03:00:{n:02d}+08:00"}  # fmt: skip
+        rows.append(",".join(row.get(column, "") for column in header))
+    path = home / "landing" / "benefits" / BURST_NIGHT / "grants_burst.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join([",".join(header), *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.slow
+def test_a_burst_of_unplanned_grants_stops_the_campaign_until_resumed(nights):
+    # An earlier night's alert may have stopped the campaign already (the world also gets amounts wrong): resume it.
+    run_cli(nights, "campaign", "resume", CAMPAIGN, "--reason", "before the burst test", check=False)
+    _burst_file(nights)
+    run_cli(nights, "run", "--date", BURST_NIGHT, "--stages", "ingest,reconcile", timeout=1200)
+    tripped = _result(run_python(nights, BREAKER_STATE, BURST_NIGHT, CAMPAIGN))
+    assert ["unplanned_grant", "critical"] in tripped["alerts"], tripped
+
+    run_cli(nights, "run", "--date", NEXT_NIGHT, "--stages", "segments,audiences,export", timeout=1200)
+    stopped = _result(run_python(nights, BREAKER_STATE, NEXT_NIGHT, CAMPAIGN))
+    assert stopped["held"] > 0 and stopped["planned"] == 0, stopped
+    assert not list((nights / "exports" / NEXT_NIGHT).glob(f"campaign__{CAMPAIGN}__*.csv"))
+
+    refused = run_cli(nights, "campaign", "resume", CAMPAIGN, "--reason", "  ", check=False)
+    assert refused.returncode == 1 and "--reason" in refused.stderr
+    resumed = run_cli(nights, "campaign", "resume", CAMPAIGN, "--reason", "burst was a console test, refunded")
+    assert "resumed" in resumed.stdout
+    run_cli(nights, "run", "--date", NEXT_NIGHT, "--stages", "audiences,export", timeout=1200)
+    going = _result(run_python(nights, BREAKER_STATE, NEXT_NIGHT, CAMPAIGN))
+    assert going["held"] == 0, going
+    again = run_cli(nights, "campaign", "resume", CAMPAIGN, "--reason", "twice", check=False)
+    assert again.returncode == 1 and "no open circuit breaker" in again.stderr
+    shown = run_cli(nights, "reconcile", "show", "--date", BURST_NIGHT, "--campaign", CAMPAIGN)
+    assert "unplanned_grant" in shown.stdout and "critical" in shown.stdout

@@ -42,7 +42,7 @@ partition every stage reads and writes, so re-running a date replaces that date'
 | `build` | `dbt build`: staging -> intermediate -> tag/profile marts (with tests) |
 | `segments` | Spark evaluates segment definitions into segment membership |
 | `audiences` | Spark turns every active campaign plan into its audience (suppression, caps, A/B + holdout, budget) |
-| `reconcile` | Spark reconciles every contact handed over with the benefit ledger and vendor receipts; make-up orders; loss alerts |
+| `reconcile` | Spark reconciles contacts with the benefit ledger and receipts; make-up orders; loss alerts |
 | `export` | segment and campaign files, each with a manifest, under `NIGHTSHIFT_EXPORTS/<ds>/` |
 | `report` | the run report under `NIGHTSHIFT_REPORTS/<ds>/` |
 

@@ -2,7 +2,6 @@
 
 from pyspark.testing import assertDataFrameEqual
 
-from spark_jobs.reconcile import missing_deliveries, reconciliation_counts
 from spark_jobs.segments import segment_membership, to_spark_sql
 
 
@@ -29,17 +28,3 @@ def test_segment_membership_evaluates_every_definition(spark):
         [("ios", 1), ("ios", 3), ("with_phone", 1), ("with_phone", 3)], "segment string, one_id long"
     )
     assertDataFrameEqual(membership, expected)
-
-
-def test_reconciliation_counts_add_up_and_batch_is_deterministic(spark):
-    planned = spark.createDataFrame([("a", 1), ("a", 2), ("a", 3), ("b", 4)], "segment string, one_id long")
-    recorded = spark.createDataFrame([("a", 2), ("b", 4), ("b", 99)], "segment string, one_id long")
-    counts = {row.segment: row.asDict() for row in reconciliation_counts(planned, recorded).collect()}
-    assert counts["a"] == {"segment": "a", "planned": 3, "recorded": 1, "missing": 2}
-    assert counts["b"] == {"segment": "b", "planned": 1, "recorded": 1, "missing": 0}  # 99 was never planned
-
-    first = missing_deliveries(planned, recorded, "2026-11-20")
-    again = missing_deliveries(planned, recorded, "2026-11-20")
-    assertDataFrameEqual(first, again)
-    assert sorted(row.one_id for row in first.collect()) == [1, 3]
-    assert first.select("replenishment_batch_id").distinct().count() == 1

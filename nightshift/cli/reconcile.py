@@ -10,6 +10,15 @@ from rich.table import Table
 
 from nightshift.cli.common import OutputFormat, console, current_settings, parse_date
 
+
+def _table(*columns: str, title: str) -> Table:
+    """Columns fold rather than cut, so ids and class names stay whole on a narrow terminal."""
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    return table
+
+
 reconcile_app = typer.Typer(
     help="Reconciliation (对账补单): planned contacts against the benefit ledger and vendor receipts.",
     no_args_is_help=True,
@@ -59,8 +68,8 @@ def show(
         fmt = "CSVWithNames" if output is OutputFormat.csv else "JSONEachRow"
         sys.stdout.write(client.raw_query(ACTION_SQL, parameters=params, fmt=fmt).decode())
         return
-    summary = Table("business date", "campaign", "class", "keys", "planned (yuan)", "granted (yuan)",
-                    title=f"Reconciliation on {day}")  # fmt: skip
+    summary = _table("business date", "campaign", "class", "keys", "planned (yuan)", "granted (yuan)",
+                     title=f"Reconciliation on {day}")  # fmt: skip
     for business_date, campaign_id, klass, keys, planned, granted in client.query(
         SUMMARY_SQL, parameters=params
     ).result_rows:
@@ -69,14 +78,14 @@ def show(
     console.print(summary)
     alerts = client.query(ALERTS_SQL, parameters=params).result_rows
     if alerts:
-        table = Table("campaign", "monitor", "severity", "money at risk (yuan)", "keys", "detail", title="Loss alerts")
+        table = _table("campaign", "monitor", "severity", "money at risk (yuan)", "keys", "detail", title="Loss alerts")
         for campaign_id, monitor, severity, money, keys, detail in alerts:
             colour = "red" if severity == "critical" else "yellow"
             table.add_row(campaign_id, monitor, f"[{colour}]{severity}[/]", f"{money / 100:,.2f}", f"{keys:,}", detail)
         console.print(table)
     rows = client.query(ACTION_SQL, parameters=params).result_rows
-    table = Table("business date", "campaign", "channel", "contact_id", "one_id", "class", "planned", "granted",
-                  "grants", "vendor code", title=f"Keys to act on ({len(rows):,})")  # fmt: skip
+    table = _table("business date", "campaign", "channel", "contact_id", "one_id", "class", "planned", "granted",
+                   "grants", "vendor code", title=f"Keys to act on ({len(rows):,})")  # fmt: skip
     for row in rows[:200]:
         table.add_row(*("" if value is None else str(value) for value in row))
     console.print(table)

@@ -145,4 +145,7 @@ def test_a_burst_of_unplanned_grants_stops_the_campaign_until_resumed(nights):
     again = run_cli(nights, "campaign", "resume", CAMPAIGN, "--reason", "twice", check=False)
     assert again.returncode == 1 and "no open circuit breaker" in again.stderr
     shown = run_cli(nights, "reconcile", "show", "--date", BURST_NIGHT, "--campaign", CAMPAIGN)
-    assert "unplanned_grant" in shown.stdout and "critical" in shown.stdout
+    assert "Loss alerts" in shown.stdout and "critical" in shown.stdout, shown.stdout
+    keys = run_cli(nights, "reconcile", "show", "--date", BURST_NIGHT, "--campaign", CAMPAIGN, "--format", "csv")
+    burst = [line for line in keys.stdout.splitlines() if "ops-burst-" in line]
+    assert len(burst) == 20 and all("unplanned_grant" in line for line in burst), keys.stdout[-2000:]

@@ -66,8 +66,9 @@ MISSING_GRANT, DUPLICATE_GRANT, UNPLANNED_GRANT = "missing_grant", "duplicate_gr
 AMOUNT_MISMATCH, DELIVERY_FAILED, REPLENISHED, MISSING_RECEIPT = (
     "amount_mismatch", "delivery_failed", "replenished", "missing_receipt"
 )  # fmt: skip
-CLASSES = (OK, PENDING, MISSING_GRANT, DUPLICATE_GRANT, AMOUNT_MISMATCH, DELIVERY_FAILED, REPLENISHED,
-           MISSING_RECEIPT, UNPLANNED_GRANT)  # fmt: skip
+# The order in which `classify` decides a planned key's class: the first that applies wins.
+CLASS_ORDER = (DELIVERY_FAILED, DUPLICATE_GRANT, AMOUNT_MISMATCH, REPLENISHED, MISSING_GRANT, PENDING,
+               MISSING_RECEIPT, OK)  # fmt: skip
 MAKE_UP_KEY_HEX = 32
 
 

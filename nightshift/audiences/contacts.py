@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from nightshift.campaigns.contact_id import CONTACT_ID_CLICKHOUSE
 from nightshift.campaigns.models import HOLDOUT
-from nightshift.warehouse.partitions import table_exists
+from nightshift.warehouse.partitions import has_column, table_exists
 from nightshift.warehouse.schema import ensure_tables
 
 AUDIENCE = "audience.campaign_audience"
@@ -34,21 +34,10 @@ HISTORY_SELECT = ", ".join(f"a.{column}" for column in FROM_AUDIENCE)
 HANDED_OVER = "a.variant != {holdout:String} AND a.channel != ''"
 
 
-def _has_column(client, table: str, column: str) -> bool:
-    database, name = table.split(".", 1)
-    return bool(
-        client.query(
-            "SELECT count() FROM system.columns WHERE database = {db:String} AND table = {t:String} "
-            "AND name = {c:String}",
-            parameters={"db": database, "t": name, "c": column},
-        ).result_rows[0][0]
-    )
-
-
 def ensure_contact_ids(client) -> bool:
     """Give an `audience.campaign_audience` created before `contact_id` existed the column, with every row's key.
     Returns whether older rows were keyed (a missing table is left to its writer, which creates it declared)."""
-    if not table_exists(client, AUDIENCE) or _has_column(client, AUDIENCE, "contact_id"):
+    if not table_exists(client, AUDIENCE) or has_column(client, AUDIENCE, "contact_id"):
         return False
     client.command(f"ALTER TABLE {AUDIENCE} ADD COLUMN IF NOT EXISTS contact_id String AFTER one_id")
     client.command(

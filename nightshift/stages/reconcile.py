@@ -23,7 +23,7 @@ from nightshift.lake import dataset_path, lake_to_table, table_to_lake
 from nightshift.reconciliation.breaker import open_breakers
 from nightshift.reconciliation.inputs import GRANTS_SQL, PLAN_SQL, RECEIPT_SOURCES, receipts_sql
 from nightshift.stages.context import StageContext, StageResult
-from nightshift.warehouse.partitions import reset_partitions, table_exists
+from nightshift.warehouse.partitions import has_column, reset_partitions, table_exists
 
 STAGE = "reconcile"
 OUTPUT_TABLES = (
@@ -50,12 +50,7 @@ SELECT toInt64(one_id) FROM audience.campaign_audience WHERE variant = 'holdout'
 def _drop_old_shapes(client) -> None:
     """Tables of the placeholder reconciliation (per segment) hold nothing worth keeping: rebuilt declared."""
     for table in ("audience.reconciliation", "audience.replenishment"):
-        database, name = table.split(".")
-        if client.query(
-            "SELECT count() FROM system.columns WHERE database = {db:String} AND table = {t:String} "
-            "AND name = 'segment'",
-            parameters={"db": database, "t": name},
-        ).result_rows[0][0]:
+        if has_column(client, table, "segment"):
             client.command(f"DROP TABLE {table}")
 
 
@@ -96,17 +91,17 @@ def run(ctx: StageContext, plans_dir: Path = CAMPAIGNS_DIR, policy_path: Path = 
     settings = policy.reconciliation
     params = {"d": run_date, "campaigns": campaign_ids}
     tables = {table for table in (*RECEIPT_SOURCES, "raw.benefits__grants") if table_exists(client, table)}
-    paths = {name: dataset_path(lake, f"reconcile_{name}", run_date) for name in
-             ("plan", "grants", "receipts", "previous", "made_up", "blocked")}  # fmt: skip
-    table_to_lake(client, PLAN_SQL, paths["plan"], params)
+    # The Spark job's inputs, each written to the lake by ClickHouse; a side with no table yet is read as empty.
+    inputs = {"plan": PLAN_SQL, "previous": PREVIOUS_SQL, "made_up": MADE_UP_SQL}
     if "raw.benefits__grants" in tables:
-        table_to_lake(client, GRANTS_SQL, paths["grants"], params)
+        inputs["grants"] = GRANTS_SQL
     if receipts := receipts_sql(tables):
-        table_to_lake(client, receipts, paths["receipts"], params)
-    table_to_lake(client, PREVIOUS_SQL, paths["previous"], params)
-    table_to_lake(client, MADE_UP_SQL, paths["made_up"], params)
+        inputs["receipts"] = receipts
     if table_exists(client, "marts.user_profile") and table_exists(client, "audience.campaign_audience"):
-        table_to_lake(client, _blocked_people_sql(policy), paths["blocked"], params)
+        inputs["blocked"] = _blocked_people_sql(policy)
+    paths = {name: dataset_path(lake, f"reconcile_{name}", run_date) for name in inputs}
+    for name, sql in inputs.items():
+        table_to_lake(client, sql, paths[name], params)
 
     from nightshift.spark import get_spark
     from spark_jobs import reconcile as job
@@ -114,12 +109,7 @@ def run(ctx: StageContext, plans_dir: Path = CAMPAIGNS_DIR, policy_path: Path = 
     spark = get_spark("nightshift-reconcile", ctx.settings)
 
     def read(name: str, schema: str):
-        present = name in ("plan", "previous", "made_up") or (
-            (name == "grants" and "raw.benefits__grants" in tables)
-            or (name == "receipts" and receipts)
-            or (name == "blocked" and table_exists(client, "marts.user_profile"))
-        )
-        return spark.read.schema(schema).parquet(paths[name]) if present else spark.createDataFrame([], schema)
+        return spark.read.schema(schema).parquet(paths[name]) if name in inputs else spark.createDataFrame([], schema)
 
     plan = read("plan", job.PLAN_SCHEMA)
     grants = read("grants", job.GRANTS_SCHEMA)
@@ -133,11 +123,13 @@ def run(ctx: StageContext, plans_dir: Path = CAMPAIGNS_DIR, policy_path: Path = 
     from pyspark.sql import functions as F
 
     rows: dict[str, int] = {}
+    outputs: dict[str, str] = {}
 
     def load(frame, table: str) -> None:
         path = dataset_path(lake, table.split(".")[1], run_date)
         frame.select(F.lit(run_date).alias("run_date"), "*").coalesce(1).write.mode("overwrite").parquet(path)
         rows[table] = lake_to_table(client, path, table).rows
+        outputs[f"{table.split('.')[1]}_parquet"] = path
 
     load(items, "audience.reconciliation_items")
     load(job.summarise(items), "audience.reconciliation")
@@ -165,4 +157,4 @@ def run(ctx: StageContext, plans_dir: Path = CAMPAIGNS_DIR, policy_path: Path = 
         f"{rows['audience.replenishment_refusals']:,} refused; {rows['audience.loss_alerts']:,} loss alerts"
         + (f" ({critical} critical: breaker open for {', '.join(sorted(stopped))})" if critical else "")
     )
-    return StageResult(STAGE, run_date, rows=rows, outputs={"reconciliation_items": paths["plan"]}, summary=summary)
+    return StageResult(STAGE, run_date, rows=rows, outputs=outputs, summary=summary)

@@ -22,6 +22,18 @@ def table_exists(client, table: str) -> bool:
     )
 
 
+def has_column(client, table: str, column: str) -> bool:
+    """Whether an existing table has a column (an older installation may lack one a declaration added)."""
+    database, name = table.split(".", 1)
+    return bool(
+        client.query(
+            "SELECT count() FROM system.columns WHERE database = {db:String} AND table = {t:String} "
+            "AND name = {c:String}",
+            parameters={"db": database, "t": name, "c": column},
+        ).result_rows[0][0]
+    )
+
+
 def drop_date_partition(client, table: str, run_date: date) -> None:
     """Remove one run date's rows from a table partitioned by that date (no-op if the partition is absent)."""
     client.command(f"ALTER TABLE {table} DROP PARTITION '{run_date.isoformat()}'")

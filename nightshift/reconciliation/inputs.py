@@ -13,7 +13,7 @@ from __future__ import annotations
 PLAN_SQL = """
 SELECT contact_id, run_date AS business_date, toString(campaign_id) AS campaign_id, toString(channel) AS channel,
        toInt64(one_id) AS one_id, toString(benefit_id) AS benefit_id, cost_fen AS planned_fen,
-       toString(source) AS source, replenishes
+       toString(source) AS source, replenishes, toString(variant) AS variant
 FROM audience.contact_history
 WHERE run_date < {d:Date}
 """

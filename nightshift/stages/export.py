@@ -10,6 +10,10 @@ NIGHTSHIFT_EXPORTS/<date>/. This stage is the only writer of that folder.
 - Make-up files (`replenishment__<id>__<benefit_id>.csv`, for the benefit system): the make-up orders the reconcile
   stage decided on the run date (`audience.replenishment`), in the campaign files' columns, with an empty channel:
   a make-up is a grant, not a message. Each row's `contact_id` is the make-up's own idempotency key.
+- Resend files (`resend__<id>__<channel>.csv`, what delivery channels send): contacts whose delivery failed, sent
+  once more on the campaign's next fallback channel (`audience.resends`, decided by the reconcile stage), in the
+  campaign files' columns with the original contact's variant and no benefit. Each row's `contact_id` is the
+  resend's own idempotency key.
 - A campaign whose circuit breaker is open (`nightshift.reconciliation.breaker`) gets no file at all: its rows stay
   in the plan, are not handed over and so are not recorded as contacted; the summary says so.
 - `audience.contact_history`: one row per contact in those files, written from the same rows each file was
@@ -79,6 +83,19 @@ SELECT r.run_date, r.campaign_id, toUInt64(r.one_id), '', r.contact_id, 'repleni
 FROM audience.replenishment AS r
 WHERE {REPLENISHMENT_FILE_ROWS}
 """
+RESEND_GROUPS_SQL = """
+SELECT campaign_id, channel FROM audience.resends
+WHERE run_date = {d:Date} AND campaign_id NOT IN {withheld:Array(String)}
+GROUP BY campaign_id, channel ORDER BY campaign_id, channel
+"""
+RESEND_FILE_ROWS = "a.run_date = {d:Date} AND a.campaign_id = {campaign:String} AND a.channel = {channel:String}"
+RECORD_RESENDS_SQL = f"""
+INSERT INTO {HISTORY} ({HISTORY_COLUMNS}, replenishes)
+SELECT a.run_date, a.campaign_id, toUInt64(a.one_id), a.channel, a.contact_id, a.variant, a.send_at, '', 0, 'resend',
+       a.replenishes
+FROM audience.resends AS a
+WHERE {RESEND_FILE_ROWS}
+"""
 CAMPAIGN_GROUPS_SQL = """
 SELECT campaign_id, channel, sum(cost_fen) AS cost_fen FROM audience.campaign_audience
 WHERE run_date = {d:Date} AND variant != {holdout:String} AND channel != ''
@@ -108,28 +125,33 @@ def _quoted(identifier: str) -> str:
     return "`" + identifier.replace("`", "") + "`"
 
 
-def campaign_export_sql(plan: CampaignPlan | None) -> tuple[str, list[str]]:
-    """The SELECT of one campaign-channel file, and its column names."""
+def campaign_export_sql(plan: CampaignPlan | None, resends: bool = False) -> tuple[str, list[str]]:
+    """The SELECT of one campaign-channel file (or, with `resends`, one resend file), and its column names."""
     params = sorted(plan.template.params.items()) if plan else []
     param_columns = [f"param_{name}" for name, _ in params]
     param_select = "".join(
         f",\n    toString(p.{_quoted(column)}) AS {name}"
         for (_, column), name in zip(params, param_columns, strict=True)
     )
+    source, rows = (
+        ("audience.resends", RESEND_FILE_ROWS) if resends else ("audience.campaign_audience", CAMPAIGN_FILE_ROWS)
+    )
+    benefit = (
+        "'' AS benefit_id,\n    0 AS cost_fen" if resends else "a.benefit_id AS benefit_id,\n    a.cost_fen AS cost_fen"
+    )
     sql = f"""
 SELECT
-    a.one_id AS one_id,
+    toUInt64(a.one_id) AS one_id,
     a.contact_id AS contact_id,
     a.variant AS variant,
     a.contact_ref AS contact_ref,
     formatDateTime(a.send_at, '%Y-%m-%dT%H:%i:%SZ', 'UTC') AS send_at,
     {{template_id:String}} AS template_id,
-    a.benefit_id AS benefit_id,
-    a.cost_fen AS cost_fen{param_select}
-FROM audience.campaign_audience AS a
-LEFT JOIN marts.user_profile AS p ON p.one_id = a.one_id
-WHERE {CAMPAIGN_FILE_ROWS}
-ORDER BY one_id
+    {benefit}{param_select}
+FROM {source} AS a
+LEFT JOIN marts.user_profile AS p ON p.one_id = toUInt64(a.one_id)
+WHERE {rows}
+ORDER BY one_id, contact_id
 """
     return sql, CAMPAIGN_BASE_COLUMNS + param_columns
 
@@ -192,6 +214,30 @@ def export_replenishments(client, run_date: date, out_dir: Path, result: StageRe
     return exported
 
 
+def export_resends(client, run_date: date, out_dir: Path, result: StageResult, plans: dict, withheld: list[str]) -> int:
+    """Resend files of the run date, recorded in contact_history as source 'resend'. Returns their rows."""
+    if not table_exists(client, "audience.resends"):
+        return 0
+    exported = 0
+    for campaign_id, channel in client.query(
+        RESEND_GROUPS_SQL, parameters={"d": run_date, "withheld": withheld}
+    ).result_rows:
+        plan = plans.get(campaign_id)
+        sql, columns = campaign_export_sql(plan, resends=True)
+        parameters = {"d": run_date, "campaign": campaign_id, "channel": channel,
+                      "template_id": plan.template.id if plan else ""}  # fmt: skip
+        path = out_dir / f"resend__{campaign_id}__{channel}.csv"
+        manifest_fields = {"campaign_id": campaign_id, "channel": channel, "run_date": run_date.isoformat(),
+                           "columns": columns, "format": "csv", "resend": True, "cost_fen": 0}  # fmt: skip
+        rows, manifest = export_with_manifest(client, sql, parameters, path, manifest_fields)
+        client.command(RECORD_RESENDS_SQL, parameters=parameters)
+        result.rows[path.name] = rows
+        result.outputs[f"{campaign_id} {channel} resend csv"] = str(path)
+        result.outputs[f"{campaign_id} {channel} resend manifest"] = str(manifest)
+        exported += rows
+    return exported
+
+
 def export_campaigns(
     client, run_date: date, out_dir: Path, result: StageResult, plans_dir: Path, withheld: list[str]
 ) -> str:
@@ -201,10 +247,11 @@ def export_campaigns(
         return "no campaign audiences yet"
     profile_columns = set(warehouse_schema(client).get("user_profile", {}))
     plans = {plan.id: plan for plan in load_plans(plans_dir, None, profile_columns).plans}
+    resent = export_resends(client, run_date, out_dir, result, plans, withheld)
     groups = client.query(
         CAMPAIGN_GROUPS_SQL, parameters={"d": run_date, "holdout": HOLDOUT, "withheld": withheld}
     ).result_rows
-    missing_plans, exported = set(), replenished
+    missing_plans, exported = set(), replenished + resent
     for campaign_id, channel, cost_fen in groups:
         plan = plans.get(campaign_id)
         if plan is None:  # the plan changed since the audiences stage: export without template parameters
@@ -233,6 +280,8 @@ def export_campaigns(
     summary = f"{len(groups)} campaign files" if groups else "no campaign audience on this date"
     if replenished:
         summary += f", {replenished} make-up orders"
+    if resent:
+        summary += f", {resent} resends on a fallback channel"
     if withheld:
         summary += f"; withheld (circuit breaker open): {', '.join(withheld)}"
     if missing_plans:

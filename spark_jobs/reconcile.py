@@ -20,8 +20,9 @@ the reconcile stage from the warehouse (`nightshift.reconciliation.inputs`).
               breaker is closed, never for a blocked person (opted out, blacklisted, complaint, holdout), within the
               per-user cap and within the campaign's remaining budget (in business date, contact_id order); the
               rest is refused with the reason.
-4. alerts     loss monitors per campaign: budget consumed (warning from 80%, critical above 100%: spending
-              exactly the budget is the plan), people over the per-user cap, unplanned grants, duplicate grants,
+4. alerts     loss monitors per campaign: budget consumed (warning from 80%, critical when tonight's grants
+              spend above 100%: spending exactly the budget is the plan), people over the per-user cap by
+              tonight's grants, unplanned grants, duplicate grants,
               amount mismatches, abnormal peaks of grants per minute against the campaign's trailing baseline.
               A critical alert opens the campaign's breaker. Unplanned grants, duplicates and people over the cap
               are warnings (one duplicate puts a person over the cap) until one night brings as many as their
@@ -435,16 +436,21 @@ def loss_alerts(
 ) -> DataFrame:
     """`audience.loss_alerts` rows of the run date (module docstring, step 4)."""
     share = F.col("granted") / F.col("budget_fen")
+    reported_tonight = (F.col("reported_date") == F.lit(run_date)).cast("int")
     budget = (
         grants.groupBy("campaign_id")
-        .agg(F.sum("amount_fen").alias("granted"), F.count("*").alias("n"))
+        .agg(F.sum("amount_fen").alias("granted"), F.count("*").alias("n"), F.sum(reported_tonight).alias("tonight"))
         .join(campaigns.where(F.col("budget_fen") > 0), on="campaign_id", how="inner")
         .where(share >= thresholds.budget_warning_share)
         .select(
             *_alert(
                 F.col("campaign_id"),
                 "budget",
-                F.when(share > thresholds.budget_critical_share, "critical").otherwise("warning"),
+                # critical when tonight's grants spend beyond the budget: a resumed campaign that stays over budget
+                # with no new grants does not trip again every night
+                F.when((share > thresholds.budget_critical_share) & (F.col("tonight") > 0), "critical").otherwise(
+                    "warning"
+                ),
                 F.greatest(F.col("granted") - F.col("budget_fen"), F.lit(0)),
                 F.col("n"),
                 F.format_string("granted %.2f of %.2f yuan budget", F.col("granted") / 100, F.col("budget_fen") / 100),
@@ -454,9 +460,9 @@ def loss_alerts(
     over_cap = (
         grants.where(F.col("one_id").isNotNull())
         .groupBy("campaign_id", "one_id")
-        .agg(F.count("*").alias("n"), F.sum("amount_fen").alias("amount"))
+        .agg(F.count("*").alias("n"), F.sum("amount_fen").alias("amount"), F.sum(reported_tonight).alias("tonight"))
         .join(campaigns.where(F.col("per_user_cap").isNotNull()), on="campaign_id", how="inner")
-        .where(F.col("n") > F.col("per_user_cap"))
+        .where((F.col("n") > F.col("per_user_cap")) & (F.col("tonight") > 0))  # people put over the cap tonight
         .groupBy("campaign_id")
         .agg(
             F.count("*").alias("people"),

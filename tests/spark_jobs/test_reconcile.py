@@ -239,6 +239,11 @@ def test_loss_monitors_fire_on_crafted_cases_only(frames):
     spent = {row.monitor: row.severity for row in loss_alerts(items, grants, exact, ANSWERED).collect()}
     assert spent["budget"] == "warning"
     assert alerts["user_cap"].severity == "warning" and alerts["user_cap"].keys == 1  # person 7: 9 grants, cap 1
+    # a night later with no new grants: still over budget (warning), but nothing new trips the breaker again
+    quiet = {
+        row.monitor: row.severity for row in loss_alerts(items, grants, tight, ANSWERED + timedelta(days=1)).collect()
+    }
+    assert quiet["budget"] == "warning" and "user_cap" not in quiet
 
     clean_plan = frames([plan_row("ok")], PLAN_SCHEMA)
     clean_grants = frames([grant("g1", "ok", one_id=1)], GRANTS_SCHEMA)

@@ -12,7 +12,9 @@ benefit ledger `raw.benefits__grants` and the vendor receipts `raw.receipts__*` 
   key ever made up);
 - `audience.resends`: contacts whose delivery failed, sent once more tonight on the campaign's next fallback channel
   the person can receive within the policy's frequency caps, at the campaign's send time (quiet hours respected);
-- `audience.replenishment_refusals`: what could not be made up or resent, and why.
+- `audience.replenishment_refusals`: what could not be made up or resent, and why;
+- `audience.receipt_matching`: per vendor, receipts matched by their key, by address (records without the key),
+  ambiguous (several contacts at that address and day: assigned to none) and unmatched.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from nightshift.audiences.contacts import HISTORY, ensure_contact_tables
 from nightshift.campaigns.plans import CAMPAIGNS_DIR, POLICY_PATH, load_plans, load_policy
 from nightshift.lake import dataset_path, lake_to_table, table_to_lake
 from nightshift.reconciliation.breaker import open_breakers
-from nightshift.reconciliation.inputs import GRANTS_SQL, PLAN_SQL, RECEIPT_SOURCES, receipts_sql
+from nightshift.reconciliation.inputs import GRANTS_SQL, PLAN_SQL, RECEIPT_SOURCES, receipt_matching_sql, receipts_sql
 from nightshift.stages.context import StageContext, StageResult
 from nightshift.warehouse.partitions import has_column, reset_partitions, table_exists
 
@@ -36,6 +38,7 @@ OUTPUT_TABLES = (
     "audience.replenishment",
     "audience.resends",
     "audience.replenishment_refusals",
+    "audience.receipt_matching",
 )
 PREVIOUS_SQL = """
 SELECT contact_id, min(first_seen_run_date) AS first_seen_run_date, min(resolved_run_date) AS resolved_run_date
@@ -129,13 +132,18 @@ def run(ctx: StageContext, plans_dir: Path = CAMPAIGNS_DIR, policy_path: Path = 
     campaign_ids = [plan.id for plan in plans]
     settings = policy.reconciliation
     params = {"d": run_date, "campaigns": campaign_ids}
-    tables = {table for table in (*RECEIPT_SOURCES, "raw.benefits__grants") if table_exists(client, table)}
+    candidates = (*RECEIPT_SOURCES, "raw.benefits__grants", "audience.campaign_audience", "audience.resends")
+    tables = {table for table in candidates if table_exists(client, table)}
     # The Spark job's inputs, each written to the lake by ClickHouse; a side with no table yet is read as empty.
     inputs = {"plan": PLAN_SQL, "previous": PREVIOUS_SQL, "made_up": MADE_UP_SQL, "resent": RESENT_SQL}
     if "raw.benefits__grants" in tables:
         inputs["grants"] = GRANTS_SQL
     if receipts := receipts_sql(tables):
         inputs["receipts"] = receipts
+    if matching := receipt_matching_sql(tables):  # how receipts found their key; ambiguous ones are counted here
+        client.command(
+            f"INSERT INTO audience.receipt_matching SELECT {{d:Date}}, * FROM ({matching})", parameters=params
+        )
     if table_exists(client, "marts.user_profile") and table_exists(client, "audience.campaign_audience"):
         inputs["blocked"] = _blocked_people_sql(policy)
         inputs["recent"] = RECENT_CONTACTS_SQL

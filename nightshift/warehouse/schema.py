@@ -473,6 +473,22 @@ ENGINE = MergeTree
 PARTITION BY run_date
 ORDER BY (run_date, campaign_id, channel, contact_id)
 """
+# How vendor receipts found their contact, per vendor table up to the run date: by the key they echo, by address
+# (channel address + send day, for records without the key), or not at all (ambiguous: several contacts there).
+RECEIPT_MATCHING_DDL = """
+CREATE TABLE IF NOT EXISTS audience.receipt_matching
+(
+    run_date            Date,
+    vendor_table        LowCardinality(String),
+    matched_by_key      UInt64,
+    matched_by_address  UInt64,
+    ambiguous           UInt64,
+    unmatched           UInt64
+)
+ENGINE = MergeTree
+PARTITION BY run_date
+ORDER BY (run_date, vendor_table)
+"""
 # What could not be made up, and why (campaign inactive, over budget, over the per-user cap, person blocked,
 # circuit open) and which failed deliveries could not be resent (no fallback channel, unreachable, capped).
 REPLENISHMENT_REFUSALS_DDL = """
@@ -538,6 +554,7 @@ TABLES: dict[str, str] = {
     "audience.replenishment": REPLENISHMENT_DDL,
     "audience.replenishment_refusals": REPLENISHMENT_REFUSALS_DDL,
     "audience.resends": RESENDS_DDL,
+    "audience.receipt_matching": RECEIPT_MATCHING_DDL,
     "audience.loss_alerts": LOSS_ALERTS_DDL,
     "ops.campaign_resumes": CAMPAIGN_RESUMES_DDL,
 }

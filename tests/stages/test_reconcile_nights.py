@@ -146,6 +146,9 @@ def test_failed_deliveries_are_resent_on_a_later_channel_and_blocked_people_neve
     assert loop["blocked_made_up"] == [0, 0], loop
     # Chuanglan receipts without uid found their contact by phone and day (precision/recall above prove it right)
     assert loop["by_address"] and loop["by_address"][0][0] > 0 and loop["by_address"][0][1] == 0, loop
+    shown = run_cli(nights, "reconcile", "show", "--date", LAST_NIGHT).stdout
+    assert "How receipts found their contact" in shown and "raw.receipts__chuanglan_sms" in shown, shown[-3000:]
+    assert "Done about it tonight" in shown and "resend on" in shown, shown[-3000:]
 
 
 def _kill_when(home: Path, stages: str, night: str, folder: Path, pattern: str, timeout: float = 900) -> None:

@@ -17,14 +17,14 @@ MEASUREMENT_DATE_COLUMNS = ("run_date", "send_date")
 MAX_ROWS = 500
 
 
-def measurement(client, run_date: date) -> Section | None:
-    if not table_exists(client, MEASUREMENT_TABLE):
+def measurement(client, run_date: date, table_name: str = MEASUREMENT_TABLE) -> Section | None:
+    if not table_exists(client, table_name):
         return None
-    date_column = next((c for c in MEASUREMENT_DATE_COLUMNS if has_column(client, MEASUREMENT_TABLE, c)), None)
+    date_column = next((c for c in MEASUREMENT_DATE_COLUMNS if has_column(client, table_name, c)), None)
     where = f"WHERE `{date_column}` <= {{d:Date}} ORDER BY `{date_column}` DESC" if date_column else ""
-    result = client.query(f"SELECT * FROM {MEASUREMENT_TABLE} {where} LIMIT {MAX_ROWS}", parameters={"d": run_date})
+    result = client.query(f"SELECT * FROM {table_name} {where} LIMIT {MAX_ROWS}", parameters={"d": run_date})
     table = Table(
-        "measurement__campaigns", f"{MEASUREMENT_TABLE} (uplift against the holdout, intervals, ROI)",
+        "measurement__campaigns", f"{table_name} (uplift against the holdout, intervals, ROI)",
         list(result.column_names), [tuple(row) for row in result.result_rows],
     )  # fmt: skip
     return Section("measurement", "Measurement (度量中心)", {"rows": len(table.rows)}, [table])

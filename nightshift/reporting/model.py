@@ -4,7 +4,7 @@ also written as CSV) and charts. Plain data, so the HTML, summary and tests all 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 Number = int | float
 
@@ -50,6 +50,8 @@ class Section:
 class Report:
     run_date: date
     sections: list[Section]
+    # When the figures were read: ops.stage_runs grows after this (the report stage itself is logged after it).
+    generated_at: datetime | None = None
     # Filled after delivery: channel -> "sent ..." or "failed: ..." (shown at the foot of the page).
     delivery: dict[str, str] = field(default_factory=dict)
 
@@ -60,5 +62,10 @@ class Report:
         known = [section.key for section in self.sections]
         raise KeyError(f"The report for {self.run_date} has no section {key!r}; it has {known}")
 
-    def headlines(self) -> dict[str, dict[str, Number]]:
-        return {section.key: dict(section.headline) for section in self.sections}
+    def headlines(self) -> dict:
+        """Headline figures per section, with the run date and the time they were read (headlines.json)."""
+        return {
+            "run_date": self.run_date.isoformat(),
+            "generated_at": self.generated_at.isoformat() if self.generated_at else None,
+            "sections": {section.key: dict(section.headline) for section in self.sections},
+        }

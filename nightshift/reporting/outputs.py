@@ -11,7 +11,7 @@ import csv
 import io
 import json
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from nightshift.dbt_runner import dbt_paths
@@ -57,6 +57,7 @@ def report_link(settings: Settings, run_date: date) -> str:
 
 def build_report(client, settings: Settings, run_date: date) -> Report:
     """Every section, loss alerts first when there are any (and after reconciliation when there are none)."""
+    generated_at = datetime.now(UTC)
     alerts = gather.loss_alerts(client, run_date)
     sections = [
         gather.run_summary(client, run_date),
@@ -72,7 +73,7 @@ def build_report(client, settings: Settings, run_date: date) -> Report:
     measured = measurement(client, run_date)  # absent until marts.campaign_measurement exists
     if measured is not None:
         sections.append(measured)
-    return Report(run_date, sections)
+    return Report(run_date, sections, generated_at=generated_at)
 
 
 def table_csv(table: Table) -> bytes:

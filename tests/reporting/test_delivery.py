@@ -109,7 +109,9 @@ def test_email_reaches_a_local_smtp_server_with_the_summary_and_the_page(tmp_pat
 
 
 def test_wecom_robot_gets_one_markdown_message(tmp_path, html_page, robot):
-    settings = _settings(tmp_path, report_webhook_url=f"http://127.0.0.1:{robot.server_port}/cgi-bin/webhook/send?key=k")
+    settings = _settings(
+        tmp_path, report_webhook_url=f"http://127.0.0.1:{robot.server_port}/cgi-bin/webhook/send?key=k"
+    )
     (outcome,) = deliver(settings, "Nightshift report", SUMMARY, html_page)
     assert outcome.ok and outcome.channel == "wecom", outcome
     path, content_type, payload = robot.requests[0]

@@ -68,8 +68,10 @@ def night(client, settings):
                   [(LAST_NIGHT, "report_seg_a", None, 8, 8, 0), (NIGHT, "report_seg_a", LAST_NIGHT, 10, 3, 1),
                    (NIGHT, "report_seg_b", None, 5, 5, 0)],
                   column_names=["run_date", "segment", "previous_date", "members", "entered", "exited"])  # fmt: skip
-    for day, rows in ((LAST_NIGHT, {"report_seg_a.csv": 8}), (NIGHT, {"report_seg_a.csv": 10,
-                                                                       f"campaign__{CAMPAIGN}__app_push.csv": 3})):
+    for day, rows in (
+        (LAST_NIGHT, {"report_seg_a.csv": 8}),
+        (NIGHT, {"report_seg_a.csv": 10, f"campaign__{CAMPAIGN}__app_push.csv": 3}),
+    ):
         for name, count in rows.items():
             data = ("one_id\n" + "".join(f"{n}\n" for n in range(count))).encode()
             write_with_manifest(settings.exports_dir / day.isoformat() / name, data, count, {"run_date": str(day)})
@@ -145,7 +147,7 @@ def test_exports_compare_tonight_with_last_night(client, settings, night):
     assert files["report_seg_a.csv"][1:4] == (10, 8, 2)
     assert files[f"campaign__{CAMPAIGN}__app_push.csv"][1:4] == (3, None, None)
     assert files[f"campaign__{CAMPAIGN}__app_push.csv"][5] == "new"
-    assert section.headline["files"] == 2 and section.headline["rows"] == 13 and section.headline["rows last night"] == 8
+    assert (section.headline["files"], section.headline["rows"], section.headline["rows last night"]) == (2, 13, 8)
 
 
 def test_segments_trend_sums_entered_and_exited_per_night(client, night):

@@ -19,6 +19,7 @@ from nightshift.reporting import gather
 from nightshift.reporting.html import render_html
 from nightshift.reporting.measurement import measurement
 from nightshift.reporting.outputs import build_report
+from nightshift.reporting.summary import render_summary
 from nightshift.stages import report as report_stage
 from nightshift.stages.context import StageContext
 from nightshift.warehouse.schema import ensure_tables
@@ -186,3 +187,23 @@ def test_failed_deliveries_are_reported_and_the_stage_still_succeeds(client, set
         assert (directory / name).stat().st_size > 0, name
     summary = (directory / "summary.md").read_text().splitlines()
     assert 10 <= len(summary) <= 15 and "LOSS ALERTS" in summary[2]
+
+
+def test_a_night_with_nothing_renders_every_section_empty(client, settings):
+    empty = date(1999, 1, 1)
+    report = build_report(client, settings, empty)
+    assert [s.key for s in report.sections if not s.is_empty] == ["loss_alerts"]  # 0 alerts is still a figure
+    page = render_html(report)
+    assert page.count("(none)") >= 10 and "<script" not in page
+    summary = render_summary(report, "link").splitlines()
+    assert summary[0] == "## Nightshift 1999-01-01: no stage has run for this date yet"
+    assert summary[-1] == "Report: link"
+
+
+def test_names_from_data_are_escaped_in_the_page(client, settings, night):
+    report = build_report(client, settings, night)
+    report.section("segments").tables[0].rows.append(("<img src=x onerror=alert(1)>", 1, 1, 0, ""))
+    report.section("segments").charts[0].labels[0] = "<b>segment</b>"
+    page = render_html(report)
+    assert "<img src=x" not in page and "&lt;img src=x" in page
+    assert "<b>segment</b>" not in page and "&lt;b&gt;segment&lt;/b&gt;" in page

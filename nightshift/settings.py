@@ -18,11 +18,11 @@ Delivery of the nightly report (`nightshift.reporting.delivery`), off unless set
 
 - NIGHTSHIFT_REPORT_EMAIL_TO: comma-separated recipients (empty: no e-mail); NIGHTSHIFT_REPORT_EMAIL_FROM
   (default `nightshift@localhost`).
-- NIGHTSHIFT_REPORT_SMTP_CONN_ID: an Airflow connection id (e.g. `smtp_default`), used in production; else
-  NIGHTSHIFT_REPORT_SMTP_HOST and _PORT (default 25), _USER, _PASSWORD, _STARTTLS, _SSL (default false).
+- NIGHTSHIFT_REPORT_SMTP_CONN_ID: an Airflow connection id (e.g. `smtp_default`), used in production: login and
+  TLS live there. Else NIGHTSHIFT_REPORT_SMTP_HOST and _PORT (default 25): a plain relay, no login.
 - NIGHTSHIFT_REPORT_WEBHOOK_URL: a WeCom or DingTalk group-robot webhook (empty: none);
-  NIGHTSHIFT_REPORT_WEBHOOK_KIND `wecom` (default) or `dingtalk`; NIGHTSHIFT_REPORT_WEBHOOK_SECRET, DingTalk's
-  signing secret (加签) when the robot has one.
+  NIGHTSHIFT_REPORT_WEBHOOK_KIND `wecom` (default) or `dingtalk`. A DingTalk robot with signing (加签): append
+  `&secret=SEC...` to the URL; each message is signed with it and the secret itself is never sent.
 - NIGHTSHIFT_REPORT_URL_BASE: where people open reports (e.g. `https://reports.example/`); messages link to
   `<base>/<date>/index.html`, or to the local file when empty. NIGHTSHIFT_REPORT_DELIVERY_TIMEOUT: seconds per
   attempt (default 10).
@@ -129,13 +129,8 @@ class Settings(BaseSettings):
     report_smtp_conn_id: str = ""
     report_smtp_host: str = ""
     report_smtp_port: int = Field(default=25, ge=1, le=65535)
-    report_smtp_user: str = ""
-    report_smtp_password: str = ""
-    report_smtp_starttls: bool = False
-    report_smtp_ssl: bool = False
     report_webhook_url: str = ""
     report_webhook_kind: Literal["wecom", "dingtalk"] = "wecom"
-    report_webhook_secret: str = ""
     report_url_base: str = ""
     report_delivery_timeout: float = Field(default=10.0, gt=0)
 

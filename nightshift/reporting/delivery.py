@@ -4,7 +4,8 @@
   `NIGHTSHIFT_REPORT_SMTP_CONN_ID` names one (production), else a plain SMTP host and port;
 - a WeCom (企业微信) or DingTalk (钉钉) group robot: one markdown message, in each vendor's published JSON shape
   (WeCom `{"msgtype": "markdown", "markdown": {"content": ...}}`; DingTalk `{"msgtype": "markdown", "markdown":
-  {"title": ..., "text": ...}}`, signed with `timestamp` and `sign` when the robot has a secret). Both answer
+  {"title": ..., "text": ...}}`, signed with `timestamp` and `sign` when the webhook URL carries `secret=`, which
+  is removed from the URL and never sent). Both answer
   HTTP 200 with `errcode` 0 on success, so a non-zero `errcode` is a failure too.
 
 A delivery that fails is returned as a failed `Delivery` with the reason; nothing here raises, because a mail
@@ -22,7 +23,7 @@ import time
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
-from urllib.parse import quote_plus
+from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit, urlunsplit
 
 from nightshift.settings import Settings
 
@@ -80,15 +81,8 @@ def smtp_target(settings: Settings) -> SmtpTarget | None:
         return _airflow_smtp(settings.report_smtp_conn_id, settings)
     if not settings.report_smtp_host:
         return None
-    return SmtpTarget(
-        host=settings.report_smtp_host,
-        port=settings.report_smtp_port,
-        user=settings.report_smtp_user,
-        password=settings.report_smtp_password,
-        use_ssl=settings.report_smtp_ssl,
-        starttls=settings.report_smtp_starttls,
-        sender=settings.report_email_from,
-    )
+    # A plain relay (the embedded default); login and TLS come with an Airflow connection.
+    return SmtpTarget(host=settings.report_smtp_host, port=settings.report_smtp_port, sender=settings.report_email_from)
 
 
 def build_email(sender: str, recipients: list[str], subject: str, summary_md: str, html_path: Path) -> EmailMessage:
@@ -141,6 +135,15 @@ def robot_payload(kind: str, title: str, markdown: str) -> dict:
     return {"msgtype": "markdown", "markdown": {"content": fit_markdown(markdown)}}
 
 
+def split_secret(url: str) -> tuple[str, str]:
+    """The webhook URL without its `secret` query parameter, and the secret ('' when there is none)."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    secret = next((value for key, value in query if key == "secret"), "")
+    kept = urlencode([(key, value) for key, value in query if key != "secret"])
+    return urlunsplit(parts._replace(query=kept)), secret
+
+
 def signed_dingtalk_url(url: str, secret: str, now_ms: int | None = None) -> str:
     """DingTalk's signing (加签): HMAC-SHA256 of "<timestamp ms>\\n<secret>" keyed by the secret, base64,
     URL-encoded, appended as `timestamp` and `sign` query parameters."""
@@ -154,9 +157,9 @@ def post_to_robot(settings: Settings, title: str, markdown: str) -> Delivery:
     import httpx
 
     kind = settings.report_webhook_kind
-    url = settings.report_webhook_url
-    if kind == "dingtalk" and settings.report_webhook_secret:
-        url = signed_dingtalk_url(url, settings.report_webhook_secret)
+    url, secret = split_secret(settings.report_webhook_url)
+    if kind == "dingtalk" and secret:
+        url = signed_dingtalk_url(url, secret)
     try:
         response = httpx.post(url, json=robot_payload(kind, title, markdown), timeout=settings.report_delivery_timeout)
         response.raise_for_status()

@@ -120,14 +120,14 @@ def test_wecom_robot_gets_one_markdown_message(tmp_path, html_page, robot):
 
 
 def test_dingtalk_robot_gets_title_and_text_and_a_valid_signature(tmp_path, html_page, robot):
-    settings = _settings(tmp_path, report_webhook_url=f"http://127.0.0.1:{robot.server_port}/robot/send?access_token=t",
-                         report_webhook_kind="dingtalk", report_webhook_secret="SEC123")  # fmt: skip
+    settings = _settings(tmp_path, report_webhook_url=f"http://127.0.0.1:{robot.server_port}/robot/send?access_token=t&secret=SEC123",
+                         report_webhook_kind="dingtalk")  # fmt: skip
     (outcome,) = deliver(settings, "Nightshift report", SUMMARY, html_page)
     assert outcome.ok and outcome.channel == "dingtalk", outcome
     path, _, payload = robot.requests[0]
     assert payload == {"msgtype": "markdown", "markdown": {"title": "Nightshift report", "text": SUMMARY}}
     query = parse_qs(urlparse(path).query)
-    assert query["access_token"] == ["t"]
+    assert query["access_token"] == ["t"] and "secret" not in query and "SEC123" not in path
     expected = parse_qs(urlparse(signed_dingtalk_url("http://x/?a=1", "SEC123", int(query["timestamp"][0]))).query)
     assert query["sign"] == expected["sign"]
 

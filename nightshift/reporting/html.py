@@ -10,7 +10,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from nightshift.reporting.charts import render_chart
-from nightshift.reporting.model import Chart, Number, Report, Table
+from nightshift.reporting.model import Chart, Number, Report
 
 TEMPLATES = Path(__file__).parent / "templates"
 MAX_HTML_ROWS = 200  # per table on the page; the CSV beside it has every row
@@ -38,7 +38,7 @@ def _cell(value, column: str) -> str:
     return text if len(text) <= MAX_CELL_CHARS else text[: MAX_CELL_CHARS - 1] + "…"
 
 
-def _is_bad(row: tuple, table: Table) -> bool:
+def _is_bad(row: tuple) -> bool:
     return any(isinstance(value, str) and value in BAD_VALUES for value in row)
 
 

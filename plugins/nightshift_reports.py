@@ -7,7 +7,8 @@
 - both served by a small FastAPI app mounted on the API server at /nightshift-reports, reading
   NIGHTSHIFT_REPORTS (only the files of `<reports>/<YYYY-MM-DD>/`, nothing else).
 
-Imports stay inside functions: Airflow imports every plugin file into every component.
+Airflow imports every plugin file into every component (and DAG parsing loads plugins), so nothing of Nightshift
+is imported here until a page is requested; only the FastAPI app object is built at import.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from html import escape
 from airflow.plugins_manager import AirflowPlugin
 
 URL_PREFIX = "/nightshift-reports"
+INDEX = "index.html"  # nightshift.reporting.outputs.INDEX, not imported: it would load the warehouse client
 FILE_NAME = re.compile(r"^[A-Za-z0-9_.-]+\.(html|md|csv|json|txt)$")
 RUN_DATE_IN_RUN_ID = re.compile(r"(\d{4}-\d{2}-\d{2})")
 
@@ -41,14 +43,16 @@ def create_app():
     from fastapi import FastAPI, HTTPException
     from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
-    from nightshift.reporting.outputs import INDEX
-    from nightshift.settings import get_settings
+    def reports_dir():
+        from nightshift.settings import get_settings
+
+        return get_settings().reports_dir
 
     app = FastAPI(title="Nightshift reports")
 
     @app.get("/", response_class=HTMLResponse)
     def every_report() -> str:
-        reports = get_settings().reports_dir
+        reports = reports_dir()
         days = sorted((p.parent.name for p in reports.glob(f"????-??-??/{INDEX}")), reverse=True)
         items = "".join(f'<li><a href="{day}/{INDEX}">{day}</a></li>' for day in days) or "<li>none yet</li>"
         return f"<!DOCTYPE html><html><body><h1>Nightshift reports</h1><p>{escape(str(reports))}</p><ul>{items}</ul>"
@@ -58,7 +62,7 @@ def create_app():
         day = _run_date(dag_id, run_id)
         if day is None:
             raise HTTPException(404, f"No run date found for run {run_id!r} of {dag_id!r}")
-        if not (get_settings().reports_dir / day.isoformat() / INDEX).exists():
+        if not (reports_dir() / day.isoformat() / INDEX).exists():
             raise HTTPException(404, f"No report for {day}: the report task of this run has not written it yet")
         return RedirectResponse(f"../../{day.isoformat()}/{INDEX}")  # relative: works behind a proxy prefix
 
@@ -68,7 +72,7 @@ def create_app():
             date.fromisoformat(day)
         except ValueError:
             raise HTTPException(404, f"{day!r} is not a run date (YYYY-MM-DD)") from None
-        path = get_settings().reports_dir / day / name
+        path = reports_dir() / day / name
         if not FILE_NAME.match(name) or not path.is_file():
             raise HTTPException(404, f"No report file {name!r} for {day}")
         return FileResponse(path)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -36,6 +38,10 @@ PART_NAME = "part-{index:05d}.{extension}"
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 INVALID_MOBILE = "invalid_mainland_mobile"
+# The notations profiles hold ("+8613800138000", "13800138000", "86 138-0013-8000"), read without the full parser:
+# it costs tens of microseconds a number, which a million-row campaign notices.
+PLAIN_MAINLAND_MOBILE = re.compile(r"(?:\+?86|0086)?(1\d{10})")
+NUMBER_SEPARATORS = str.maketrans("", "", " -()")
 NO_ADDRESS = "no_address"
 
 
@@ -57,6 +63,9 @@ def mainland_mobile(value: object) -> str | None:
     text = str(value or "").strip()
     if not text:
         return None
+    plain = PLAIN_MAINLAND_MOBILE.fullmatch(text.translate(NUMBER_SEPARATORS))
+    if plain:
+        return plain.group(1)
     try:
         number = phonenumbers.parse(text, "CN")
     except phonenumbers.NumberParseException:
@@ -68,9 +77,15 @@ def mainland_mobile(value: object) -> str | None:
 
 def send_instant(row: Row) -> datetime:
     """The row's send_at (UTC text from the export) as an aware datetime."""
-    return datetime.strptime(str(row["send_at"]), SEND_AT_FORMAT).replace(tzinfo=UTC)
+    return _parsed_send_at(str(row["send_at"]))
 
 
+@lru_cache(maxsize=4096)  # a campaign has a handful of send times, parsed once each instead of once a row
+def _parsed_send_at(text: str) -> datetime:
+    return datetime.strptime(text, SEND_AT_FORMAT).replace(tzinfo=UTC)
+
+
+@lru_cache(maxsize=4096)
 def china_time(moment: datetime) -> str:
     return moment.astimezone(CHINA_TIME).strftime(CHINA_TIME_FORMAT)
 
@@ -88,12 +103,9 @@ def window_end(row: Row, end: time, fallback_zone: str = "Asia/Shanghai") -> dat
 
 
 def template_params(row: Row) -> dict[str, str]:
-    """Template parameters of the row ({name: value}) from its `param_<name>` columns, in name order."""
-    return {
-        key.removeprefix("param_"): "" if value is None else str(value)
-        for key, value in sorted(row.items())
-        if key.startswith("param_")
-    }
+    """Template parameters of the row ({name: value}) from its `param_<name>` columns, in column order (the export
+    query orders them by name)."""
+    return {key[6:]: "" if value is None else str(value) for key, value in row.items() if key.startswith("param_")}
 
 
 def md5_hex(text: str) -> str:

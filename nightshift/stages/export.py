@@ -37,7 +37,7 @@ from pathlib import Path
 from nightshift.audiences.contacts import HISTORY, HISTORY_COLUMNS, HISTORY_SELECT, PLAN_SOURCE, ensure_contact_tables
 from nightshift.campaigns.models import HOLDOUT, CampaignPlan
 from nightshift.campaigns.plans import CAMPAIGNS_DIR, load_plans
-from nightshift.deliveries import AD_PROFILE_COLUMNS, AD_WRITERS, PROFILE_COLUMNS, WRITERS, write_parts
+from nightshift.deliveries import AD_PROFILE_COLUMNS, AD_WRITERS, PROFILE_COLUMNS, WRITERS, Payload, write_parts
 from nightshift.errors import NightshiftError
 from nightshift.files import write_with_manifest
 from nightshift.reconciliation.breaker import open_breakers
@@ -166,13 +166,12 @@ ORDER BY one_id
 """
 
 
-def _record_payload(result: StageResult, campaign_id: str, target: str, directory: Path, payload) -> int:
-    paths = write_parts(directory, payload.parts)
+def _record_payload(result: StageResult, campaign_id: str, target: str, directory: Path, payload: Payload) -> None:
+    write_parts(directory, payload.parts)
     result.rows[f"{campaign_id}/{target}"] = payload.contacts
     result.outputs[f"{campaign_id} {target} payloads"] = str(directory)
     if payload.rejected:
         result.rows[f"{campaign_id}/{target} left out"] = len(payload.rejected)
-    return len(paths)
 
 
 def export_payloads(

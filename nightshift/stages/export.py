@@ -14,6 +14,13 @@ NIGHTSHIFT_EXPORTS/<date>/. This stage is the only writer of that folder.
   once more on the campaign's next fallback channel (`audience.resends`, decided by the reconcile stage), in the
   campaign files' columns with the original contact's variant and no benefit. Each row's `contact_id` is the
   resend's own idempotency key.
+- Channel-native payloads (`<campaign>/<channel>/part-NNNNN.<ext>`, what each vendor takes as it is): beside each
+  campaign file, the same rows rendered by the channel's writer (`nightshift.deliveries`): Aliyun SendBatchSms
+  bodies and a Chuanglan import for SMS, JPush pushes, WeChat template messages, WeCom mark_tag bodies, the call
+  list. A plan's `ad_audiences` add hashed customer-audience zips of its treated people per ad platform
+  (`<campaign>/tencent_ads/`, `<campaign>/ocean_engine/`). A contact a writer cannot address (a number that is not
+  an 11-digit mainland mobile, a WeCom contact without its staff owner) is left out of the payload and counted in
+  the summary; it stays in the campaign file, which remains the record of what was handed over.
 - A campaign whose circuit breaker is open (`nightshift.reconciliation.breaker`) gets no file at all: its rows stay
   in the plan, are not handed over and so are not recorded as contacted; the summary says so.
 - `audience.contact_history`: one row per contact in those files, written from the same rows each file was
@@ -34,6 +41,7 @@ from pathlib import Path
 from nightshift.audiences.contacts import HISTORY, HISTORY_COLUMNS, HISTORY_SELECT, PLAN_SOURCE, ensure_contact_tables
 from nightshift.campaigns.models import HOLDOUT, CampaignPlan
 from nightshift.campaigns.plans import CAMPAIGNS_DIR, load_plans
+from nightshift.deliveries import AD_PROFILE_COLUMNS, AD_WRITERS, PROFILE_COLUMNS, WRITERS, Payload, write_parts
 from nightshift.errors import NightshiftError
 from nightshift.files import write_with_manifest
 from nightshift.reconciliation.breaker import open_breakers
@@ -125,14 +133,29 @@ def _quoted(identifier: str) -> str:
     return "`" + identifier.replace("`", "") + "`"
 
 
-def campaign_export_sql(plan: CampaignPlan | None, resends: bool = False) -> tuple[str, list[str]]:
-    """The SELECT of one campaign-channel file (or, with `resends`, one resend file), and its column names."""
+def _profile_select(columns: list[str], names: list[str], known: set[str] | None) -> str:
+    """`, toString(p.<column>) AS <name>` per column; '' for a column the profile lacks (when `known` is given)."""
+    return "".join(
+        f",\n    toString(p.{_quoted(column)}) AS {name}"
+        if known is None or column in known
+        else f",\n    '' AS {name}"
+        for column, name in zip(columns, names, strict=True)
+    )
+
+
+def campaign_export_sql(
+    plan: CampaignPlan | None,
+    profile_extras: tuple[str, ...] = (),
+    known_columns: set[str] | None = None,
+    resends: bool = False,
+) -> tuple[str, list[str]]:
+    """The SELECT of one campaign-channel file (or, with `resends`, one resend file), and its column names.
+    `profile_extras` appends profile columns by their own names (what a channel's payload writer reads besides the
+    file's columns); the file uses none."""
     params = sorted(plan.template.params.items()) if plan else []
     param_columns = [f"param_{name}" for name, _ in params]
-    param_select = "".join(
-        f",\n    toString(p.{_quoted(column)}) AS {name}"
-        for (_, column), name in zip(params, param_columns, strict=True)
-    )
+    param_select = _profile_select([column for _, column in params], param_columns, None)
+    param_select += _profile_select(list(profile_extras), list(profile_extras), known_columns)
     source, rows = (
         ("audience.resends", RESEND_FILE_ROWS) if resends else ("audience.campaign_audience", CAMPAIGN_FILE_ROWS)
     )
@@ -153,7 +176,50 @@ LEFT JOIN marts.user_profile AS p ON p.one_id = toUInt64(a.one_id)
 WHERE {rows}
 ORDER BY one_id, contact_id
 """
-    return sql, CAMPAIGN_BASE_COLUMNS + param_columns
+    return sql, CAMPAIGN_BASE_COLUMNS + param_columns + list(profile_extras)
+
+
+def ad_audience_sql(known_columns: set[str]) -> str:
+    """The treated people of one campaign (every channel, no holdout) with the ids an ad audience is hashed from."""
+    ids = _profile_select(list(AD_PROFILE_COLUMNS), list(AD_PROFILE_COLUMNS), known_columns)
+    return f"""
+SELECT a.one_id AS one_id, a.contact_id AS contact_id{ids}
+FROM audience.campaign_audience AS a
+LEFT JOIN marts.user_profile AS p ON p.one_id = a.one_id
+WHERE a.run_date = {{d:Date}} AND a.campaign_id = {{campaign:String}} AND a.variant != {{holdout:String}}
+    AND a.channel != ''
+ORDER BY one_id
+"""
+
+
+def _record_payload(result: StageResult, campaign_id: str, target: str, directory: Path, payload: Payload) -> None:
+    write_parts(directory, payload.parts)
+    result.rows[f"{campaign_id}/{target}"] = payload.contacts
+    result.outputs[f"{campaign_id} {target} payloads"] = str(directory)
+    if payload.rejected:
+        result.rows[f"{campaign_id}/{target} left out"] = len(payload.rejected)
+
+
+def export_payloads(
+    client, plan: CampaignPlan, channel: str, parameters: dict, out_dir: Path, result: StageResult, known: set[str]
+) -> int:
+    """The channel-native files of one campaign-channel file's rows; returns how many contacts were left out."""
+    sql, _ = campaign_export_sql(plan, PROFILE_COLUMNS.get(channel, ()), known)
+    rows = list(client.query(sql, parameters=parameters).named_results())
+    payload = WRITERS[channel](rows, plan)
+    _record_payload(result, plan.id, channel, out_dir / plan.id / channel, payload)
+    return len(payload.rejected)
+
+
+def export_ad_audiences(
+    client, plan: CampaignPlan, run_date: date, out_dir: Path, result: StageResult, known: set[str]
+) -> None:
+    if not plan.ad_audiences:
+        return
+    parameters = {"d": run_date, "campaign": plan.id, "holdout": HOLDOUT}
+    rows = list(client.query(ad_audience_sql(known), parameters=parameters).named_results())
+    for platform in plan.ad_audiences:
+        _record_payload(result, plan.id, platform, out_dir / plan.id / platform, AD_WRITERS[platform](rows, plan))
 
 
 def export_segments(client, run_date: date, out_dir: Path, result: StageResult) -> str:
@@ -251,7 +317,7 @@ def export_campaigns(
     groups = client.query(
         CAMPAIGN_GROUPS_SQL, parameters={"d": run_date, "holdout": HOLDOUT, "withheld": withheld}
     ).result_rows
-    missing_plans, exported = set(), replenished + resent
+    missing_plans, exported, left_out = set(), replenished + resent, 0
     for campaign_id, channel, cost_fen in groups:
         plan = plans.get(campaign_id)
         if plan is None:  # the plan changed since the audiences stage: export without template parameters
@@ -272,12 +338,18 @@ def export_campaigns(
         }
         rows, manifest = export_with_manifest(client, sql, parameters, path, manifest_fields)
         client.command(RECORD_CONTACTS_SQL, parameters={**parameters, "source": PLAN_SOURCE})
+        if plan is not None:  # without its plan a channel's payload lacks its template, sign name and tag
+            left_out += export_payloads(client, plan, channel, parameters, out_dir, result, profile_columns)
         result.rows[path.name] = rows
         result.outputs[f"{campaign_id} {channel} csv"] = str(path)
         result.outputs[f"{campaign_id} {channel} manifest"] = str(manifest)
         exported += rows
+    for campaign_id in sorted({campaign_id for campaign_id, _, _ in groups} - missing_plans):
+        export_ad_audiences(client, plans[campaign_id], run_date, out_dir, result, profile_columns)
     result.rows[HISTORY] = _recorded_contacts(client, run_date, exported)
     summary = f"{len(groups)} campaign files" if groups else "no campaign audience on this date"
+    if left_out:
+        summary += f" ({left_out} contacts left out of channel payloads: no address the channel takes)"
     if replenished:
         summary += f", {replenished} make-up orders"
     if resent:

@@ -7,9 +7,9 @@ ONE ClickHouse query, timed in the same run over the same Parquet files.
 Generates N planned keys spread over the reconciliation window (plus a few older keys out of scope), ~N benefit
 ledger rows, ~N vendor receipts and yesterday's history, with a small share of every fault (missing, duplicate,
 mismatched, unplanned and keyless grants, failed, repeated and missing receipts, originals made up with and without
-a granted make-up), as Parquet in exactly the job's input schemas (`spark_jobs.reconcile.PLAN_SCHEMA`,
-`GRANTS_SCHEMA`, `RECEIPTS_SCHEMA`, `PREVIOUS_SCHEMA`). Generation uses numpy and pyarrow, not Spark, and is not
-timed. Then, over the same files:
+a granted make-up, keys with two faults where the order of the classes decides), as Parquet in exactly the job's
+input schemas (`spark_jobs.reconcile.PLAN_SCHEMA`, `GRANTS_SCHEMA`, `RECEIPTS_SCHEMA`, `PREVIOUS_SCHEMA`).
+Generation uses numpy and pyarrow, not Spark, and is not timed. Then, over the same files:
 
 - Spark: `classify` + `summarise` as the reconcile stage runs them (items cached, each written as one Parquet file
   with the run date in front).
@@ -72,9 +72,15 @@ UNPLANNED_TONIGHT_SHARE = 0.7  # the rest was reported on an earlier night: not 
 FAILED_RECEIPT_SHARE = 0.01
 NO_RECEIPT_SHARE = 0.01
 REPEATED_RECEIPT_SHARE = 0.01  # a second receipt (delivered) for the key, as a re-sent vendor report gives
+REPEATED_FAILURE_SHARE = 0.3  # failures are often retried: a delivered receipt after the failed one
+REPEAT_CODE = "RETRY_DELIVRD"  # sorts above most failure codes: the failed receipt's code must still win
 MADE_UP_SHARE = 0.005  # originals outside the window with a make-up order inside it
 GRANTED_MAKE_UP_SHARE = 0.6
 STALE_SHARE = 0.02  # keys handed over before the window: in the plan and the history, never classified
+# Keys with two faults, so that the order of the classes decides (independent faults rarely meet on few keys):
+# every COMBINED_EVERY-th key is failed by the vendor AND granted twice, and the one 3 later (the oldest day of the
+# window) is neither granted nor answered by its vendor.
+COMBINED_EVERY = 200
 UNRESOLVED_SHARE = 0.1  # keys of yesterday's history without a final class yet
 
 
@@ -132,6 +138,8 @@ class Planned:
     channel: object
     one_id: object
     has_benefit: object
+    failed_and_duplicate: object  # bool per key
+    no_grant_no_receipt: object
     planned_fen: object
     made_up: int
     stale: int
@@ -151,6 +159,8 @@ def planned_keys(rng, keys: int) -> Planned:
         channel=pa.array(CHANNELS).take(pa.array(rng.integers(0, len(CHANNELS), keys))),
         one_id=rng.integers(1, max(keys // 2, 2), keys),
         has_benefit=has_benefit,
+        failed_and_duplicate=has_benefit & (number % COMBINED_EVERY == 0),
+        no_grant_no_receipt=has_benefit & (number % COMBINED_EVERY == WINDOW_DAYS - 1),
         planned_fen=np.where(has_benefit, BENEFIT_FEN, 0),
         made_up=max(int(keys * MADE_UP_SHARE), 1),
         stale=max(int(keys * STALE_SHARE), 1),
@@ -218,8 +228,9 @@ def grants_table(rng, planned: Planned):
     keys, run = len(planned.number), np.datetime64(BENCH_DATE)
     fault = rng.random(keys)
     benefit = planned.has_benefit
-    no_grant = benefit & (fault < NO_GRANT_SHARE)
+    no_grant = (benefit & (fault < NO_GRANT_SHARE) & ~planned.failed_and_duplicate) | planned.no_grant_no_receipt
     duplicate = benefit & (fault >= NO_GRANT_SHARE) & (fault < NO_GRANT_SHARE + DUPLICATE_SHARE)
+    duplicate = (duplicate & ~planned.no_grant_no_receipt) | planned.failed_and_duplicate
     mismatch_from = NO_GRANT_SHARE + DUPLICATE_SHARE
     mismatch = benefit & (fault >= mismatch_from) & (fault < mismatch_from + MISMATCH_SHARE)
     without_benefit = ~benefit & (fault < MISMATCH_SHARE)
@@ -282,16 +293,18 @@ def grants_table(rng, planned: Planned):
 
 def receipts_table(rng, planned: Planned):
     """One receipt per key on a channel with receipts, on the day of sending or the day after; failed or missing
-    for a few, and a second (delivered) receipt for a few more."""
+    for a few, and a second (delivered) receipt for a few more and for many failures."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
     outcome = rng.random(len(planned.number))
     has_receipts = pc.is_in(planned.channel, value_set=pa.array(CHANNELS_WITH_RECEIPTS)).to_numpy(zero_copy_only=False)
-    failed = has_receipts & (outcome < FAILED_RECEIPT_SHARE)
-    sent = failed | (has_receipts & (outcome >= FAILED_RECEIPT_SHARE + NO_RECEIPT_SHARE))
-    repeated = sent & (rng.random(len(planned.number)) < REPEATED_RECEIPT_SHARE)
+    failed = has_receipts & ((outcome < FAILED_RECEIPT_SHARE) | planned.failed_and_duplicate)
+    answered = (outcome >= FAILED_RECEIPT_SHARE + NO_RECEIPT_SHARE) & ~planned.no_grant_no_receipt
+    sent = failed | (has_receipts & answered)
+    repeat = rng.random(len(planned.number))
+    repeated = (sent & (repeat < REPEATED_RECEIPT_SHARE)) | (failed & (repeat < REPEATED_FAILURE_SHARE))
     first_codes = np.where(
         failed[sent],
         np.array(FAILED_CODES)[rng.integers(0, len(FAILED_CODES), int(sent.sum()))],
@@ -304,7 +317,7 @@ def receipts_table(rng, planned: Planned):
                 [planned.channel.filter(pa.array(sent)), planned.channel.filter(pa.array(repeated))]
             ),
             "delivered": pa.array(np.concatenate([~failed[sent], np.ones(int(repeated.sum()), bool)])),
-            "vendor_code": pa.array(np.concatenate([first_codes, np.full(int(repeated.sum()), DELIVERED_CODES[0])])),
+            "vendor_code": pa.array(np.concatenate([first_codes, np.full(int(repeated.sum()), REPEAT_CODE)])),
             "reported_date": _dates(
                 np.concatenate(
                     [

@@ -84,3 +84,33 @@ def test_a_disagreement_fails_the_bench():
     same_totals = EngineRun(0.1, 0.0, dict(spark_run.per_class))
     with pytest.raises(EnginesDisagree, match="different items .* ok"):
         check_same(spark_run, same_totals, {"ok": (10, 1), "pending": (2, 2)}, {"ok": (10, 3), "pending": (2, 2)})
+
+
+# Rule changes the comparison must notice (each is a plausible drift between the job and the query).
+DRIFTS = {
+    "class order": ("failed = 1, 'delivery_failed',\n               grants > 1, 'duplicate_grant',",
+                    "grants > 1, 'duplicate_grant',\n               failed = 1, 'delivery_failed',"),
+    "missing receipt before missing grant": (
+        "has_benefit AND grants = 0 AND NOT inside_window, 'missing_grant',",
+        "expects_receipt AND failed IS NULL AND NOT inside_window, 'missing_receipt',\n"
+        "               has_benefit AND grants = 0 AND NOT inside_window, 'missing_grant',",
+    ),
+    "lag window edge": ("<= {lag} AS inside_window", "< {lag} AS inside_window"),
+    "history dates": ("coalesce(p.first_seen_run_date, toDate('{run}'))", "toDate('{run}')"),
+    "vendor code": ("coalesce(max(if(NOT delivered, vendor_code, NULL)), max(vendor_code))", "max(vendor_code)"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("drift", sorted(DRIFTS))
+def test_a_drifted_query_is_caught(comparison, client, lake, monkeypatch, drift):
+    """The generated data are rich enough that each drift changes the totals or the items (ClickHouse only)."""
+    import bench.reconcile as bench_reconcile
+
+    original, drifted = DRIFTS[drift]
+    assert original in bench_reconcile.CLASSIFY_SQL, f"the drift '{drift}' no longer applies: update DRIFTS"
+    monkeypatch.setattr(bench_reconcile, "CLASSIFY_SQL", bench_reconcile.CLASSIFY_SQL.replace(original, drifted))
+    out = lake.parent / f"drift-{drift.replace(' ', '-')}"
+    drifted_run = bench_reconcile.run_clickhouse(client, lake, out)
+    drifted_items = bench_reconcile.item_fingerprints(client, f"{out}/items.parquet")
+    with pytest.raises(EnginesDisagree):
+        check_same(comparison.spark, drifted_run, comparison.spark_items, drifted_items)

@@ -112,6 +112,14 @@ def _strings(values, length: int):
     return pa.array(np.full(length, values), pa.string())
 
 
+def _concat(arrays: list):
+    """One array from arrays and chunked arrays (pyarrow returns chunks for some inputs of 10M values)."""
+    import pyarrow as pa
+
+    chunks = [chunk for array in arrays for chunk in (array.chunks if isinstance(array, pa.ChunkedArray) else [array])]
+    return pa.concat_arrays(chunks)
+
+
 def _table(arrays: dict, nullable: tuple[str, ...] = ()):
     """A pyarrow table whose columns are required (no nulls) except `nullable`, as the normalised inputs are."""
     import pyarrow as pa
@@ -214,7 +222,7 @@ def plan_table(planned: Planned):
         ],
         "replenishes": [_strings("", keys + made_up), originals, _strings("", stale)],
     }
-    return _table({name: pa.concat_arrays(arrays) for name, arrays in parts.items()})
+    return _table({name: _concat(arrays) for name, arrays in parts.items()})
 
 
 def grants_table(rng, planned: Planned):
@@ -286,7 +294,7 @@ def grants_table(rng, planned: Planned):
             _dates(unplanned_reported),
         ],
     }
-    columns = {name: pa.concat_arrays(arrays) for name, arrays in parts.items()}
+    columns = {name: _concat(arrays) for name, arrays in parts.items()}
     grant_ids = _keys("g", np.arange(len(columns["contact_id"])))
     return _table({"grant_id": grant_ids, **columns}, nullable=("one_id",))
 
@@ -312,10 +320,8 @@ def receipts_table(rng, planned: Planned):
     )
     return _table(
         {
-            "contact_id": pa.concat_arrays([_keys("k", planned.number[sent]), _keys("k", planned.number[repeated])]),
-            "channel": pa.concat_arrays(
-                [planned.channel.filter(pa.array(sent)), planned.channel.filter(pa.array(repeated))]
-            ),
+            "contact_id": _concat([_keys("k", planned.number[sent]), _keys("k", planned.number[repeated])]),
+            "channel": _concat([planned.channel.filter(pa.array(sent)), planned.channel.filter(pa.array(repeated))]),
             "delivered": pa.array(np.concatenate([~failed[sent], np.ones(int(repeated.sum()), bool)])),
             "vendor_code": pa.array(np.concatenate([first_codes, np.full(int(repeated.sum()), REPEAT_CODE)])),
             "reported_date": _dates(
@@ -351,7 +357,7 @@ def previous_table(rng, planned: Planned):
                    _keys("s", np.arange(planned.stale))]  # fmt: skip
     return _table(
         {
-            "contact_id": pa.concat_arrays(contact_ids),
+            "contact_id": _concat(contact_ids),
             "first_seen_run_date": _dates(first_seen),
             "resolved_run_date": pa.array(np.where(unresolved, np.datetime64("NaT"), resolved).astype("datetime64[D]"),
                                           pa.date32(), from_pandas=True),

@@ -608,7 +608,8 @@ def compare(spark, client, lake: Path, out: Path) -> Comparison:
 def bench_reconcile(keys: int, keep: bool = False) -> Comparison:
     """Generate `keys` planned keys with their ledger and receipts, run both engines, print the figures.
 
-    Works in a temporary directory (its own NIGHTSHIFT_HOME), removed at the end unless `keep`."""
+    Works in a temporary directory (its own NIGHTSHIFT_HOME), removed at the end unless `keep` or the engines
+    disagree."""
     work = Path(tempfile.mkdtemp(prefix="nightshift-bench-reconcile-"))
     os.environ["NIGHTSHIFT_HOME"] = str(work / "home")
     os.environ.pop("NIGHTSHIFT_CLICKHOUSE_URL", None)  # CLASSIFY_SQL reads local files: the embedded engine
@@ -617,31 +618,33 @@ def bench_reconcile(keys: int, keep: bool = False) -> Comparison:
     from nightshift.warehouse import get_client
 
     settings = get_settings()
-    started = time.perf_counter()
-    rows = generate(work / "lake", keys)
-    generate_seconds = time.perf_counter() - started
-    console.print(
-        f"reconcile bench: {keys:,} planned keys, lag {LAG_DAYS} days, run date {BENCH_DATE}; generated in "
-        f"{generate_seconds:.1f} s (numpy/pyarrow, not timed below): "
-        + ", ".join(f"{name} {count:,}" for name, count in rows.items())
-        + f" rows; in {work}"
-    )
-    spark = get_spark("nightshift-bench-reconcile", settings)
-    client = get_client(settings)
-    # Warm both engines first: in the nightly pipeline the stage runs in a Spark session earlier stages warmed.
-    generate(work / "warm-up", WARM_UP_KEYS)
-    compare(spark, client, work / "warm-up", work / "warm-up-out")
-
-    load_before = load_average()
+    kept = keep
     try:
+        started = time.perf_counter()
+        rows = generate(work / "lake", keys)
+        generate_seconds = time.perf_counter() - started
+        console.print(
+            f"reconcile bench: {keys:,} planned keys, lag {LAG_DAYS} days, run date {BENCH_DATE}; generated in "
+            f"{generate_seconds:.1f} s (numpy/pyarrow, not timed below): "
+            + ", ".join(f"{name} {count:,}" for name, count in rows.items())
+            + f" rows; in {work}"
+        )
+        spark = get_spark("nightshift-bench-reconcile", settings)
+        client = get_client(settings)
+        # Warm both engines first: in the nightly pipeline the stage runs in a Spark session earlier stages warmed.
+        generate(work / "warm-up", WARM_UP_KEYS)
+        compare(spark, client, work / "warm-up", work / "warm-up-out")
+        load_before = load_average()
         result = compare(spark, client, work / "lake", work / "out")
+        load_after = load_average()
     except EnginesDisagree as error:
+        kept = True  # the inputs and both outputs are the evidence
         console.print(f"[red]reconcile bench FAILED: {error}[/]\n  inputs and outputs kept in {work}")
         raise
-    load_after = load_average()
+    finally:
+        if not kept:
+            shutil.rmtree(work, ignore_errors=True)
     _print(keys, result, load_before, load_after, settings)
-    if not keep:
-        shutil.rmtree(work, ignore_errors=True)
     return result
 
 

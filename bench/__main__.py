@@ -37,6 +37,7 @@ AREA_BENCHMARKS = {
     "from a real 100k world replicated",
     "segments": "segment preview latency, bitmaps vs naive queries",
     "audience": "whole segments stage (20 segments, 10 campaigns), Spark vs naive",
+    "reconcile": "reconciliation of 1M planned keys against the ledger and receipts, Spark vs one ClickHouse query",
 }
 
 

@@ -539,9 +539,7 @@ def run_spark(spark, lake: Path, out: Path, run_date: date = BENCH_DATE) -> Engi
     inputs = {name: spark.read.schema(schema).parquet(str(lake / name)) for name, schema in schemas.items()}
 
     def write(frame, name: str) -> None:
-        frame.select(F.lit(run_date).alias("run_date"), "*").coalesce(1).write.mode("overwrite").parquet(
-            str(out / name)
-        )
+        frame.select(F.lit(run_date).alias("run_date"), "*").write.mode("overwrite").parquet(str(out / name))
 
     started = time.perf_counter()
     items = classify(inputs["plan"], inputs["grants"], inputs["receipts"], inputs["previous"], run_date,

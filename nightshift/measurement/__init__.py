@@ -1,0 +1,12 @@
+"""Campaign measurement (度量中心): did a campaign work, and what did it cost.
+
+`marts.campaign_measurement` (dbt) counts, per campaign, send date, variant and channel, the people planned,
+exported, delivered and converted, their GMV and the benefits they redeemed. This package turns those counts into
+uplift against the holdout with 95% intervals, the minimum detectable effect and ROI (`statistics`), and reads a
+campaign's rows for `nightshift campaign measure` (`results`).
+"""
+
+from nightshift.measurement.results import ALL_CHANNELS, MeasurementRow, measure
+from nightshift.measurement.statistics import Arm, Comparison, conversion_uplift, gmv_uplift, roi
+
+__all__ = ["ALL_CHANNELS", "Arm", "Comparison", "MeasurementRow", "conversion_uplift", "gmv_uplift", "measure", "roi"]

@@ -142,3 +142,43 @@ def _with_variant_totals(rows: list[MeasurementRow]) -> list[MeasurementRow]:
             )
         out.append(total)
     return out
+
+
+RECORD_COLUMNS = (
+    "campaign_id", "send_date", "variant", "channel", "conversion_window_days", "observed_days",
+    *(column for column in COUNT_COLUMNS if column != "gmv_fen_sum_of_squares"),
+    "conversion_rate", "gmv_per_person_fen",
+    "conversion_uplift", "conversion_ci_low", "conversion_ci_high", "conversion_p_value", "conversion_mde",
+    "conversion_verdict",
+    "gmv_uplift_fen", "gmv_ci_low_fen", "gmv_ci_high_fen", "gmv_p_value", "gmv_mde_fen", "gmv_verdict",
+    "roi",
+)  # fmt: skip
+
+
+def _comparison_fields(prefix: str, comparison: Comparison | None, unit: str = "") -> dict[str, object]:
+    names = ("uplift", "ci_low", "ci_high", "p_value", "mde")
+    values: dict[str, object] = {}
+    for name in names:
+        suffix = unit if name != "p_value" else ""
+        values[f"{prefix}_{name}{suffix}"] = None if comparison is None else getattr(comparison, name)
+    values[f"{prefix}_verdict"] = None if comparison is None else comparison.verdict
+    return values
+
+
+def as_record(row: MeasurementRow) -> dict[str, object]:
+    """One row as a flat record (RECORD_COLUMNS): counts, rates, and the comparison on a variant's total row."""
+    record: dict[str, object] = {
+        "campaign_id": row.campaign_id,
+        "send_date": row.send_date.isoformat(),
+        "variant": row.variant,
+        "channel": row.channel,
+        "conversion_window_days": row.conversion_window_days,
+        "observed_days": row.observed_days,
+        **{column: getattr(row, column) for column in COUNT_COLUMNS if column != "gmv_fen_sum_of_squares"},
+        "conversion_rate": row.conversion_rate,
+        "gmv_per_person_fen": row.arm.gmv_per_person,
+        **_comparison_fields("conversion", row.conversion),
+        **_comparison_fields("gmv", row.gmv_per_person, "_fen"),
+        "roi": row.roi,
+    }
+    return {column: record[column] for column in RECORD_COLUMNS}

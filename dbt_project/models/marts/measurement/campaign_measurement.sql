@@ -121,10 +121,10 @@ people as (
         planned_people.conversion_window_days as conversion_window_days,
         coalesce(exported_contacts.contact_id, '') != '' as is_exported,
         coalesce(reconciliation_items.vendor_status, '') = 'delivered' as is_delivered,
-        coalesce(person_conversions.conversion_orders, 0) as conversion_orders,
-        coalesce(person_conversions.gmv_fen, 0) as gmv_fen,
-        coalesce(person_redemptions.benefits_redeemed, 0) as benefits_redeemed,
-        coalesce(person_redemptions.benefit_cost_fen, 0) as benefit_cost_fen
+        coalesce(person_conversions.conversion_orders, 0) as person_orders,
+        coalesce(person_conversions.gmv_fen, 0) as person_gmv_fen,
+        coalesce(person_redemptions.benefits_redeemed, 0) as person_benefits_redeemed,
+        coalesce(person_redemptions.benefit_cost_fen, 0) as person_benefit_cost_fen
 
     from planned_people
     left join exported_contacts
@@ -145,22 +145,20 @@ aggregated as (
         send_date,
         variant,
         channel,
-        any(conversion_window_days) as conversion_window_days,
-        toUInt16(least(any(conversion_window_days), greatest(dateDiff('day', send_date, toDate('{{ run_date() }}')), 0)))
-            as observed_days,
+        conversion_window_days,
         count() as planned_people,
         countIf(is_exported) as exported_people,
         countIf(is_delivered) as delivered_people,
         toUInt64(0) as clicked_people,
-        countIf(conversion_orders > 0) as converted_people,
-        toUInt64(sum(conversion_orders)) as conversion_orders,
-        toInt64(sum(gmv_fen)) as gmv_fen,
-        sum(toFloat64(gmv_fen) * toFloat64(gmv_fen)) as gmv_fen_sum_of_squares,
-        toUInt64(sum(benefits_redeemed)) as benefits_redeemed,
-        toInt64(sum(benefit_cost_fen)) as benefit_cost_fen
+        countIf(person_orders > 0) as converted_people,
+        toUInt64(sum(person_orders)) as conversion_orders,
+        toInt64(sum(person_gmv_fen)) as gmv_fen,
+        sum(toFloat64(person_gmv_fen) * toFloat64(person_gmv_fen)) as gmv_fen_sum_of_squares,
+        toUInt64(sum(person_benefits_redeemed)) as benefits_redeemed,
+        toInt64(sum(person_benefit_cost_fen)) as benefit_cost_fen
 
     from people
-    group by campaign_id, send_date, variant, channel
+    group by campaign_id, send_date, variant, channel, conversion_window_days
 
 ),
 
@@ -173,7 +171,8 @@ final as (
         channel,
         variant = 'holdout' as is_holdout,
         conversion_window_days,
-        observed_days,
+        toUInt16(least(conversion_window_days, greatest(dateDiff('day', send_date, measured_through_date), 0)))
+            as observed_days,
         observed_days >= conversion_window_days as is_window_complete,
         planned_people,
         exported_people,

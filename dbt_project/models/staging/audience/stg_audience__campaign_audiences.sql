@@ -9,14 +9,16 @@ source as (
 
 renamed as (
 
+    -- plain String, not LowCardinality: a comparison of LowCardinality columns gives a LowCardinality(UInt8)
+    -- that ClickHouse refuses to store in the marts
     select
         contact_id,
         run_date as send_date,
-        toString(campaign_id) as campaign_id,
+        cast(campaign_id as String) as campaign_id,
         one_id,
-        toString(variant) as variant,
-        toString(channel) as channel,
-        toString(benefit_id) as benefit_id,
+        cast(variant as String) as variant,
+        cast(channel as String) as channel,
+        cast(benefit_id as String) as benefit_id,
         cost_fen
 
     from source

@@ -9,14 +9,16 @@ source as (
 
 renamed as (
 
+    -- plain String, not LowCardinality: a comparison of LowCardinality columns gives a LowCardinality(UInt8)
+    -- that ClickHouse refuses to store in the marts
     select
         contact_id,
         run_date as send_date,
-        toString(campaign_id) as campaign_id,
+        cast(campaign_id as String) as campaign_id,
         one_id,
-        toString(channel) as channel,
-        toString(variant) as variant,
-        toString(source) as source,
+        cast(channel as String) as channel,
+        cast(variant as String) as variant,
+        cast(source as String) as source,
         replenishes
 
     from source

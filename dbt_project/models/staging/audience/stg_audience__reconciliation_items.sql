@@ -18,10 +18,12 @@ latest as (
 
 renamed as (
 
+    -- plain String, not LowCardinality: a comparison of LowCardinality columns gives a LowCardinality(UInt8)
+    -- that ClickHouse refuses to store in the marts
     select
         contact_id,
-        toString(vendor_status) as vendor_status,
-        toString(class) as reconciliation_class,
+        cast(vendor_status as String) as vendor_status,
+        cast(class as String) as reconciliation_class,
         run_date as reconciled_run_date
 
     from latest

@@ -70,6 +70,7 @@ def errors_of(directory: Path, plan_id: str) -> list[str]:
         ),
         ({"priority": None}, "priority", "integer"),
         ({"id": "other"}, "id", "must match the file name"),
+        ({"measurement": {"conversion_window_days": 0}}, "measurement.conversion_window_days", "greater than"),
     ],
 )
 def test_bad_plan_is_rejected_with_file_and_field(tmp_path, changes, field, words):
@@ -162,3 +163,10 @@ def test_cli_validate_reports_bad_plans_and_exits_1(tmp_path):
     assert result.exit_code == 1
     assert "typo.yml: channels: unknown channel 'smss'" in result.output
     assert "ok" in result.output and "winback_lapsed.yml" in result.output
+
+
+def test_conversion_windows_for_the_measurement_mart_come_from_the_plans():
+    from nightshift.stages.build import conversion_windows
+
+    # only plans that differ from the default 7 days are passed to dbt
+    assert conversion_windows() == {"trade_in_push": 14}

@@ -8,7 +8,9 @@ Every function takes aggregates (people, converters, sums), so the statistics ru
 - GMV per person: difference of means (treated - holdout). Welch's t-test (unequal variances,
   Welch-Satterthwaite degrees of freedom, `scipy.stats.ttest_ind_from_stats`); the interval uses the same t.
 - Minimum detectable effect (MDE): the smallest true difference a two-sided test at ALPHA would find with
-  POWER at the current sample sizes, from the holdout's spread: (z_{1-ALPHA/2} + z_{POWER}) * se.
+  POWER at the current sample sizes: (z_{1-ALPHA/2} + z_{POWER}) * se, with se from both arms pooled (the pooled
+  conversion rate; the pooled variance of GMV per person), so an arm without a single buyer does not make every
+  effect look detectable.
 - ROI = incremental GMV / cost, with incremental GMV = (treated - holdout GMV per person) x treated people.
 
 The "not enough data" rule (never reported as significant, whatever its p-value): fewer than MIN_PEOPLE_PER_ARM
@@ -112,7 +114,7 @@ def conversion_uplift(treated: Arm, holdout: Arm) -> Comparison:
     p_value = 1.0 if se_null == 0 else float(2 * stats.norm.sf(abs(difference) / se_null))
     se = math.sqrt(p_t * (1 - p_t) / treated.people + p_c * (1 - p_c) / holdout.people)
     half = _z(1 - ALPHA / 2) * se
-    mde_se = math.sqrt(p_c * (1 - p_c) * (1 / treated.people + 1 / holdout.people))
+    mde_se = se_null
     return Comparison(
         treated=p_t,
         holdout=p_c,
@@ -143,7 +145,8 @@ def gmv_uplift(treated: Arm, holdout: Arm) -> Comparison:
             (v_t / treated.people) ** 2 / (treated.people - 1) + (v_c / holdout.people) ** 2 / (holdout.people - 1)
         )
         p_value, half = float(test.pvalue), float(stats.t.ppf(1 - ALPHA / 2, df)) * se
-    mde_se = math.sqrt(v_c * (1 / treated.people + 1 / holdout.people))
+    pooled_variance = ((treated.people - 1) * v_t + (holdout.people - 1) * v_c) / (treated.people + holdout.people - 2)
+    mde_se = math.sqrt(pooled_variance * (1 / treated.people + 1 / holdout.people))
     return Comparison(
         treated=m_t,
         holdout=m_c,

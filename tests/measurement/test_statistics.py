@@ -26,7 +26,7 @@ def test_two_proportion_worked_example() -> None:
     # pooled p = 220/2000 = 0.11; se0 = sqrt(0.11 * 0.89 * (1/1000 + 1/1000)) = 0.0139929; z = 0.02 / se0 = 1.42930
     # p = 2 * (1 - Phi(1.42930)) = erfc(1.42930 / sqrt 2) = 0.15292
     # se = sqrt(0.12 * 0.88 / 1000 + 0.10 * 0.90 / 1000) = 0.0139857; CI = 0.02 -/+ 1.959964 * se
-    # MDE = (1.959964 + 0.841621) * sqrt(0.1 * 0.9 * 2/1000) = 2.801585 * 0.0134164 = 0.0375872
+    # MDE, from the pooled rate: (1.959964 + 0.841621) * se0 = 2.801585 * 0.0139929 = 0.0392023
     result = conversion_uplift(Arm(1000, 120), Arm(1000, 100))
     se = math.sqrt(0.12 * 0.88 / 1000 + 0.10 * 0.90 / 1000)
     assert result.uplift == pytest.approx(0.02)
@@ -34,7 +34,8 @@ def test_two_proportion_worked_example() -> None:
     assert result.p_value == pytest.approx(0.15292, abs=1e-5)
     assert (result.ci_low, result.ci_high) == pytest.approx((0.02 - Z_975 * se, 0.02 + Z_975 * se), abs=1e-6)
     assert (result.ci_low, result.ci_high) == pytest.approx((-0.007411, 0.047411), abs=1e-6)
-    assert result.mde == pytest.approx((Z_975 + Z_80) * math.sqrt(0.09 * 0.002), abs=1e-6)
+    assert result.mde == pytest.approx((Z_975 + Z_80) * math.sqrt(0.11 * 0.89 * 0.002), abs=1e-6)
+    assert result.mde == pytest.approx(0.0392023, abs=1e-6)
     assert result.verdict == NOT_SIGNIFICANT
 
 
@@ -61,8 +62,9 @@ def test_welch_worked_example() -> None:
     assert result.p_value == pytest.approx(p, abs=1e-5)
     assert result.p_value == pytest.approx(0.32326, abs=1e-5)
     assert (result.ci_low, result.ci_high) == pytest.approx((-1.346609, 3.346609), abs=1e-5)
-    # MDE from the holdout's variance: 2.801585 * sqrt(2 * (1/3 + 1/4)) = 3.026058
-    assert result.mde == pytest.approx(3.026058, abs=1e-5)
+    # MDE from the pooled variance ((3 - 1) * 1 + (4 - 1) * 2) / (3 + 4 - 2) = 1.6:
+    # 2.801585 * sqrt(1.6 * (1/3 + 1/4)) = 2.801585 * 0.966092 = 2.706590
+    assert result.mde == pytest.approx(2.706590, abs=1e-5)
     assert result.verdict == NOT_ENOUGH_DATA  # three and four people
 
 
@@ -82,6 +84,8 @@ def test_identical_arms_show_no_uplift() -> None:
     assert same.uplift == 0 and same.p_value == pytest.approx(1.0) and same.ci_low < 0 < same.ci_high
     nobody = conversion_uplift(Arm(200, 0), Arm(200, 0))
     assert nobody.p_value == 1.0 and nobody.verdict == NOT_ENOUGH_DATA
+    # a holdout without a buyer does not make a small effect "detectable"
+    assert conversion_uplift(Arm(70, 2), Arm(36, 0)).mde > 0.05
 
 
 def test_roi_is_incremental_gmv_over_cost() -> None:

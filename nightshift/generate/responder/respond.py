@@ -125,10 +125,11 @@ def respond(
 
     summary = ResponseSummary(business_date, contacts=len(contacts))
     _remove_earlier_answers(landing_root, business_date)
-    grants = answers.grants(contacts, draws, people, extra, send_day)
-    tables = [grants, *answers.receipts_for(contacts, draws, people, send_day)]
-    converted = _conversions(contacts, people, grants[0], rates, send_day, business_date, seed)
-    tables += conversions.order_tables(converted, contacts, people, _first_grants(grants[0]), business_date)
+    grant_table, grant_offsets = answers.grants(contacts, draws, people, extra, send_day)
+    tables = [(grant_table, grant_offsets), *answers.receipts_for(contacts, draws, people, send_day)]
+    first_grants = _first_grants(grant_table)
+    converted = _conversions(contacts, people, first_grants, rates, send_day, business_date, seed)
+    tables += conversions.order_tables(converted, contacts, people, first_grants, business_date)
     summary.conversions = len(converted)
     for table, offsets in tables:
         summary.records[table.entity.raw_table] = len(table)
@@ -159,14 +160,14 @@ def _first_grants(grants: Table) -> dict[str, str]:
 def _conversions(
     contacts: Contacts,
     people: People,
-    grants: Table,
+    first_grants: dict[str, str],
     rates: ResponderRates,
     send_day: date,
     business_date: date,
     seed: int,
 ) -> conversions.Conversions:
-    granted_keys = set(_first_grants(grants))
-    granted = contacts.has_benefit & np.isin(contacts.contact_id, list(granted_keys))
+    """Each contact's incremental rate (its campaign and variant), and the coupon it holds when it was granted."""
+    granted = contacts.has_benefit & np.isin(contacts.contact_id, list(first_grants))
     per_contact = np.array(
         [rates.conversion_rate_for(c, v) for c, v in zip(contacts.campaign_id, contacts.variant, strict=True)],
         dtype=np.float64,

@@ -75,6 +75,13 @@ def _mart_exists(client) -> bool:
     return bool(found[0][0])
 
 
+def campaigns_measured(client) -> list[str]:
+    """Campaign ids with rows in the mart (none when the mart was never built)."""
+    if not _mart_exists(client):
+        return []
+    return [row[0] for row in client.query(f"SELECT DISTINCT campaign_id FROM {MART} ORDER BY 1").result_rows]
+
+
 def measure(client, campaign_id: str, send_date: date | None = None) -> list[MeasurementRow]:
     """The campaign's rows (every send date, or one), each variant compared with the holdout of its send date."""
     if not _mart_exists(client):
@@ -92,10 +99,9 @@ def measure(client, campaign_id: str, send_date: date | None = None) -> list[Mea
     ).result_rows
     if not result:
         when = f" on send date {send_date}" if send_date else ""
-        known = client.query(f"SELECT DISTINCT campaign_id FROM {MART} ORDER BY campaign_id").result_rows
         raise NightshiftError(
             f"{MART} has no rows for campaign {campaign_id!r}{when}. Campaigns measured: "
-            f"{', '.join(row[0] for row in known) or 'none yet'} (a send date is measured from the night after it)"
+            f"{', '.join(campaigns_measured(client)) or 'none yet'} (a send date is measured from the night after it)"
         )
     rows = [
         MeasurementRow(campaign_id, day, variant, channel, int(window), int(observed), *_counts(counts))

@@ -3,7 +3,9 @@ with
 source as (
 
     select * from {{ source_or_empty('audience', 'reconciliation_items') }}
-    where run_date <= toDate('{{ run_date() }}')
+    -- earlier nights only: tonight's rows are written after the build stage, so a rerun of the build must not
+    -- see them either (the same tables on every run of a date)
+    where run_date < toDate('{{ run_date() }}')
 
 ),
 

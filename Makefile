@@ -11,11 +11,12 @@ STAMP := $(VENV)/.nightshift-installed-$(shell sha256sum requirements.lock plugi
 export NIGHTSHIFT_HOME ?= $(CURDIR)/.nightshift
 export AIRFLOW_HOME ?= $(NIGHTSHIFT_HOME)/airflow
 
-.PHONY: help setup venv java airflow-home demo test bench lint lock airflow clean
+.PHONY: help setup venv java browser airflow-home demo test bench lint lock airflow clean
 
 help:
 	@echo "make demo   - set up, then run the nightly pipeline on generated data and show every output"
 	@echo "make test   - set up, then run the test suite"
+	@echo "make browser- install headless Chromium and a CJK font (the report's screenshot test; part of make test)"
 	@echo "make bench  - run the benchmarks and print figures (SCALE=users for the pipeline, default 100000; AREAS=pipeline,ingest,identity,tags,profile_build,segments,audience)"
 	@echo "make airflow- start Airflow standalone with the project's DAGs"
 	@echo "make lock   - re-resolve requirements.in into requirements.lock"
@@ -42,6 +43,16 @@ java:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
 	fi
 
+# Headless Chromium renders the HTML report to a screenshot in the tests (tests/reporting/): Debian's package, and
+# a CJK font so the report's Chinese names (对账, 资损监控) render as text rather than boxes.
+browser:
+	@if [ -x /usr/bin/chromium ] && dpkg -s fonts-wqy-zenhei >/dev/null 2>&1; then \
+		echo "==> Chromium present"; \
+	else \
+		echo "==> Installing Chromium and a CJK font (headless screenshots of the report) with apt"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-wqy-zenhei >/dev/null; \
+	fi
+
 airflow-home: venv
 	@echo "==> Airflow home in $(AIRFLOW_HOME) (SQLite)"
 	@$(BIN)/nightshift airflow-init
@@ -49,7 +60,7 @@ airflow-home: venv
 demo: setup
 	@$(BIN)/nightshift demo
 
-test: setup
+test: setup browser
 	@echo "==> Running the test suite"
 	@$(BIN)/python -m pytest
 

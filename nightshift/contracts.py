@@ -28,6 +28,8 @@ USER_PROFILE_COLUMNS: dict[str, str] = {
     "contact_ref_wechat_oa_template": "String",
     "contact_ref_wecom": "String",
     "contact_ref_outbound_call": "String",
+    # the WeCom staff member (userid) who owns contact_ref_wecom: mark_tag and messages go through them
+    "wecom_owner_userid": "String",
     # reachability AND consent per channel: 1 only if an address exists and the person has not opted out
     "can_receive_sms": "UInt8",
     "can_receive_app_push": "UInt8",

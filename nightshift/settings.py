@@ -14,6 +14,19 @@
 | NIGHTSHIFT_SPARK_UI                 | `false`                      | start the Spark web UI                      |
 | NIGHTSHIFT_WAREHOUSE_LOCK_TIMEOUT   | `120` (seconds)              | how long to wait for a locked warehouse     |
 
+Delivery of the nightly report (`nightshift.reporting.delivery`), off unless set:
+
+- NIGHTSHIFT_REPORT_EMAIL_TO: comma-separated recipients (empty: no e-mail); NIGHTSHIFT_REPORT_EMAIL_FROM
+  (default `nightshift@localhost`).
+- NIGHTSHIFT_REPORT_SMTP_CONN_ID: an Airflow connection id (e.g. `smtp_default`), used in production: login and
+  TLS live there. Else NIGHTSHIFT_REPORT_SMTP_HOST and _PORT (default 25): a plain relay, no login.
+- NIGHTSHIFT_REPORT_WEBHOOK_URL: a WeCom or DingTalk group-robot webhook (empty: none);
+  NIGHTSHIFT_REPORT_WEBHOOK_KIND `wecom` (default) or `dingtalk`. A DingTalk robot with signing (加签): append
+  `&secret=SEC...` to the URL; each message is signed with it and the secret itself is never sent.
+- NIGHTSHIFT_REPORT_URL_BASE: where people open reports (e.g. `https://reports.example/`); messages link to
+  `<base>/<date>/index.html`, or to the local file when empty. NIGHTSHIFT_REPORT_DELIVERY_TIMEOUT: seconds per
+  attempt (default 10).
+
 Read by the DAG file at parse time (not a runtime setting): NIGHTSHIFT_RETRY_DELAY_SECONDS (default 300), the
 delay between task retries; `airflow dags test` runs started by Nightshift set it to 1.
 
@@ -27,6 +40,7 @@ import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 from urllib.parse import unquote, urlparse
 
 from pydantic import Field, field_validator
@@ -110,6 +124,15 @@ class Settings(BaseSettings):
     spark_shuffle_partitions: int = Field(default_factory=_default_shuffle_partitions, ge=1)
     spark_ui: bool = False
     warehouse_lock_timeout: float = Field(default=120.0, ge=0)
+    report_email_to: str = ""
+    report_email_from: str = "nightshift@localhost"
+    report_smtp_conn_id: str = ""
+    report_smtp_host: str = ""
+    report_smtp_port: int = Field(default=25, ge=1, le=65535)
+    report_webhook_url: str = ""
+    report_webhook_kind: Literal["wecom", "dingtalk"] = "wecom"
+    report_url_base: str = ""
+    report_delivery_timeout: float = Field(default=10.0, gt=0)
 
     @field_validator("home", mode="after")
     @classmethod
@@ -159,6 +182,10 @@ class Settings(BaseSettings):
             "NIGHTSHIFT_SPARK_SHUFFLE_PARTITIONS": str(self.spark_shuffle_partitions),
             "NIGHTSHIFT_SPARK_UI": str(self.spark_ui).lower(),
             "NIGHTSHIFT_WAREHOUSE_LOCK_TIMEOUT": f"{self.warehouse_lock_timeout:g}s",
+            "NIGHTSHIFT_REPORT_EMAIL_TO": self.report_email_to or "(no e-mail)",
+            "NIGHTSHIFT_REPORT_WEBHOOK_URL": (
+                f"{self.report_webhook_kind} robot" if self.report_webhook_url else "(none)"
+            ),
         }
 
 

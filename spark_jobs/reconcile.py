@@ -20,12 +20,16 @@ the reconcile stage from the warehouse (`nightshift.reconciliation.inputs`).
               breaker is closed, never for a blocked person (opted out, blacklisted, complaint, holdout), within the
               per-user cap and within the campaign's remaining budget (in business date, contact_id order); the
               rest is refused with the reason.
-4. alerts     loss monitors per campaign: budget consumed (warning from 80%, critical above 100%: spending
-              exactly the budget is the plan), people over the per-user cap, unplanned grants, duplicate grants,
+4. alerts     loss monitors per campaign: budget consumed (warning from 80%, critical when tonight's grants
+              spend above 100%: spending exactly the budget is the plan), people over the per-user cap by
+              tonight's grants, unplanned grants, duplicate grants,
               amount mismatches, abnormal peaks of grants per minute against the campaign's trailing baseline.
               A critical alert opens the campaign's breaker. Unplanned grants, duplicates and people over the cap
               are warnings (one duplicate puts a person over the cap) until one night brings as many as their
               threshold (a burst): then critical.
+5. resends    a plan key that became `delivery_failed` tonight is sent once more, at most once ever, on the
+              first later channel of the campaign's preference order the person can receive within the policy's
+              frequency caps (`resend_orders`); otherwise the refusal says why.
 
 Built-in functions only. The stage (`nightshift/stages/reconcile.py`) does the I/O.
 """
@@ -317,17 +321,103 @@ def make_up_orders(
     return orders, refusals
 
 
-def refailed_contacts(items: DataFrame, plan: DataFrame, campaigns: DataFrame) -> DataFrame:
-    """`delivery_failed` keys with the campaign's next fallback channel after the failed one ('' when none)."""
-    failed = items.where(F.col("class") == DELIVERY_FAILED).select("contact_id", "campaign_id", "channel", "one_id")
-    position = F.array_position(F.col("channels"), F.col("channel"))
-    return failed.join(campaigns.select("campaign_id", "channels"), on="campaign_id", how="left").select(
-        "contact_id",
-        "campaign_id",
-        "one_id",
-        "channel",
-        F.coalesce(F.element_at(F.col("channels"), (position + 1).cast("int")), F.lit("")).alias("next_channel"),
+RESEND_REFUSALS = ("no_fallback_channel", "fallback_unreachable", "frequency_cap")
+
+
+def resend_orders(
+    items: DataFrame,
+    plan: DataFrame,
+    resent: DataFrame,
+    campaigns: DataFrame,
+    blocked_people: DataFrame,
+    reachable: DataFrame,
+    recent_contacts: DataFrame,
+    caps: DataFrame,
+    run_date: date,
+) -> tuple[DataFrame, DataFrame]:
+    """(resends, refusals) for the plan keys whose delivery failed, found tonight (module docstring, step 5).
+
+    A failed contact is sent once more on the first channel after the failed one in the plan's preference order
+    that the person can receive (`reachable`: one_id, channel, contact_ref, timezone) and whose policy frequency
+    cap (`caps`: channel, max_contacts, days) still allows one more contact, counting `recent_contacts` (one_id,
+    channel, contact_date: everything handed over before tonight plus tonight's plan). Only keys that became
+    `delivery_failed` tonight, never a resend or make-up, at most once ever (`resent`: contact_id of every original
+    already resent), never for a blocked person, an inactive campaign or one whose breaker is open. The resend is
+    the same contact: it carries no benefit (the grant side is reconciled on the original key) and the campaign's
+    own cap is not counted again. Refusal reasons: the make-up reasons, then `no_fallback_channel` (the plan has no
+    later channel), `fallback_unreachable` (the person can receive none of them), `frequency_cap` (all capped)."""
+    failed = (
+        items.where((F.col("class") == DELIVERY_FAILED) & (F.col("resolved_run_date") == F.lit(run_date)))
+        .select("contact_id")
+        .join(plan.where(F.col("source") == PLAN_SOURCE), on="contact_id", how="inner")
+        .join(resent, on="contact_id", how="left_anti")
+        .select("contact_id", "campaign_id", "channel", "one_id")
     )
+    blocked = blocked_people.select("one_id", F.lit(True).alias("is_blocked")).dropDuplicates(["one_id"])
+    candidates = failed.join(campaigns, on="campaign_id", how="left").join(blocked, on="one_id", how="left")
+    failed_at = F.array_position(F.col("channels"), F.col("channel"))
+    later = (
+        candidates.select(
+            "contact_id",
+            "one_id",
+            failed_at.alias("failed_at"),
+            F.posexplode_outer("channels").alias("position", "next"),
+        ).where(F.col("position") + 1 > F.col("failed_at"))  # position counts from 0, array_position from 1
+    )
+    window_start = F.date_sub(F.lit(run_date), F.col("days").cast("int") - 1)
+    contacts_in_window = (
+        recent_contacts.join(caps, on="channel", how="inner")
+        .where(F.col("contact_date") >= window_start)
+        .groupBy("one_id", "channel")
+        .agg(F.count("*").alias("recent"))
+    )
+    options = (
+        later.join(reachable.withColumnRenamed("channel", "next"), on=["one_id", "next"], how="inner")
+        .join(caps.withColumnRenamed("channel", "next"), on="next", how="left")
+        .join(contacts_in_window.withColumnRenamed("channel", "next"), on=["one_id", "next"], how="left")
+        .withColumn(
+            "is_capped",
+            F.col("max_contacts").isNotNull() & (F.coalesce(F.col("recent"), F.lit(0)) + 1 > F.col("max_contacts")),
+        )
+    )
+    first_open = Window.partitionBy("contact_id").orderBy("position")
+    chosen = (
+        options.where(~F.col("is_capped"))
+        .withColumn("rank", F.row_number().over(first_open))
+        .where(F.col("rank") == 1)
+        .select("contact_id", F.col("next").alias("next_channel"), "contact_ref", "timezone")
+    )
+    per_key = (
+        later.groupBy("contact_id")
+        .agg(F.count("next").alias("later_channels"))
+        .join(options.groupBy("contact_id").agg(F.count("*").alias("reachable_channels")), on="contact_id", how="left")
+    )
+    decided = (
+        candidates.join(per_key, on="contact_id", how="left")
+        .join(chosen, on="contact_id", how="left")
+        .withColumn(
+            "refusal",
+            F.when(F.coalesce(F.col("is_circuit_open"), F.lit(False)), "circuit_open")
+            .when(~F.coalesce(F.col("is_active"), F.lit(False)), "campaign_inactive")
+            .when(F.coalesce(F.col("is_blocked"), F.lit(False)), "person_blocked")
+            .when(F.coalesce(F.col("later_channels"), F.lit(0)) == 0, "no_fallback_channel")
+            .when(F.coalesce(F.col("reachable_channels"), F.lit(0)) == 0, "fallback_unreachable")
+            .when(F.col("next_channel").isNull(), "frequency_cap"),
+        )
+    )
+    resends = decided.where(F.col("refusal").isNull()).select(
+        make_up_key(F.col("contact_id")).alias("contact_id"),
+        F.col("contact_id").alias("replenishes"),
+        "campaign_id",
+        F.col("next_channel").alias("channel"),
+        "one_id",
+        "contact_ref",
+        "timezone",
+    )
+    refusals = decided.where(F.col("refusal").isNotNull()).select(
+        "contact_id", "campaign_id", F.col("refusal").alias("reason")
+    )
+    return resends, refusals
 
 
 def _alert(campaign: Column, monitor: str, severity: Column, money: Column, keys: Column, detail: Column) -> list:
@@ -346,16 +436,21 @@ def loss_alerts(
 ) -> DataFrame:
     """`audience.loss_alerts` rows of the run date (module docstring, step 4)."""
     share = F.col("granted") / F.col("budget_fen")
+    reported_tonight = (F.col("reported_date") == F.lit(run_date)).cast("int")
     budget = (
         grants.groupBy("campaign_id")
-        .agg(F.sum("amount_fen").alias("granted"), F.count("*").alias("n"))
+        .agg(F.sum("amount_fen").alias("granted"), F.count("*").alias("n"), F.sum(reported_tonight).alias("tonight"))
         .join(campaigns.where(F.col("budget_fen") > 0), on="campaign_id", how="inner")
         .where(share >= thresholds.budget_warning_share)
         .select(
             *_alert(
                 F.col("campaign_id"),
                 "budget",
-                F.when(share > thresholds.budget_critical_share, "critical").otherwise("warning"),
+                # critical when tonight's grants spend beyond the budget: a resumed campaign that stays over budget
+                # with no new grants does not trip again every night
+                F.when((share > thresholds.budget_critical_share) & (F.col("tonight") > 0), "critical").otherwise(
+                    "warning"
+                ),
                 F.greatest(F.col("granted") - F.col("budget_fen"), F.lit(0)),
                 F.col("n"),
                 F.format_string("granted %.2f of %.2f yuan budget", F.col("granted") / 100, F.col("budget_fen") / 100),
@@ -365,9 +460,9 @@ def loss_alerts(
     over_cap = (
         grants.where(F.col("one_id").isNotNull())
         .groupBy("campaign_id", "one_id")
-        .agg(F.count("*").alias("n"), F.sum("amount_fen").alias("amount"))
+        .agg(F.count("*").alias("n"), F.sum("amount_fen").alias("amount"), F.sum(reported_tonight).alias("tonight"))
         .join(campaigns.where(F.col("per_user_cap").isNotNull()), on="campaign_id", how="inner")
-        .where(F.col("n") > F.col("per_user_cap"))
+        .where((F.col("n") > F.col("per_user_cap")) & (F.col("tonight") > 0))  # people put over the cap tonight
         .groupBy("campaign_id")
         .agg(
             F.count("*").alias("people"),

@@ -10,6 +10,7 @@ import hashlib
 import json
 import re
 import textwrap
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -47,8 +48,10 @@ def _fingerprint_tables(home: Path) -> dict:
 
 
 def _fingerprint_exports(home: Path) -> dict:
+    """Every exported file, channel payloads in their campaign folders included, by path under the date's folder."""
     export_dir = home / "exports" / RUN_DATE
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(export_dir.iterdir())}
+    files = sorted(p for p in export_dir.rglob("*") if p.is_file())
+    return {p.relative_to(export_dir).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +67,7 @@ def test_rerunning_a_date_leaves_identical_tables_and_exports(pipeline_home):
     assert tables_first["audience.segment_membership"][0] > 0
     assert any(name.endswith(".csv") for name in exports_first)
     assert any(name.endswith(".manifest.json") for name in exports_first)
+    assert any(name.endswith("/part-00000.jsonl") for name in exports_first)  # channel payloads are compared too
 
     run_cli(pipeline_home, "run", "--date", RUN_DATE)
 
@@ -179,3 +183,28 @@ def test_no_exported_file_carries_contact_data_of_protected_people(pipeline_home
         channel = path.stem.split("__")[2]
         barred = set().union(*(_contact_forms(v) for v in protected["per_channel"][channel] if v))
         assert not cells & barred, f"{path.name} carries people who cannot be contacted on {channel}"
+
+
+def _payload_tokens(path: Path) -> set[str]:
+    """Every id-like token of one channel payload file (a zip's members read as text)."""
+    if path.suffix == ".zip":
+        with zipfile.ZipFile(path) as archive:
+            text = "\n".join(archive.read(member).decode("utf-8") for member in archive.namelist())
+    else:
+        text = path.read_text(encoding="utf-8")
+    return set(re.findall(r"[A-Za-z0-9_+-]+", text))
+
+
+def test_no_channel_payload_carries_a_protected_person_even_hashed(pipeline_home):
+    """The channel-native files (`<campaign>/<channel>/part-*`) reach vendors and ad platforms: no suppressed or
+    holdout person in them, in clear, as 11 digits, or as the MD5 / SHA-256 an ad platform matches on."""
+    protected = json.loads(run_python(pipeline_home, PROTECTED_CONTACTS_SCRIPT).strip().splitlines()[-1])
+    never = set().union(*(_contact_forms(value) for value in protected["never"]))
+    digits = {form for form in never if form.isdigit()}
+    never |= {hashlib.md5(d.encode()).hexdigest() for d in digits} | {
+        hashlib.sha256(d.encode()).hexdigest() for d in digits
+    }
+    parts = sorted((pipeline_home / "exports" / RUN_DATE).glob("*/*/part-*"))
+    assert {path.parent.name for path in parts} >= {"sms", "app_push", "tencent_ads"}, parts
+    for path in parts:
+        assert not _payload_tokens(path) & never, f"{path} carries a suppressed or holdout person"

@@ -29,11 +29,11 @@ D1 = D + timedelta(days=1)
 HEADER = ("one_id", "contact_id", "variant", "contact_ref", "send_at", "template_id", "benefit_id", "cost_fen")
 NO_FAULTS = ResponderRates(
     grant_dropped=0, grant_duplicated=0, amount_wrong=0, grant_unplanned=0, grant_burst=0, delivery_failed=0,
-    receipt_late=0,
+    receipt_late=0, chuanglan_uid_share=1.0,
 )  # fmt: skip
 MANY_FAULTS = ResponderRates(
     grant_dropped=0.1, grant_duplicated=0.1, amount_wrong=0.1, grant_unplanned=0.05, grant_burst=1.0,
-    delivery_failed=0.15, receipt_late=0.15, chuanglan_share=0.3,
+    delivery_failed=0.15, receipt_late=0.15, chuanglan_share=0.3, chuanglan_uid_share=1.0,
 )  # fmt: skip
 # Receipt entity -> (field echoing the contact_id, recipient field)
 RECEIPT_FIELDS = {
@@ -179,6 +179,17 @@ def test_unfaulted_contacts_are_answered_once_with_their_contact_id_and_amount(d
         assert delivered(entity, record), record
     assert set(found) <= set(planned)
     assert {entity for answers in found.values() for entity, _, _ in answers} == set(RECEIPT_FIELDS)
+
+
+def test_chuanglan_receipts_without_uid_carry_the_phone_and_the_send_day_instead(day) -> None:
+    exports_day, landing, planned = day
+    respond(exports_day, landing, D, seed=3, rates=replace(NO_FAULTS, chuanglan_share=1.0, chuanglan_uid_share=0.0))
+    chuanglan = [record for _, record in records(landing, "receipts", "chuanglan_sms")]
+    sms = {recipient("chuanglan_sms", row["contact_ref"]) for row in planned.values() if row["channel"] == "sms"}
+    assert chuanglan and all("uid" not in record or not record["uid"] for record in chuanglan)
+    assert {record["mobile"] for record in chuanglan} == sms  # every sms contact answered, by phone only
+    # sent the day after the business date, reported within minutes: the day the reconciliation matches on
+    assert {datetime.fromisoformat(r["reportTime"]).astimezone(BEIJING).date() for r in chuanglan} == {D1}
 
 
 def test_each_fault_is_in_the_truth_and_in_the_landing_files_as_described(day) -> None:

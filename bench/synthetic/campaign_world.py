@@ -113,7 +113,7 @@ def plan(**overrides: Any) -> CampaignPlan:
         "start_date": date(2026, 1, 1),
         "end_date": date(2026, 12, 31),
         "channels": ["sms", "app_push"],
-        "template": {"id": "t1", "params": {"phone": "phone"}},
+        "template": {"id": "t1", "params": {"phone": "phone"}, "sign_name": "夜班商城"},
         "priority": 10,
         "experiment": {
             "salt": "salt-1",
@@ -183,6 +183,8 @@ def synthetic_world(spark, people: int, segments: int = 20, campaigns: int = 10)
             include_segments=[names[index % segments], names[(index + 1) % segments]],
             exclude_segments=[names[(index + 2) % segments]],
             channels=list(CHANNELS[index % 3 : index % 3 + 3]),
+            # the same channel mix as ever; a plan on WeChat OA templates must be a service notice to be valid
+            purpose="service" if "wechat_oa_template" in CHANNELS[index % 3 : index % 3 + 3] else "marketing",
             priority=index % 4,
             benefit={"id": f"benefit_{index}", "unit_cost_fen": 100 + index, "per_user_cap": 3},
             budget_fen=people * 20,

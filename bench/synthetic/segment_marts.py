@@ -80,6 +80,7 @@ PROFILE: dict[str, tuple[str, str]] = {
     "contact_ref_wechat_oa_template": ("String", "if(can_receive_wechat_oa_template = 1, wechat_oa_openid, '')"),
     "contact_ref_wecom": ("String", "if(can_receive_wecom = 1, wecom_external_userid, '')"),
     "contact_ref_outbound_call": ("String", "if(can_receive_outbound_call = 1, phone, '')"),
+    "wecom_owner_userid": ("String", f"if(can_receive_wecom = 1, concat('staff_', toString({_hash(23, 7)})), '')"),
     "timezone": ("String", _pick(["Asia/Shanghai", "Asia/Shanghai", "Asia/Shanghai", "Asia/Urumqi", ""], 29)),
     "has_phone": ("Bool", "toBool(phone != '')"),
     "os": ("Nullable(String)", _pick(["ios", "android", "android", "harmonyos"], 30, 40)),

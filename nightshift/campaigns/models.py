@@ -24,6 +24,12 @@ Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 HOLDOUT = "holdout"
+Purpose = Literal["service", "marketing"]
+# Ad platforms a campaign's treated audience can be uploaded to as a hashed customer audience (retargeting).
+AdPlatform = Literal["tencent_ads", "ocean_engine"]
+# Channels whose rules allow service notices only: WeChat forbids marketing content in Official Account template
+# messages. A marketing plan may not list them.
+SERVICE_ONLY_CHANNELS: frozenset[str] = frozenset({"wechat_oa_template"})
 # Budget trimming keeps first the people contacted least in this many days (spark_jobs.audience, budget step).
 BUDGET_FATIGUE_DAYS = 30
 # Shares are floats written by people ("0.1"); this tolerance accepts their rounding, not real mistakes.
@@ -41,10 +47,22 @@ def _check_channel(channel: str) -> str:
     return channel
 
 
+class MiniProgramLink(_Strict):
+    appid: str = Field(min_length=1)
+    pagepath: str = ""
+
+
 class Template(_Strict):
     id: Identifier
     # template parameter name -> profile column whose value fills it (checked against the profile columns)
     params: dict[Identifier, str] = Field(default_factory=dict)
+    # SMS signature (签名) the vendor shows before the text; required when the plan may send SMS
+    sign_name: str = ""
+    # where a WeChat template message opens: a web page, a mini program page, or neither
+    url: str = ""
+    miniprogram: MiniProgramLink | None = None
+    # WeCom corp tag id (et...) put on each contact; empty: the template id names the tag
+    wecom_tag_id: str = ""
 
 
 class Benefit(_Strict):
@@ -129,6 +147,10 @@ class CampaignPlan(_Strict):
     benefit: Benefit | None = None
     budget_fen: int | None = Field(default=None, ge=0)
     priority: int = Field(ge=0)
+    # what the message is: a service notice (account, order, security) or marketing; some channels take only
+    # service notices, so a plan that does not say is held to the stricter rule
+    purpose: Purpose = "marketing"
+    ad_audiences: list[AdPlatform] = Field(default_factory=list)
     experiment: Experiment
     send_window: SendWindow
     frequency_cap: FrequencyCap | None = None
@@ -151,6 +173,19 @@ class CampaignPlan(_Strict):
         overlap = sorted(set(self.include_segments) & set(self.exclude_segments))
         if overlap:
             raise ValueError(f"segments {overlap} are both included and excluded")
+        service_only = [channel for channel in self.channels if channel in SERVICE_ONLY_CHANNELS]
+        if self.purpose == "marketing" and service_only:
+            fitting = [channel for channel in CHANNELS if channel not in SERVICE_ONLY_CHANNELS]
+            raise ValueError(
+                f"channels {service_only} carry service notices only (WeChat forbids marketing in Official Account "
+                f"template messages) and this plan's purpose is marketing; for marketing use {', '.join(fitting)}, "
+                "or set `purpose: service` if the message is a service notice"
+            )
+        if "sms" in self.channels and not self.template.sign_name:
+            raise ValueError(
+                "the plan may send SMS but template.sign_name is empty; SMS vendors need the approved signature "
+                "(签名), e.g. `sign_name: 夜班商城` under `template:`"
+            )
         if self.budget_fen is not None and self.benefit is None:
             raise ValueError("budget_fen is set but there is no benefit to spend it on; add `benefit:`")
         return self

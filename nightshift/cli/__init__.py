@@ -10,6 +10,7 @@
 | `segment.py`  | `segment validate | preview | diff | explain | show` |
 | `campaign.py` | `campaign validate | preview | measure | resume` |
 | `reconcile.py`| `reconcile show` |
+| `report.py`   | `report open` |
 
 Command modules import the rest of Nightshift inside the commands, so `nightshift --help` stays fast.
 """
@@ -24,6 +25,7 @@ from nightshift.cli import airflow, data, demo, pipeline, profile
 from nightshift.cli.campaign import campaign_app
 from nightshift.cli.common import err_console
 from nightshift.cli.reconcile import reconcile_app
+from nightshift.cli.report import report_app
 from nightshift.cli.segment import segment_app
 from nightshift.errors import NightshiftError
 
@@ -48,6 +50,7 @@ app.command()(profile.profile)
 app.add_typer(segment_app, name="segment")
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(reconcile_app, name="reconcile")
+app.add_typer(report_app, name="report")
 
 
 def main() -> None:

@@ -61,7 +61,8 @@ def _run_through_airflow(run_date: date, settings: Settings, console: Console) -
 
 
 def show_outputs(run_date: date, settings: Settings, console: Console) -> None:
-    from nightshift.stages.report import ingestion_by_source
+    from nightshift.reporting.gather import ingestion_by_source
+    from nightshift.reporting.outputs import INDEX, SUMMARY, TEXT, report_dir
     from nightshift.warehouse import get_client
 
     client = get_client(settings)
@@ -101,8 +102,8 @@ def show_outputs(run_date: date, settings: Settings, console: Console) -> None:
     for manifest_path in sorted(export_dir.glob("*.manifest.json")):
         manifest = json.loads(manifest_path.read_text())
         console.print(f"  {manifest['file']}  {manifest['rows']:,} rows, manifest {manifest_path.name}", soft_wrap=True)
-    report = settings.reports_dir / run_date.isoformat() / "nightly_report.txt"
-    console.print(f"[bold]Report[/]: {report}", soft_wrap=True)
+    reports = report_dir(settings, run_date)
+    console.print(f"[bold]Report[/]: {reports / INDEX}  (also {SUMMARY}, {TEXT} and CSVs)", soft_wrap=True)
     console.print(f"[bold]Warehouse[/]: {settings.warehouse.describe()}  (try `nightshift status`, `nightshift sql`)")
     console.print(f"[bold]Lake[/]: {settings.lake_root}    [bold]Landing[/]: {settings.landing_dir}")
 

@@ -44,6 +44,35 @@ SELECT campaign_id, monitor, severity, money_at_risk_fen, keys, detail FROM audi
 WHERE run_date = {d:Date} AND ({campaign:String} = '' OR campaign_id = {campaign:String})
 ORDER BY severity = 'critical' DESC, campaign_id, monitor
 """
+# What tonight's run did about the keys: make-up orders, resends on a fallback channel, and what it refused.
+ACTIONS_TAKEN_SQL = """
+SELECT campaign_id, 'make-up order' AS action, '' AS reason, count() AS keys FROM audience.replenishment
+WHERE run_date = {d:Date} AND ({campaign:String} = '' OR campaign_id = {campaign:String}) GROUP BY campaign_id
+UNION ALL
+SELECT campaign_id, concat('resend on ', channel), '', count() FROM audience.resends
+WHERE run_date = {d:Date} AND ({campaign:String} = '' OR campaign_id = {campaign:String}) GROUP BY campaign_id, channel
+UNION ALL
+SELECT campaign_id, 'refused', reason, count() FROM audience.replenishment_refusals
+WHERE run_date = {d:Date} AND ({campaign:String} = '' OR campaign_id = {campaign:String}) GROUP BY campaign_id, reason
+ORDER BY campaign_id, action, reason
+"""
+RECEIPT_MATCHING_SQL = """
+SELECT vendor_table, matched_by_key, matched_by_address, ambiguous, unmatched FROM audience.receipt_matching
+WHERE run_date = {d:Date} ORDER BY vendor_table
+"""
+
+
+def _print_optional(client, sql: str, params: dict, table: Table, tables: tuple[str, ...]) -> None:
+    """Rows of a query over tables an older installation may not have yet; nothing printed when empty."""
+    from nightshift.warehouse.partitions import table_exists
+
+    if not all(table_exists(client, name) for name in tables):
+        return
+    rows = client.query(sql, parameters=params).result_rows
+    for row in rows:
+        table.add_row(*(f"{value:,}" if isinstance(value, int) else str(value) for value in row))
+    if rows:
+        console.print(table)
 
 
 @reconcile_app.command()
@@ -83,6 +112,12 @@ def show(
             colour = "red" if severity == "critical" else "yellow"
             table.add_row(campaign_id, monitor, f"[{colour}]{severity}[/]", f"{money / 100:,.2f}", f"{keys:,}", detail)
         console.print(table)
+    actions = _table("campaign", "action", "reason", "keys", title="Done about it tonight")
+    _print_optional(client, ACTIONS_TAKEN_SQL, params, actions,
+                    ("audience.replenishment", "audience.resends", "audience.replenishment_refusals"))  # fmt: skip
+    matching = _table("vendor table", "by key", "by address", "ambiguous (not assigned)", "unmatched",
+                      title="How receipts found their contact")  # fmt: skip
+    _print_optional(client, RECEIPT_MATCHING_SQL, params, matching, ("audience.receipt_matching",))
     rows = client.query(ACTION_SQL, parameters=params).result_rows
     table = _table("business date", "campaign", "channel", "contact_id", "one_id", "class", "planned", "granted",
                    "grants", "vendor code", title=f"Keys to act on ({len(rows):,})")  # fmt: skip

@@ -10,6 +10,17 @@ NIGHTSHIFT_EXPORTS/<date>/. This stage is the only writer of that folder.
 - Make-up files (`replenishment__<id>__<benefit_id>.csv`, for the benefit system): the make-up orders the reconcile
   stage decided on the run date (`audience.replenishment`), in the campaign files' columns, with an empty channel:
   a make-up is a grant, not a message. Each row's `contact_id` is the make-up's own idempotency key.
+- Resend files (`resend__<id>__<channel>.csv`, what delivery channels send): contacts whose delivery failed, sent
+  once more on the campaign's next fallback channel (`audience.resends`, decided by the reconcile stage), in the
+  campaign files' columns with the original contact's variant and no benefit. Each row's `contact_id` is the
+  resend's own idempotency key.
+- Channel-native payloads (`<campaign>/<channel>/part-NNNNN.<ext>`, what each vendor takes as it is): beside each
+  campaign file, the same rows rendered by the channel's writer (`nightshift.deliveries`): Aliyun SendBatchSms
+  bodies and a Chuanglan import for SMS, JPush pushes, WeChat template messages, WeCom mark_tag bodies, the call
+  list. A plan's `ad_audiences` add hashed customer-audience zips of its treated people per ad platform
+  (`<campaign>/tencent_ads/`, `<campaign>/ocean_engine/`). A contact a writer cannot address (a number that is not
+  an 11-digit mainland mobile, a WeCom contact without its staff owner) is left out of the payload and counted in
+  the summary; it stays in the campaign file, which remains the record of what was handed over.
 - A campaign whose circuit breaker is open (`nightshift.reconciliation.breaker`) gets no file at all: its rows stay
   in the plan, are not handed over and so are not recorded as contacted; the summary says so.
 - `audience.contact_history`: one row per contact in those files, written from the same rows each file was
@@ -30,6 +41,7 @@ from pathlib import Path
 from nightshift.audiences.contacts import HISTORY, HISTORY_COLUMNS, HISTORY_SELECT, PLAN_SOURCE, ensure_contact_tables
 from nightshift.campaigns.models import HOLDOUT, CampaignPlan
 from nightshift.campaigns.plans import CAMPAIGNS_DIR, load_plans
+from nightshift.deliveries import AD_PROFILE_COLUMNS, AD_WRITERS, PROFILE_COLUMNS, WRITERS, Payload, write_parts
 from nightshift.errors import NightshiftError
 from nightshift.files import write_with_manifest
 from nightshift.reconciliation.breaker import open_breakers
@@ -79,6 +91,19 @@ SELECT r.run_date, r.campaign_id, toUInt64(r.one_id), '', r.contact_id, 'repleni
 FROM audience.replenishment AS r
 WHERE {REPLENISHMENT_FILE_ROWS}
 """
+RESEND_GROUPS_SQL = """
+SELECT campaign_id, channel FROM audience.resends
+WHERE run_date = {d:Date} AND campaign_id NOT IN {withheld:Array(String)}
+GROUP BY campaign_id, channel ORDER BY campaign_id, channel
+"""
+RESEND_FILE_ROWS = "a.run_date = {d:Date} AND a.campaign_id = {campaign:String} AND a.channel = {channel:String}"
+RECORD_RESENDS_SQL = f"""
+INSERT INTO {HISTORY} ({HISTORY_COLUMNS}, replenishes)
+SELECT a.run_date, a.campaign_id, toUInt64(a.one_id), a.channel, a.contact_id, a.variant, a.send_at, '', 0, 'resend',
+       a.replenishes
+FROM audience.resends AS a
+WHERE {RESEND_FILE_ROWS}
+"""
 CAMPAIGN_GROUPS_SQL = """
 SELECT campaign_id, channel, sum(cost_fen) AS cost_fen FROM audience.campaign_audience
 WHERE run_date = {d:Date} AND variant != {holdout:String} AND channel != ''
@@ -108,30 +133,93 @@ def _quoted(identifier: str) -> str:
     return "`" + identifier.replace("`", "") + "`"
 
 
-def campaign_export_sql(plan: CampaignPlan | None) -> tuple[str, list[str]]:
-    """The SELECT of one campaign-channel file, and its column names."""
+def _profile_select(columns: list[str], names: list[str], known: set[str] | None) -> str:
+    """`, toString(p.<column>) AS <name>` per column; '' for a column the profile lacks (when `known` is given)."""
+    return "".join(
+        f",\n    toString(p.{_quoted(column)}) AS {name}"
+        if known is None or column in known
+        else f",\n    '' AS {name}"
+        for column, name in zip(columns, names, strict=True)
+    )
+
+
+def campaign_export_sql(
+    plan: CampaignPlan | None,
+    profile_extras: tuple[str, ...] = (),
+    known_columns: set[str] | None = None,
+    resends: bool = False,
+) -> tuple[str, list[str]]:
+    """The SELECT of one campaign-channel file (or, with `resends`, one resend file), and its column names.
+    `profile_extras` appends profile columns by their own names (what a channel's payload writer reads besides the
+    file's columns); the file uses none."""
     params = sorted(plan.template.params.items()) if plan else []
     param_columns = [f"param_{name}" for name, _ in params]
-    param_select = "".join(
-        f",\n    toString(p.{_quoted(column)}) AS {name}"
-        for (_, column), name in zip(params, param_columns, strict=True)
+    param_select = _profile_select([column for _, column in params], param_columns, None)
+    param_select += _profile_select(list(profile_extras), list(profile_extras), known_columns)
+    source, rows = (
+        ("audience.resends", RESEND_FILE_ROWS) if resends else ("audience.campaign_audience", CAMPAIGN_FILE_ROWS)
+    )
+    benefit = (
+        "'' AS benefit_id,\n    0 AS cost_fen" if resends else "a.benefit_id AS benefit_id,\n    a.cost_fen AS cost_fen"
     )
     sql = f"""
 SELECT
-    a.one_id AS one_id,
+    toUInt64(a.one_id) AS one_id,
     a.contact_id AS contact_id,
     a.variant AS variant,
     a.contact_ref AS contact_ref,
     formatDateTime(a.send_at, '%Y-%m-%dT%H:%i:%SZ', 'UTC') AS send_at,
     {{template_id:String}} AS template_id,
-    a.benefit_id AS benefit_id,
-    a.cost_fen AS cost_fen{param_select}
+    {benefit}{param_select}
+FROM {source} AS a
+LEFT JOIN marts.user_profile AS p ON p.one_id = toUInt64(a.one_id)
+WHERE {rows}
+ORDER BY one_id, contact_id
+"""
+    return sql, CAMPAIGN_BASE_COLUMNS + param_columns + list(profile_extras)
+
+
+def ad_audience_sql(known_columns: set[str]) -> str:
+    """The treated people of one campaign (every channel, no holdout) with the ids an ad audience is hashed from."""
+    ids = _profile_select(list(AD_PROFILE_COLUMNS), list(AD_PROFILE_COLUMNS), known_columns)
+    return f"""
+SELECT a.one_id AS one_id, a.contact_id AS contact_id{ids}
 FROM audience.campaign_audience AS a
 LEFT JOIN marts.user_profile AS p ON p.one_id = a.one_id
-WHERE {CAMPAIGN_FILE_ROWS}
+WHERE a.run_date = {{d:Date}} AND a.campaign_id = {{campaign:String}} AND a.variant != {{holdout:String}}
+    AND a.channel != ''
 ORDER BY one_id
 """
-    return sql, CAMPAIGN_BASE_COLUMNS + param_columns
+
+
+def _record_payload(result: StageResult, campaign_id: str, target: str, directory: Path, payload: Payload) -> None:
+    write_parts(directory, payload.parts)
+    result.rows[f"{campaign_id}/{target}"] = payload.contacts
+    result.outputs[f"{campaign_id} {target} payloads"] = str(directory)
+    if payload.rejected:
+        result.rows[f"{campaign_id}/{target} left out"] = len(payload.rejected)
+
+
+def export_payloads(
+    client, plan: CampaignPlan, channel: str, parameters: dict, out_dir: Path, result: StageResult, known: set[str]
+) -> int:
+    """The channel-native files of one campaign-channel file's rows; returns how many contacts were left out."""
+    sql, _ = campaign_export_sql(plan, PROFILE_COLUMNS.get(channel, ()), known)
+    rows = list(client.query(sql, parameters=parameters).named_results())
+    payload = WRITERS[channel](rows, plan)
+    _record_payload(result, plan.id, channel, out_dir / plan.id / channel, payload)
+    return len(payload.rejected)
+
+
+def export_ad_audiences(
+    client, plan: CampaignPlan, run_date: date, out_dir: Path, result: StageResult, known: set[str]
+) -> None:
+    if not plan.ad_audiences:
+        return
+    parameters = {"d": run_date, "campaign": plan.id, "holdout": HOLDOUT}
+    rows = list(client.query(ad_audience_sql(known), parameters=parameters).named_results())
+    for platform in plan.ad_audiences:
+        _record_payload(result, plan.id, platform, out_dir / plan.id / platform, AD_WRITERS[platform](rows, plan))
 
 
 def export_segments(client, run_date: date, out_dir: Path, result: StageResult) -> str:
@@ -192,6 +280,30 @@ def export_replenishments(client, run_date: date, out_dir: Path, result: StageRe
     return exported
 
 
+def export_resends(client, run_date: date, out_dir: Path, result: StageResult, plans: dict, withheld: list[str]) -> int:
+    """Resend files of the run date, recorded in contact_history as source 'resend'. Returns their rows."""
+    if not table_exists(client, "audience.resends"):
+        return 0
+    exported = 0
+    for campaign_id, channel in client.query(
+        RESEND_GROUPS_SQL, parameters={"d": run_date, "withheld": withheld}
+    ).result_rows:
+        plan = plans.get(campaign_id)
+        sql, columns = campaign_export_sql(plan, resends=True)
+        parameters = {"d": run_date, "campaign": campaign_id, "channel": channel,
+                      "template_id": plan.template.id if plan else ""}  # fmt: skip
+        path = out_dir / f"resend__{campaign_id}__{channel}.csv"
+        manifest_fields = {"campaign_id": campaign_id, "channel": channel, "run_date": run_date.isoformat(),
+                           "columns": columns, "format": "csv", "resend": True, "cost_fen": 0}  # fmt: skip
+        rows, manifest = export_with_manifest(client, sql, parameters, path, manifest_fields)
+        client.command(RECORD_RESENDS_SQL, parameters=parameters)
+        result.rows[path.name] = rows
+        result.outputs[f"{campaign_id} {channel} resend csv"] = str(path)
+        result.outputs[f"{campaign_id} {channel} resend manifest"] = str(manifest)
+        exported += rows
+    return exported
+
+
 def export_campaigns(
     client, run_date: date, out_dir: Path, result: StageResult, plans_dir: Path, withheld: list[str]
 ) -> str:
@@ -201,10 +313,11 @@ def export_campaigns(
         return "no campaign audiences yet"
     profile_columns = set(warehouse_schema(client).get("user_profile", {}))
     plans = {plan.id: plan for plan in load_plans(plans_dir, None, profile_columns).plans}
+    resent = export_resends(client, run_date, out_dir, result, plans, withheld)
     groups = client.query(
         CAMPAIGN_GROUPS_SQL, parameters={"d": run_date, "holdout": HOLDOUT, "withheld": withheld}
     ).result_rows
-    missing_plans, exported = set(), replenished
+    missing_plans, exported, left_out = set(), replenished + resent, 0
     for campaign_id, channel, cost_fen in groups:
         plan = plans.get(campaign_id)
         if plan is None:  # the plan changed since the audiences stage: export without template parameters
@@ -225,14 +338,22 @@ def export_campaigns(
         }
         rows, manifest = export_with_manifest(client, sql, parameters, path, manifest_fields)
         client.command(RECORD_CONTACTS_SQL, parameters={**parameters, "source": PLAN_SOURCE})
+        if plan is not None:  # without its plan a channel's payload lacks its template, sign name and tag
+            left_out += export_payloads(client, plan, channel, parameters, out_dir, result, profile_columns)
         result.rows[path.name] = rows
         result.outputs[f"{campaign_id} {channel} csv"] = str(path)
         result.outputs[f"{campaign_id} {channel} manifest"] = str(manifest)
         exported += rows
+    for campaign_id in sorted({campaign_id for campaign_id, _, _ in groups} - missing_plans):
+        export_ad_audiences(client, plans[campaign_id], run_date, out_dir, result, profile_columns)
     result.rows[HISTORY] = _recorded_contacts(client, run_date, exported)
     summary = f"{len(groups)} campaign files" if groups else "no campaign audience on this date"
+    if left_out:
+        summary += f" ({left_out} contacts left out of channel payloads: no address the channel takes)"
     if replenished:
         summary += f", {replenished} make-up orders"
+    if resent:
+        summary += f", {resent} resends on a fallback channel"
     if withheld:
         summary += f"; withheld (circuit breaker open): {', '.join(withheld)}"
     if missing_plans:

@@ -9,7 +9,12 @@ benefit ledger `raw.benefits__grants` and the vendor receipts `raw.receipts__*` 
 - `audience.reconciliation`: keys and money per business date, campaign and class;
 - `audience.loss_alerts`: the loss monitors' findings; a critical one opens the campaign's breaker;
 - `audience.replenishment` (make-up orders, exported tonight by the export stage; across dates the ledger of every
-  key ever made up) and `audience.replenishment_refusals` (what could not be made up, and why).
+  key ever made up);
+- `audience.resends`: contacts whose delivery failed, sent once more tonight on the campaign's next fallback channel
+  the person can receive within the policy's frequency caps, at the campaign's send time (quiet hours respected);
+- `audience.replenishment_refusals`: what could not be made up or resent, and why;
+- `audience.receipt_matching`: per vendor, receipts matched by their key, by address (records without the key),
+  ambiguous (several contacts at that address and day: assigned to none) and unmatched.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from nightshift.audiences.contacts import HISTORY, ensure_contact_tables
 from nightshift.campaigns.plans import CAMPAIGNS_DIR, POLICY_PATH, load_plans, load_policy
 from nightshift.lake import dataset_path, lake_to_table, table_to_lake
 from nightshift.reconciliation.breaker import open_breakers
-from nightshift.reconciliation.inputs import GRANTS_SQL, PLAN_SQL, RECEIPT_SOURCES, receipts_sql
+from nightshift.reconciliation.inputs import GRANTS_SQL, PLAN_SQL, RECEIPT_SOURCES, receipt_matching_sql, receipts_sql
 from nightshift.stages.context import StageContext, StageResult
 from nightshift.warehouse.partitions import has_column, reset_partitions, table_exists
 
@@ -31,13 +36,31 @@ OUTPUT_TABLES = (
     "audience.reconciliation",
     "audience.loss_alerts",
     "audience.replenishment",
+    "audience.resends",
     "audience.replenishment_refusals",
+    "audience.receipt_matching",
 )
 PREVIOUS_SQL = """
 SELECT contact_id, min(first_seen_run_date) AS first_seen_run_date, min(resolved_run_date) AS resolved_run_date
 FROM audience.reconciliation_items WHERE run_date < {d:Date} AND class != 'unplanned_grant' GROUP BY contact_id
 """
 MADE_UP_SQL = "SELECT DISTINCT replenishes AS contact_id FROM audience.replenishment WHERE run_date < {d:Date}"
+RESENT_SQL = "SELECT DISTINCT replenishes AS contact_id FROM audience.resends WHERE run_date < {d:Date}"
+# Contacts that count against the policy's frequency caps tonight: handed over on earlier nights, and tonight's plan.
+RECENT_CONTACTS_SQL = """
+SELECT toInt64(one_id) AS one_id, toString(channel) AS channel, run_date AS contact_date FROM audience.contact_history
+WHERE run_date < {d:Date} AND run_date >= {d:Date} - 366 AND channel != ''
+UNION ALL
+SELECT toInt64(one_id), toString(channel), run_date FROM audience.campaign_audience
+WHERE run_date = {d:Date} AND channel != '' AND variant != 'holdout'
+"""
+# Per person, the channels a resend may use: consented and reachable, with an address, not closed by a policy flag.
+REACHABLE_SQL = """
+SELECT toInt64(one_id) AS one_id, {channel:String} AS channel, toString(contact_ref_{channel_column}) AS contact_ref,
+       toString(timezone) AS timezone
+FROM marts.user_profile
+WHERE can_receive_{channel_column} = 1 AND contact_ref_{channel_column} != '' {closed}
+"""
 # Never made up: people the policy suppresses everywhere, people no channel may reach (opted out everywhere), and
 # anybody held out of a campaign (a make-up to a holdout person would spoil the measurement).
 BLOCKED_PEOPLE_SQL = """
@@ -60,6 +83,25 @@ def _blocked_people_sql(policy) -> str:
 
     reachable = " OR ".join(f"can_receive_{channel} = 1" for channel in CHANNELS)
     return BLOCKED_PEOPLE_SQL.format(person_flags=" OR ".join(f"{flag} = 1" for flag in flags), reachable=reachable)
+
+
+def _reachable_sql(policy) -> str:
+    from nightshift.contracts import CHANNELS
+
+    parts = []
+    for channel in CHANNELS:
+        closed = "".join(f" AND {flag} != 1" for flag in policy.suppression.channel.get(channel, []))
+        parts.append(REACHABLE_SQL.replace("{channel:String}", f"'{channel}'").format(channel_column=channel,
+                                                                                       closed=closed))  # fmt: skip
+    return "\nUNION ALL\n".join(parts)
+
+
+def _send_times(plans, policy) -> list[tuple[str, str]]:
+    """Each campaign's local send time: the earliest in its send window outside the quiet hours."""
+    from nightshift.campaigns.models import first_send_time
+
+    times = [(plan.id, first_send_time(plan.send_window, policy.quiet_hours)) for plan in plans]
+    return [(campaign, moment.strftime("%H:%M:%S")) for campaign, moment in times if moment is not None]
 
 
 def _campaign_rows(plans, run_date: date, stopped: set[str]) -> list[tuple]:
@@ -90,21 +132,30 @@ def run(ctx: StageContext, plans_dir: Path = CAMPAIGNS_DIR, policy_path: Path = 
     campaign_ids = [plan.id for plan in plans]
     settings = policy.reconciliation
     params = {"d": run_date, "campaigns": campaign_ids}
-    tables = {table for table in (*RECEIPT_SOURCES, "raw.benefits__grants") if table_exists(client, table)}
+    candidates = (*RECEIPT_SOURCES, "raw.benefits__grants", "audience.campaign_audience", "audience.resends")
+    tables = {table for table in candidates if table_exists(client, table)}
     # The Spark job's inputs, each written to the lake by ClickHouse; a side with no table yet is read as empty.
-    inputs = {"plan": PLAN_SQL, "previous": PREVIOUS_SQL, "made_up": MADE_UP_SQL}
+    inputs = {"plan": PLAN_SQL, "previous": PREVIOUS_SQL, "made_up": MADE_UP_SQL, "resent": RESENT_SQL}
     if "raw.benefits__grants" in tables:
         inputs["grants"] = GRANTS_SQL
     if receipts := receipts_sql(tables):
         inputs["receipts"] = receipts
+    if matching := receipt_matching_sql(tables):  # how receipts found their key; ambiguous ones are counted here
+        client.command(
+            f"INSERT INTO audience.receipt_matching SELECT {{d:Date}}, * FROM ({matching})", parameters=params
+        )
     if table_exists(client, "marts.user_profile") and table_exists(client, "audience.campaign_audience"):
         inputs["blocked"] = _blocked_people_sql(policy)
+        inputs["recent"] = RECENT_CONTACTS_SQL
+    if table_exists(client, "marts.user_profile"):
+        inputs["reachable"] = _reachable_sql(policy)
     paths = {name: dataset_path(lake, f"reconcile_{name}", run_date) for name in inputs}
     for name, sql in inputs.items():
         table_to_lake(client, sql, paths[name], params)
 
     from nightshift.spark import get_spark
     from spark_jobs import reconcile as job
+    from spark_jobs.audience import schedule, spark_timezones
 
     spark = get_spark("nightshift-reconcile", ctx.settings)
 
@@ -144,7 +195,26 @@ def run(ctx: StageContext, plans_dir: Path = CAMPAIGNS_DIR, policy_path: Path = 
                       "planned_fen"),
         "audience.replenishment",
     )  # fmt: skip
-    load(refusals, "audience.replenishment_refusals")
+    resends, resend_refusals = job.resend_orders(
+        items, plan, read("resent", "contact_id string"), campaigns, read("blocked", "one_id long"),
+        read("reachable", "one_id long, channel string, contact_ref string, timezone string"),
+        read("recent", "one_id long, channel string, contact_date date"),
+        spark.createDataFrame([(channel, cap.max_contacts, cap.days) for channel, cap in policy.frequency_caps.items()],
+                              "channel string, max_contacts long, days long"),
+        run_date,
+    )  # fmt: skip
+    variants = read("plan", "contact_id string, variant string").withColumnRenamed("contact_id", "replenishes")
+    send_times = spark.createDataFrame(_send_times(plans, policy), "campaign_id string, send_local_time string")
+    scheduled = schedule(resends.join(send_times, on="campaign_id", how="inner"), run_date, policy.default_timezone,
+                         spark_timezones(spark))  # fmt: skip
+    load(
+        scheduled.join(variants, on="replenishes", how="left").select(
+            "contact_id", "replenishes", "campaign_id", "channel", "one_id",
+            F.coalesce(F.col("variant"), F.lit("")).alias("variant"), "contact_ref", "send_at",
+        ),
+        "audience.resends",
+    )  # fmt: skip
+    load(refusals.unionByName(resend_refusals), "audience.replenishment_refusals")
     by_class = dict(items.groupBy("class").count().collect())
     items.unpersist()
     classes = ", ".join(f"{klass} {count:,}" for klass, count in sorted(by_class.items())) or "no keys in the window"
@@ -153,8 +223,9 @@ def run(ctx: StageContext, plans_dir: Path = CAMPAIGNS_DIR, policy_path: Path = 
         parameters={"d": run_date},
     ).result_rows[0][0]
     summary = (
-        f"{classes}; {rows['audience.replenishment']:,} make-up orders, "
-        f"{rows['audience.replenishment_refusals']:,} refused; {rows['audience.loss_alerts']:,} loss alerts"
+        f"{classes}; {rows['audience.replenishment']:,} make-up orders, {rows['audience.resends']:,} resends on a "
+        f"fallback channel, {rows['audience.replenishment_refusals']:,} refused; "
+        f"{rows['audience.loss_alerts']:,} loss alerts"
         + (f" ({critical} critical: breaker open for {', '.join(sorted(stopped))})" if critical else "")
     )
     return StageResult(STAGE, run_date, rows=rows, outputs=outputs, summary=summary)

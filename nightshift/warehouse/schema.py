@@ -454,8 +454,43 @@ ENGINE = MergeTree
 PARTITION BY run_date
 ORDER BY (run_date, campaign_id, contact_id)
 """
+# Failed deliveries sent once more on the campaign's next fallback channel, decided on the run date (exported that
+# night as `resend__<campaign>__<channel>.csv`). Across run dates also the ledger of every key ever resent.
+RESENDS_DDL = """
+CREATE TABLE IF NOT EXISTS audience.resends
+(
+    run_date     Date,
+    contact_id   String,
+    replenishes  String,
+    campaign_id  LowCardinality(String),
+    channel      LowCardinality(String),
+    one_id       Int64,
+    variant      LowCardinality(String),
+    contact_ref  String,
+    send_at      DateTime('UTC')
+)
+ENGINE = MergeTree
+PARTITION BY run_date
+ORDER BY (run_date, campaign_id, channel, contact_id)
+"""
+# How vendor receipts found their contact, per vendor table up to the run date: by the key they echo, by address
+# (channel address + send day, for records without the key), or not at all (ambiguous: several contacts there).
+RECEIPT_MATCHING_DDL = """
+CREATE TABLE IF NOT EXISTS audience.receipt_matching
+(
+    run_date            Date,
+    vendor_table        LowCardinality(String),
+    matched_by_key      UInt64,
+    matched_by_address  UInt64,
+    ambiguous           UInt64,
+    unmatched           UInt64
+)
+ENGINE = MergeTree
+PARTITION BY run_date
+ORDER BY (run_date, vendor_table)
+"""
 # What could not be made up, and why (campaign inactive, over budget, over the per-user cap, person blocked,
-# circuit open, no fallback channel).
+# circuit open) and which failed deliveries could not be resent (no fallback channel, unreachable, capped).
 REPLENISHMENT_REFUSALS_DDL = """
 CREATE TABLE IF NOT EXISTS audience.replenishment_refusals
 (
@@ -518,6 +553,8 @@ TABLES: dict[str, str] = {
     "audience.reconciliation": RECONCILIATION_DDL,
     "audience.replenishment": REPLENISHMENT_DDL,
     "audience.replenishment_refusals": REPLENISHMENT_REFUSALS_DDL,
+    "audience.resends": RESENDS_DDL,
+    "audience.receipt_matching": RECEIPT_MATCHING_DDL,
     "audience.loss_alerts": LOSS_ALERTS_DDL,
     "ops.campaign_resumes": CAMPAIGN_RESUMES_DDL,
 }

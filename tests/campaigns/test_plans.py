@@ -24,8 +24,8 @@ VALID = {
     "start_date": "2026-11-01",
     "end_date": "2026-11-30",
     "days_of_week": ["mon", "fri"],
-    "channels": ["wechat_oa_template", "sms", "outbound_call"],
-    "template": {"id": "t", "params": {"who": "phone"}},
+    "channels": ["app_push", "sms", "outbound_call"],
+    "template": {"id": "t", "params": {"who": "phone"}, "sign_name": "夜班商城"},
     "benefit": {"id": "coupon", "unit_cost_fen": 500, "per_user_cap": 1},
     "budget_fen": 100_000,
     "priority": 3,
@@ -57,7 +57,13 @@ def errors_of(directory: Path, plan_id: str) -> list[str]:
         ),
         ({"include_segments": ["s1", "ios_user"]}, "include_segments.1", "did you mean 'ios_users'"),
         ({"channels": ["sms", "carrier_pigeon"]}, "channels", "unknown channel 'carrier_pigeon'"),
-        ({"template": {"id": "t", "params": {"who": "phone_numbr"}}}, "template.params.who", "'phone'"),
+        (
+            {"template": {"id": "t", "params": {"who": "phone_numbr"}, "sign_name": "s"}},
+            "template.params.who",
+            "'phone'",
+        ),
+        ({"channels": ["wechat_oa_template", "sms"]}, "(top level)", "service notices only"),
+        ({"template": {"id": "t", "params": {"who": "phone"}}}, "(top level)", "template.sign_name is empty"),
         ({"end_date": "2026-10-01"}, "(top level)", "before start_date"),
         ({"budjet_fen": 5}, "budjet_fen", "unknown field"),
         ({"days_of_week": ["monday"]}, "days_of_week.0", "'mon'"),
@@ -121,8 +127,12 @@ def test_the_repository_plans_use_shipped_segments_and_show_every_policy_feature
 
 
 def test_template_parameters_may_name_catalogue_tag_columns(tmp_path):
-    write_plan(tmp_path, "good", template={"id": "t", "params": {"stage": "lifecycle_stage", "rfm": "rfm_segment"}})
-    write_plan(tmp_path, "typo", template={"id": "t", "params": {"stage": "lifecycle_stag"}})
+    write_plan(
+        tmp_path,
+        "good",
+        template={"id": "t", "params": {"stage": "lifecycle_stage", "rfm": "rfm_segment"}, "sign_name": "s"},
+    )
+    write_plan(tmp_path, "typo", template={"id": "t", "params": {"stage": "lifecycle_stag"}, "sign_name": "s"})
     plans = load_plans(tmp_path, SEGMENTS)
     assert [plan.id for plan in plans.plans] == ["good"]
     assert "did you mean 'lifecycle_stage'" in str(plans.errors[0]) and "tag_catalogue.csv" in str(plans.errors[0])
@@ -159,9 +169,13 @@ def test_cli_validate_reports_bad_plans_and_exits_1(tmp_path):
     campaigns = tmp_path / "campaigns"
     shutil.copytree(CAMPAIGNS_DIR, campaigns)
     write_plan(campaigns, "typo", channels=["smss"])
+    write_plan(campaigns, "coupon_on_oa", channels=["wechat_oa_template", "sms"], purpose="marketing")
     result = runner.invoke(campaign_app, ["validate", "--plans-dir", str(campaigns)], terminal_width=200)
     assert result.exit_code == 1
     assert "typo.yml: channels: unknown channel 'smss'" in result.output
+    output = " ".join(result.output.split())  # the message may wrap
+    assert "coupon_on_oa.yml: (top level): channels ['wechat_oa_template'] carry service notices only" in output
+    assert "for marketing use sms, app_push, wecom, outbound_call" in output
     assert "ok" in result.output and "winback_lapsed.yml" in result.output
 
 

@@ -140,7 +140,7 @@ def test_demo_summary_prints_every_export_manifest_and_the_report_in_full(airflo
     export_dir = settings.exports_dir / RUN_DATE.isoformat()
     # a narrow terminal must not truncate any path a person needs to open
     assert f"Exports directory: {export_dir}" in shown
-    assert f"Report: {settings.reports_dir / RUN_DATE.isoformat() / 'nightly_report.txt'}" in shown
+    assert f"Report: {settings.reports_dir / RUN_DATE.isoformat() / 'index.html'}" in shown
     for manifest_path in sorted(export_dir.glob("*.manifest.json")):
         assert manifest_path.name in shown
         assert json.loads(manifest_path.read_text())["file"] in shown

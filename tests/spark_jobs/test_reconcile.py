@@ -18,7 +18,7 @@ from spark_jobs.reconcile import (
     classify,
     loss_alerts,
     make_up_orders,
-    refailed_contacts,
+    resend_orders,
     summarise,
 )
 
@@ -172,11 +172,55 @@ def test_a_granted_make_up_replenishes_the_original(frames):
     assert items["missing"] == "replenished" and items[make_up] == "ok"
 
 
-def test_failed_deliveries_are_re_planned_on_the_next_channel(frames):
-    items = classify(frames(PLAN, PLAN_SCHEMA), frames(GRANTS, GRANTS_SCHEMA), frames(RECEIPTS, RECEIPTS_SCHEMA),
-                     frames([], PREVIOUS_SCHEMA), ANSWERED)  # fmt: skip
-    rows = refailed_contacts(items, frames(PLAN, PLAN_SCHEMA), frames(CAMPAIGNS, CAMPAIGNS_SCHEMA)).collect()
-    assert [(row.contact_id, row.next_channel) for row in rows] == [("failed", "app_push")]
+REACHABLE = "one_id long, channel string, contact_ref string, timezone string"
+RECENT = "one_id long, channel string, contact_date date"
+CAPS = "channel string, max_contacts long, days long"
+THREE_CHANNELS = [("camp", True, False, 100_000, 1, ["sms", "wecom", "app_push"])]
+
+
+def test_failed_deliveries_are_resent_once_on_the_next_channel_the_person_can_take(frames):
+    """Person 1 failed on sms: wecom is next but they have no WeCom contact, so app_push. Person 2 failed on sms
+    and is at their app_push cap, so wecom. Person 3 is capped on both; person 4 failed on the last channel."""
+    plan = frames([plan_row("p1", one_id=1), plan_row("p2", one_id=2), plan_row("p3", one_id=3),
+                   plan_row("p4", channel="app_push", one_id=4), plan_row("ok", one_id=5)], PLAN_SCHEMA)  # fmt: skip
+    receipts = frames([(k, ch, False, "isv.BLACK_KEY_CONTROL_LIMIT", ANSWERED)
+                       for k, ch in (("p1", "sms"), ("p2", "sms"), ("p3", "sms"), ("p4", "app_push"))]
+                      + [("ok", "sms", True, "DELIVERED", ANSWERED)], RECEIPTS_SCHEMA)  # fmt: skip
+    items = classify(plan, frames([], GRANTS_SCHEMA), receipts, frames([], PREVIOUS_SCHEMA), ANSWERED)
+    reachable = frames([(1, "app_push", "reg-1", "Asia/Shanghai"), (2, "wecom", "wm-2", ""),
+                        (2, "app_push", "reg-2", ""), (3, "wecom", "wm-3", ""), (3, "app_push", "reg-3", ""),
+                        (5, "app_push", "reg-5", "")], REACHABLE)  # fmt: skip
+    recent = frames([(2, "app_push", D), (3, "app_push", D), (3, "wecom", ANSWERED),
+                     (3, "wecom", D - timedelta(days=30))], RECENT)  # fmt: skip
+    caps = frames([("app_push", 1, 7), ("wecom", 1, 7)], CAPS)
+    campaigns = frames(THREE_CHANNELS, CAMPAIGNS_SCHEMA)
+
+    def resend(resent=(), blocked=(), campaign=campaigns):
+        orders, refusals = resend_orders(items, plan, frames([(k,) for k in resent], "contact_id string"), campaign,
+                                         frames([(b,) for b in blocked], "one_id long"), reachable, recent, caps,
+                                         ANSWERED)  # fmt: skip
+        return ({row.replenishes: row for row in orders.collect()},
+                {row.contact_id: row.reason for row in refusals.collect()})  # fmt: skip
+
+    orders, refusals = resend()
+    assert {key: (row.channel, row.contact_ref) for key, row in orders.items()} == {
+        "p1": ("app_push", "reg-1"),
+        "p2": ("wecom", "wm-2"),
+    }
+    assert orders["p1"].contact_id == python_make_up_key("p1")  # the resend's own deterministic key
+    assert refusals == {"p3": "frequency_cap", "p4": "no_fallback_channel"}
+    # resent on an earlier night, a blocked person, an open breaker: never again / refused with the reason
+    again, refused = resend(resent=("p1",), blocked=(2,))
+    assert again == {} and refused["p2"] == "person_blocked"
+    _, stopped = resend(campaign=frames([("camp", True, True, 100_000, 1, ["sms", "app_push"])], CAMPAIGNS_SCHEMA))
+    assert set(stopped.values()) == {"circuit_open"}
+    # only on the night the failure became known: a night later the same failures are not resent
+    later = classify(plan, frames([], GRANTS_SCHEMA), receipts,
+                     frames([(k, ANSWERED, ANSWERED) for k in ("p1", "p2", "p3", "p4", "ok")], PREVIOUS_SCHEMA),
+                     ANSWERED + timedelta(days=1))  # fmt: skip
+    none, _ = resend_orders(later, plan, frames([], "contact_id string"), campaigns, frames([], "one_id long"),
+                            reachable, recent, caps, ANSWERED + timedelta(days=1))  # fmt: skip
+    assert none.count() == 0
 
 
 def test_loss_monitors_fire_on_crafted_cases_only(frames):
@@ -195,6 +239,11 @@ def test_loss_monitors_fire_on_crafted_cases_only(frames):
     spent = {row.monitor: row.severity for row in loss_alerts(items, grants, exact, ANSWERED).collect()}
     assert spent["budget"] == "warning"
     assert alerts["user_cap"].severity == "warning" and alerts["user_cap"].keys == 1  # person 7: 9 grants, cap 1
+    # a night later with no new grants: still over budget (warning), but nothing new trips the breaker again
+    quiet = {
+        row.monitor: row.severity for row in loss_alerts(items, grants, tight, ANSWERED + timedelta(days=1)).collect()
+    }
+    assert quiet["budget"] == "warning" and "user_cap" not in quiet
 
     clean_plan = frames([plan_row("ok")], PLAN_SCHEMA)
     clean_grants = frames([grant("g1", "ok", one_id=1)], GRANTS_SCHEMA)

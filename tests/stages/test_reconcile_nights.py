@@ -2,8 +2,11 @@
 reconcile stage's classes against the faults the world injected (`_truth/reconciliation_faults.csv`), late receipts
 moving keys from pending to their class, make-up orders, and re-runs that never make up or contact anybody twice.
 
-Scale: a small world, so the test fits the suite; the same check runs at any scale with
-`python -m bench.reconcile_world` (see docs).
+Scale: 20,000 people (the issue's acceptance scale), five nights: the first night's keys are past the lag window
+(3 days) on the fifth. At this scale the world's duplicates spend the shipped plans' budgets and trip breakers, so
+missing grants are refused (over budget, circuit open) rather than made up; the test checks every one is either
+made up or refused with its reason (granted make-ups, `replenished`, are covered in tests/spark_jobs). The same
+check runs at any scale with `python -m bench.reconcile_world --users N --days D`.
 """
 
 from __future__ import annotations
@@ -11,16 +14,22 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import signal
+import subprocess
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli, run_python
+from tests.conftest import REPO_ROOT, VENV_BIN, isolated_env, run_cli, run_python
 
 FIRST_NIGHT = "2026-11-20"
 LAST_NIGHT = "2026-11-24"  # lag 3: the first night's keys are final on the fifth night
-USERS = "800"
+NIGHTS = "5"
+USERS = "20000"
+pytestmark = pytest.mark.timeout(3600)  # the six nights run once, in the first test that asks for them
 
 EVALUATE = textwrap.dedent(
     """
@@ -39,12 +48,13 @@ PRINTS = textwrap.dedent(
     from nightshift.warehouse import get_client
     client = get_client()
     prints = {}
-    for table in ("audience.replenishment", "audience.contact_history", "audience.reconciliation_items",
-                  "audience.loss_alerts", "audience.replenishment_refusals"):
+    for table in ("audience.replenishment", "audience.resends", "audience.contact_history",
+                  "audience.reconciliation_items", "audience.loss_alerts", "audience.replenishment_refusals"):
         prints[table] = [str(v) for v in client.query(
             f"SELECT count(), sum(cityHash64(*)) FROM {table}").result_rows[0]]
-    made_up = client.query("SELECT replenishes, count() FROM audience.replenishment GROUP BY replenishes "
-                           "HAVING count() > 1").result_rows
+    made_up = client.query(
+        "SELECT replenishes, count() FROM (SELECT replenishes FROM audience.replenishment UNION ALL "
+        "SELECT replenishes FROM audience.resends) GROUP BY replenishes HAVING count() > 1").result_rows
     contacts = client.query("SELECT contact_id, count() FROM audience.contact_history GROUP BY contact_id "
                             "HAVING count() > 1").result_rows
     print("RESULT " + json.dumps({"prints": prints, "made_up_twice": len(made_up), "contacted_twice": len(contacts)}))
@@ -79,7 +89,7 @@ def _result(output: str) -> dict:
 @pytest.fixture(scope="module")
 def nights(tmp_path_factory) -> Path:
     home = tmp_path_factory.mktemp("five-nights")
-    run_cli(home, "demo", "--no-airflow", "--users", USERS, "--days", "5", "--date", FIRST_NIGHT, timeout=2400)
+    run_cli(home, "demo", "--no-airflow", "--users", USERS, "--days", NIGHTS, "--date", FIRST_NIGHT, timeout=3600)
     return home
 
 
@@ -87,9 +97,9 @@ def nights(tmp_path_factory) -> Path:
 def test_every_class_matches_the_injected_faults(nights):
     result = _result(run_python(nights, EVALUATE, LAST_NIGHT, timeout=600))
     scores = result["classes"]
-    assert result["settled_keys"] > 100, result
-    for fault_class in ("delivery_failed", "ok"):
-        assert scores[fault_class]["truth"] > 0, f"the world injected no {fault_class}: {result}"
+    assert result["settled_keys"] > 1000, result
+    for klass in ("ok", "delivery_failed", "duplicate_grant", "amount_mismatch", "missing_grant", "unplanned_grant"):
+        assert scores[klass]["truth"] > 0, f"the world injected nothing of {klass}: {result}"
     for klass, score in scores.items():
         assert score["precision"] in (None, 1.0) and score["recall"] in (None, 1.0), (klass, score, result["wrong"])
     assert result["late"]["total"] > 0 and result["late"]["pending_then_ok"] == result["late"]["total"], result
@@ -102,6 +112,108 @@ def test_rerunning_nights_makes_up_and_contacts_nobody_twice(nights):
     # a night in the middle, and the last one, again: same tables, nobody made up or contacted twice
     run_cli(nights, "run", "--from", "2026-11-23", "--to", LAST_NIGHT, "--stages", "reconcile,audiences,export",
             timeout=1200)  # fmt: skip
+    after = _result(run_python(nights, PRINTS))
+    assert after == before
+
+
+LOOP = textwrap.dedent(
+    """
+    import json, sys
+    from nightshift.campaigns.plans import load_plans
+    from nightshift.warehouse import get_client
+    client = get_client()
+    channels = {plan.id: list(plan.channels) for plan in load_plans().plans}
+    resends = client.query(
+        "SELECT r.contact_id, r.campaign_id, r.channel, h.channel, r.run_date, r.one_id, h.one_id "
+        "FROM audience.resends AS r LEFT JOIN audience.contact_history AS h ON h.contact_id = r.replenishes"
+    ).result_rows
+    not_later = [row for row in resends if row[3] not in channels[row[1]]
+                 or channels[row[1]].index(row[2]) <= channels[row[1]].index(row[3]) or row[5] != row[6]]
+    failed_first = client.query(
+        "SELECT count() FROM audience.resends AS r WHERE r.replenishes NOT IN (SELECT contact_id FROM "
+        "audience.reconciliation_items WHERE class = 'delivery_failed' AND resolved_run_date = r.run_date)"
+    ).result_rows[0][0]
+    answered = client.query(
+        "SELECT count(), countIf(contact_id IN (SELECT contact_id FROM audience.reconciliation_items)) "
+        "FROM audience.resends WHERE run_date < (SELECT max(run_date) FROM audience.resends)"
+    ).result_rows[0]
+    handed_over = client.query(
+        "SELECT count() FROM audience.contact_history WHERE source = 'resend' "
+        "AND contact_id IN (SELECT contact_id FROM audience.resends)"
+    ).result_rows[0][0]
+    people = client.query(
+        "SELECT countIf(is_blacklisted = 1 OR has_complaint = 1), countIf(one_id IN (SELECT one_id FROM "
+        "audience.campaign_audience WHERE variant = 'holdout')) FROM marts.user_profile WHERE one_id IN "
+        "(SELECT toUInt64(one_id) FROM audience.replenishment UNION ALL SELECT toUInt64(one_id) FROM audience.resends)"
+    ).result_rows[0]
+    refusals = dict(client.query(
+        "SELECT reason, count() FROM audience.replenishment_refusals GROUP BY reason").result_rows)
+    missing = client.query(
+        "SELECT countIf(contact_id IN (SELECT replenishes FROM audience.replenishment)), "
+        "countIf(contact_id IN (SELECT replenishes FROM audience.replenishment) OR contact_id IN "
+        "(SELECT contact_id FROM audience.replenishment_refusals)), count() "
+        "FROM (SELECT DISTINCT contact_id FROM audience.reconciliation_items WHERE class = 'missing_grant' "
+        "AND contact_id IN (SELECT contact_id FROM audience.contact_history WHERE source = 'plan'))").result_rows[0]
+    by_address = client.query(
+        "SELECT matched_by_address, unmatched FROM audience.receipt_matching WHERE vendor_table = "
+        "'raw.receipts__chuanglan_sms' ORDER BY run_date DESC LIMIT 1").result_rows
+    print("RESULT " + json.dumps({"by_address": [list(r) for r in by_address], "missing": list(missing),
+                                  "resends": len(resends), "not_later": [list(map(str, r)) for r in not_later[:5]],
+                                  "failed_first": failed_first, "answered": list(answered), "handed_over": handed_over,
+                                  "blocked_made_up": list(people), "refusals": refusals}))
+    """
+)
+
+
+@pytest.mark.slow
+def test_failed_deliveries_are_resent_on_a_later_channel_and_blocked_people_never_made_up(nights):
+    loop = _result(run_python(nights, LOOP))
+    assert loop["resends"] > 0, loop
+    assert loop["not_later"] == [] and loop["failed_first"] == 0, loop
+    assert loop["handed_over"] == loop["resends"], loop  # each resend exported and recorded once
+    assert loop["answered"][0] > 0 and loop["answered"][1] == loop["answered"][0], loop  # and reconciled later
+    assert loop["blocked_made_up"] == [0, 0], loop
+    made_up, decided, missing = loop["missing"]
+    assert missing > 0 and decided == missing, loop  # every missing grant made up, or refused with its reason
+    # Chuanglan receipts without uid found their contact by phone and day (precision/recall above prove it right)
+    assert loop["by_address"] and loop["by_address"][0][0] > 0 and loop["by_address"][0][1] == 0, loop
+    shown = run_cli(nights, "reconcile", "show", "--date", LAST_NIGHT).stdout
+    assert "How receipts found their contact" in shown and "raw.receipts__chuanglan_sms" in shown, shown[-3000:]
+    assert "Done about it tonight" in shown and "resend on" in shown, shown[-3000:]
+
+
+def _kill_when(home: Path, stages: str, night: str, folder: Path, pattern: str, timeout: float = 900) -> None:
+    """Start `nightshift run` for one night and kill it (and its Spark JVM) the moment a file matching `pattern` is
+    (re)written in `folder`."""
+    started = time.time()
+    process = subprocess.Popen([str(VENV_BIN / "nightshift"), "run", "--date", night, "--stages", stages],
+                               env=isolated_env(home), cwd=REPO_ROOT, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    try:
+        while time.time() - started < timeout:
+            if any(path.stat().st_mtime >= started for path in folder.glob(pattern)):
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+                return
+            assert process.poll() is None, (
+                f"nightshift run --stages {stages} finished before {folder / pattern} was written"
+            )
+            time.sleep(0.05)
+        raise AssertionError(f"{folder / pattern} was not written within {timeout} s")
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+@pytest.mark.slow
+def test_killing_reconcile_or_export_midway_then_rerunning_makes_up_and_contacts_nobody_twice(nights):
+    before = _result(run_python(nights, PRINTS))
+    night = LAST_NIGHT
+    # killed after the classification landed, before make-up orders and resends were written
+    _kill_when(nights, "reconcile", night, nights / "lake" / "reconciliation_items" / f"run_date={night}", "_SUCCESS")
+    # killed while the export stage writes its files: the first campaign file is out, contact_history incomplete
+    _kill_when(nights, "export", night, nights / "exports" / night, "campaign__*.manifest.json")
+    run_cli(nights, "run", "--date", night, "--stages", "reconcile,export", timeout=1200)
     after = _result(run_python(nights, PRINTS))
     assert after == before
 
@@ -135,7 +247,7 @@ def _burst_file(home: Path) -> Path:
     rows = []
     for n in range(20):
         row = {**values, "grant_id": f"burst-{n}", "user_id": f"UXBURST{n}", "out_request_no": f"ops-burst-{n}",
-               "grant_time": f"2026-11-25T03:00:{n:02d}+08:00"}  # fmt: skip
+               "grant_time": f"{BURST_NIGHT}T03:00:{n:02d}+08:00"}  # fmt: skip
         rows.append(",".join(row.get(column, "") for column in header))
     path = home / "landing" / "benefits" / BURST_NIGHT / "grants_burst.csv"
     path.parent.mkdir(parents=True, exist_ok=True)

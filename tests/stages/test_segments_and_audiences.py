@@ -258,10 +258,82 @@ def test_export_stage_writes_campaign_files_without_holdout_with_manifests(clien
     assert sorted(_query(client, history_sql, d=FRIDAY)) == in_files
     assert result.rows["audience.contact_history"] == len(in_files) == exported
 
-    written = {path.name: path.read_bytes() for path in out_dir.iterdir()}
+    written = _files_under(out_dir)
+    assert any(name.endswith(".jsonl") for name in written)  # channel payloads are among the files compared
     export.run(ctx, plans_dir=night.plans_dir)  # a re-run writes identical bytes and records nobody twice
-    assert {path.name: path.read_bytes() for path in out_dir.iterdir()} == written
+    assert _files_under(out_dir) == written
     assert sorted(_query(client, history_sql, d=FRIDAY)) == in_files
+
+
+def _files_under(directory) -> dict[str, bytes]:
+    """Every file under `directory` (campaign payloads live in subfolders) by relative path."""
+    return {
+        path.relative_to(directory).as_posix(): path.read_bytes() for path in directory.rglob("*") if path.is_file()
+    }
+
+
+def test_channel_payloads_address_exactly_each_campaign_files_contacts(client, settings, friday):
+    """Beside every campaign file, its channel's payloads read back with the channel's published rules: each
+    contact of the file is addressed once (with the address the channel wants), or counted as left out; nobody is
+    added. The trade-in campaign's ad audiences are hashed ids of its treated people, with no raw identifier."""
+    from nightshift.deliveries.ad_audiences import OCEAN_ENGINE_MAX_FILE_BYTES, TENCENT_MAX_FILE_BYTES
+    from nightshift.deliveries.common import mainland_mobile, md5_hex
+    from nightshift.stages import export
+    from tests.deliveries import payload_rules
+    from tests.deliveries.test_writers import scan_for_raw_identifiers
+
+    night, ctx, _ = friday
+    result = export.run(ctx, plans_dir=night.plans_dir)
+    out_dir = settings.exports_dir / FRIDAY.isoformat()
+    owners = dict(_query(client, "SELECT one_id, wecom_owner_userid FROM marts.user_profile"))
+    readers = {
+        "sms": lambda d: payload_rules.aliyun_sms(d) | {"chuanglan": payload_rules.chuanglan_sms(d)},
+        "app_push": payload_rules.jpush,
+        "wechat_oa_template": payload_rules.wechat_template,
+        "wecom": payload_rules.wecom_mark_tag,
+        "outbound_call": payload_rules.call_list,
+    }
+    checked = set()
+    for path in out_dir.glob("campaign__*.csv"):
+        _, campaign, channel = path.stem.split("__")
+        rows = list(csv.DictReader(io.StringIO(path.read_text())))
+        addressed = readers[channel](out_dir / campaign / channel)
+        if channel == "sms":
+            assert addressed.pop("chuanglan") == addressed  # the second vendor's file: the same contacts
+        expected = {}
+        for row in rows:
+            if channel in ("sms", "outbound_call"):
+                expected[row["contact_id"]] = mainland_mobile(row["contact_ref"])
+            elif channel == "wecom":
+                expected[row["contact_id"]] = (owners[int(row["one_id"])], row["contact_ref"])
+            else:
+                expected[row["contact_id"]] = row["contact_ref"]
+        assert {key: expected[key] for key in addressed} == addressed  # nobody added, each at their address
+        left_out = result.rows.get(f"{campaign}/{channel} left out", 0)
+        assert len(addressed) + left_out == len(rows) == result.rows[f"{campaign}/{channel}"] + left_out
+        checked.add(channel)
+    assert checked == set(CHANNELS), checked  # every channel's writer ran on real audiences
+
+    treated = _query(
+        client,
+        "SELECT a.contact_id, p.phone, p.unionid, p.wechat_oa_openid FROM audience.campaign_audience AS a "
+        "LEFT JOIN marts.user_profile AS p ON p.one_id = a.one_id WHERE a.run_date = {d:Date} "
+        "AND a.campaign_id = 'trade_in_push' AND a.variant != 'holdout'",
+        d=FRIDAY,
+    )
+    people = [{"contact_id": c, "phone": ph, "unionid": u, "wechat_oa_openid": o, "oaid": ""}
+              for c, ph, u, o in treated]  # fmt: skip
+    phones = {mainland_mobile(person["phone"]) for person in people} - {None}
+    assert phones, "the trade-in audience has people with a phone"
+    unionids = {person["unionid"] for person in people} - {""}
+    for platform, limit in (("tencent_ads", TENCENT_MAX_FILE_BYTES), ("ocean_engine", OCEAN_ENGINE_MAX_FILE_BYTES)):
+        directory = out_dir / "trade_in_push" / platform
+        ids = payload_rules.ad_audience_ids(directory, limit)
+        phone_type = "HASH_MOBILE_PHONE" if platform == "tencent_ads" else "MOBILE_HASH_MD5"
+        assert ids[phone_type] == {md5_hex(phone) for phone in phones}
+        if platform == "tencent_ads":
+            assert ids["WX_UNIONID"] == unionids
+        scan_for_raw_identifiers(sorted(directory.glob("part-*.zip")), people)
 
 
 def test_preview_shows_the_funnel_without_writing_anything(client, settings, friday):

@@ -166,7 +166,7 @@ def receipts_for(contacts: Contacts, draws: Draws, people: People, send_day: dat
             "status": s(_text([c[0] for c in status])),
             "statusDesc": s(_text([c[1] for c in status])),
             "reportTime": iso(reported[rows]),
-            "uid": s(contacts.contact_id[rows]),
+            "uid": s(contacts.contact_id[rows], valid=draws.echoes_uid[rows]),  # some consoles drop it
         },
     )
     out.append((chuanglan, _landing_offsets(draws, rows)))

@@ -2,8 +2,10 @@
 
 Campaign files are `campaign__<campaign_id>__<channel>.csv`; make-up files `replenishment__<campaign_id>__
 <benefit_id>.csv` carry the same columns and stand for benefits granted again, with no message to deliver
-(their rows have channel ''). Both are written by the export stage (ClickHouse CSVWithNames: header row, quoted
-strings). Only the base columns are read; template parameters (`param_*`) do not change what the world answers.
+(their rows have channel ''); resend files `resend__<campaign_id>__<channel>.csv` are messages sent once more on a
+fallback channel, answered like campaign files. All are written by the export stage (ClickHouse CSVWithNames:
+header row, quoted strings). Only the base columns are read; template parameters (`param_*`) do not change what
+the world answers.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from nightshift.errors import NightshiftError
 
 CAMPAIGN_FILE = re.compile(r"^campaign__(?P<campaign>.+)__(?P<channel>[a-z_]+)\.csv$")
 REPLENISHMENT_FILE = re.compile(r"^replenishment__(?P<campaign>.+)__(?P<benefit>.+)\.csv$")
+RESEND_FILE = re.compile(r"^resend__(?P<campaign>.+)__(?P<channel>[a-z_]+)\.csv$")
 BASE_COLUMNS = ("one_id", "contact_id", "variant", "contact_ref", "send_at", "template_id", "benefit_id", "cost_fen")
 SEND_AT_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # UTC, as the export stage formats it
 NO_SEND_AT = -1
@@ -70,7 +73,7 @@ def export_files(exports_day_dir: Path) -> list[Path]:
     return sorted(
         path
         for path in Path(exports_day_dir).glob("*.csv")
-        if CAMPAIGN_FILE.match(path.name) or REPLENISHMENT_FILE.match(path.name)
+        if CAMPAIGN_FILE.match(path.name) or REPLENISHMENT_FILE.match(path.name) or RESEND_FILE.match(path.name)
     )
 
 
@@ -97,10 +100,13 @@ def _check_text(path: Path, name: str, values: np.ndarray) -> None:
 
 def read_export_file(path: Path) -> Contacts:
     """One export file's rows. Fails, naming the file and line, on what the channels could not act on."""
-    campaign = CAMPAIGN_FILE.match(path.name)
+    campaign = CAMPAIGN_FILE.match(path.name) or RESEND_FILE.match(path.name)
     replenishment = REPLENISHMENT_FILE.match(path.name)
     if not (campaign or replenishment):
-        raise ExportFileError(f"{path}: not a campaign__<id>__<channel>.csv or replenishment__<id>__<benefit>.csv")
+        raise ExportFileError(
+            f"{path}: not a campaign__<id>__<channel>.csv, resend__<id>__<channel>.csv or "
+            "replenishment__<id>__<benefit>.csv"
+        )
     missing = [name for name in BASE_COLUMNS if name not in _header(path)]
     if missing:
         raise ExportFileError(

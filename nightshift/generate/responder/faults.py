@@ -60,6 +60,9 @@ class ResponderRates:
     burst_window_seconds: int = 120
     max_receipt_delay_days: int = 3  # late receipts land 1..this many days after D+1
     chuanglan_share: float = 0.2  # of SMS contacts, sent through Chuanglan instead of Aliyun
+    # of Chuanglan receipts, those that echo the contact's uid; the rest carry only the phone number and are
+    # matched on (phone, send day) by the reconciliation
+    chuanglan_uid_share: float = 0.5
     # Conversions (`conversions`): the chance a contact who can buy places one extra order because of the
     # message, within this many days of the send; per (campaign_id, variant) overrides, variant '*' = every one.
     conversion_rate: float = 0.08
@@ -112,6 +115,7 @@ class Draws:
     report_delay: np.ndarray  # seconds from send to delivery report
     call_seconds: np.ndarray  # connected call duration
     intent_level: np.ndarray  # index into A..E
+    echoes_uid: np.ndarray  # Chuanglan: the receipt carries the contact's uid
 
     @classmethod
     def concat(cls, parts: list[Draws]) -> Draws:
@@ -139,6 +143,7 @@ def draw(contacts: Contacts, has_receipt: np.ndarray, rates: ResponderRates, rng
         report_delay=rng.integers(2, 120, n),
         call_seconds=rng.integers(20, 240, n),
         intent_level=rng.integers(0, 5, n),
+        echoes_uid=rng.random(n) < rates.chuanglan_uid_share,  # drawn last: earlier draws keep their values
     )
 
 

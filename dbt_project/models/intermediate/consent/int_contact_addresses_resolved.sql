@@ -52,7 +52,10 @@ wecom_addresses as (
     select
         links.one_id as one_id,
         argMax(wecom_contacts.wecom_external_userid, (wecom_contacts.added_at, wecom_contacts.wecom_external_userid))
-            as wecom_external_userid
+            as wecom_external_userid,
+        -- the staff member on the same relation: WeCom tags an external contact through the staff who owns it
+        argMax(wecom_contacts.staff_userid, (wecom_contacts.added_at, wecom_contacts.wecom_external_userid))
+            as wecom_owner_userid
 
     from wecom_contacts
     inner join (
@@ -76,7 +79,8 @@ final as (
     select
         people.one_id as one_id,
         subscribed_openids.oa_template_openid as oa_template_openid,
-        wecom_addresses.wecom_external_userid as wecom_external_userid
+        wecom_addresses.wecom_external_userid as wecom_external_userid,
+        wecom_addresses.wecom_owner_userid as wecom_owner_userid
 
     from people
     left join subscribed_openids on people.one_id = subscribed_openids.one_id

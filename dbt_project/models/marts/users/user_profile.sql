@@ -191,6 +191,7 @@ joined as (
         toUInt8(consents.has_complaint) as has_complaint,
         addresses.oa_template_openid as oa_template_openid,
         addresses.wecom_external_userid as wecom_contact_userid,
+        addresses.wecom_owner_userid as wecom_contact_owner_userid,
 
         -- satisfaction
         activity.nps_score as nps_score,
@@ -249,6 +250,7 @@ final as (
         if(can_receive_app_push = 1, app_user_id, '') as contact_ref_app_push,
         if(can_receive_wechat_oa_template = 1, oa_template_openid, '') as contact_ref_wechat_oa_template,
         if(can_receive_wecom = 1, wecom_contact_userid, '') as contact_ref_wecom,
+        if(can_receive_wecom = 1, wecom_contact_owner_userid, '') as wecom_owner_userid,
         if(can_receive_outbound_call = 1, phone, '') as contact_ref_outbound_call,
         can_receive_sms,
         can_receive_app_push,

@@ -106,8 +106,15 @@ def _check_same_warehouse(settings: Settings) -> None:
         )
 
 
-def invoke_dbt(command: str, run_date: date, settings: Settings, extra_args: list[str] | None = None) -> DbtOutcome:
-    """Run `dbt <command>` for one run date in this process; never raises for dbt failures (see DbtOutcome)."""
+def invoke_dbt(
+    command: str,
+    run_date: date,
+    settings: Settings,
+    extra_args: list[str] | None = None,
+    extra_vars: dict[str, object] | None = None,
+) -> DbtOutcome:
+    """Run `dbt <command>` for one run date in this process; never raises for dbt failures (see DbtOutcome).
+    `extra_vars` go to `--vars` beside run_date (for example the plans' conversion windows)."""
     _check_same_warehouse(settings)
     from dbt.cli.main import dbtRunner  # a few seconds to import: only when dbt really runs
 
@@ -118,7 +125,7 @@ def invoke_dbt(command: str, run_date: date, settings: Settings, extra_args: lis
         "--profiles-dir", str(DBT_PROJECT_DIR),
         "--target-path", str(target_path),
         "--log-path", str(log_path),
-        "--vars", json.dumps({"run_date": run_date.isoformat()}),
+        "--vars", json.dumps({**(extra_vars or {}), "run_date": run_date.isoformat()}),
         "--no-use-colors",
         *(extra_args or []),
     ]  # fmt: skip

@@ -402,3 +402,70 @@ def test_cli_answers_the_dates_exports_from_the_settings_folders(tmp_path: Path)
     assert f"answered {len(planned)} contacts exported on {D}" in completed.stdout
     assert (home / "landing" / "benefits" / D1.isoformat() / f"grants_responses_{D}.csv").exists()
     assert (home / "landing" / "_truth" / "reconciliation_faults.csv").exists()
+
+
+def _answered(landing: Path, source: str, entity_name: str, id_field: str, prefix: str) -> list[tuple[date, dict]]:
+    """The responder's records of an entity, told from the world's own by their id prefix."""
+    return [(day, row) for day, row in records(landing, source, entity_name) if row[id_field].startswith(prefix)]
+
+
+def _world_app_push_day(tmp_path: Path, users: int = 300) -> tuple[Path, Path, dict[str, str]]:
+    """A world's landing and an export day pushing a coupon to every app user; contact_id -> their account."""
+    from nightshift.generate import generate_world
+    from nightshift.generate.population import build_population
+
+    landing = tmp_path / "landing"
+    generate_world(landing, users=users, start_date=D, days=1, seed=13, dirt_rate=0.0, progress=False)
+    pop = build_population(users, D, 1, 13)
+    exports_day = tmp_path / "exports" / D.isoformat()
+    exports_day.mkdir(parents=True)
+    lines = ",".join(f'"{column}"' for column in HEADER)
+    accounts = {}
+    for person in range(pop.n):
+        if pop.app[person]:
+            key = contact_key("winback_lapsed", person, "app_push")
+            accounts[key] = f"U{pop.app_user_num[person]}"
+            variant = "a" if person % 2 else "b"
+            lines += f'\n{person},"{key}","{variant}","U{pop.app_user_num[person]}","2026-11-20T02:00:00Z","t",'
+            lines += '"coupon_5_yuan",500'
+    (exports_day / "campaign__winback_lapsed__app_push.csv").write_text(lines + "\n", encoding="utf-8")
+    return exports_day, landing, accounts
+
+
+def test_contacts_who_can_buy_place_extra_orders_with_their_coupon_and_the_truth_counts_them(tmp_path: Path) -> None:
+    exports_day, landing, accounts = _world_app_push_day(tmp_path)
+    rates = replace(NO_FAULTS, conversion_rate=1.0, conversion_rates=(("winback_lapsed", "b", 0.0),))
+    summary = respond(exports_day, landing, D, seed=1, rates=rates)
+    orders = _answered(landing, "orders", "orders", "order_id", "OR")
+    uplift = list(csv.DictReader((landing / "_truth" / "measurement_uplift.csv").open(encoding="utf-8")))
+    by_variant = {row["variant"]: row for row in uplift}
+    # variant a converts everyone who can buy (app accounts opened before the send), variant b nobody
+    assert by_variant["b"]["incremental_rate"] == "0" and by_variant["b"]["converted_contacts"] == "0"
+    assert by_variant["a"]["incremental_rate"] == "1"
+    assert int(by_variant["a"]["converted_contacts"]) == int(by_variant["a"]["buyers"]) == len(orders) > 20
+    assert summary.conversions == len(orders)
+    assert {row["user_id"] for _, row in orders} <= set(accounts.values())
+    for day, row in orders:  # placed on D+1 .. D+7, landing on the day it was placed, paid with the coupon
+        assert D1 <= day <= D + timedelta(days=7) and row["created_at"].startswith(day.isoformat())
+        assert row["status"] == "paid" and row["coupon_id"] == "coupon_5_yuan" and row["discount_amount"] == "500"
+        assert int(row["pay_amount"]) == int(row["total_amount"]) - 500
+    assert sum(int(row["pay_amount"]) for _, row in orders) == int(by_variant["a"]["gmv_fen"])
+    grants = {row["grant_id"]: row for _, row in records(landing, "benefits", "grants")}
+    redemptions = _answered(landing, "benefits", "redemptions", "redemption_id", "RDR")
+    assert len(redemptions) == len(orders)
+    for _, redemption in redemptions:  # each redeems the contact's own grant
+        grant = grants[redemption["grant_id"]]
+        assert accounts[grant["out_request_no"]] == redemption["user_id"] and redemption["amount"] == "500"
+    assert len(_answered(landing, "orders", "order_items", "item_id", "IR")) == len(orders)
+
+
+def test_an_aa_world_places_no_extra_orders_and_a_rerun_replaces_them(tmp_path: Path) -> None:
+    exports_day, landing, _ = _world_app_push_day(tmp_path)
+    respond(exports_day, landing, D, seed=1, rates=replace(NO_FAULTS, conversion_rate=1.0))
+    assert _answered(landing, "orders", "orders", "order_id", "OR")
+    summary = respond(exports_day, landing, D, seed=1, rates=replace(NO_FAULTS, conversion_rate=0.0))
+    assert summary.conversions == 0 and not _answered(landing, "orders", "orders", "order_id", "OR")
+    assert not _answered(landing, "benefits", "redemptions", "redemption_id", "RDR")
+    assert not list(landing.glob("orders/*/*_responses_*"))
+    uplift = list(csv.DictReader((landing / "_truth" / "measurement_uplift.csv").open(encoding="utf-8")))
+    assert uplift and all(row["converted_contacts"] == "0" and row["gmv_fen"] == "0" for row in uplift)

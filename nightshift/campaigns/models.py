@@ -123,6 +123,15 @@ class FrequencyCap(_Strict):
     days: int = Field(ge=1, le=366)
 
 
+DEFAULT_CONVERSION_WINDOW_DAYS = 7  # dbt_project/macros/conversion_window.sql keeps the same default
+
+
+class Measurement(_Strict):
+    """How the campaign is measured (marts.campaign_measurement, `nightshift campaign measure`)."""
+
+    conversion_window_days: int = Field(default=DEFAULT_CONVERSION_WINDOW_DAYS, ge=1, le=90)
+
+
 class CampaignPlan(_Strict):
     id: Identifier
     name: str = Field(min_length=1)
@@ -146,6 +155,7 @@ class CampaignPlan(_Strict):
     send_window: SendWindow
     frequency_cap: FrequencyCap | None = None
     allow_internal_test_accounts: bool = False
+    measurement: Measurement = Field(default_factory=Measurement)
 
     @field_validator("channels")
     @classmethod

@@ -8,7 +8,7 @@
 | `demo.py`     | `demo` |
 | `profile.py`  | `profile` |
 | `segment.py`  | `segment validate | preview | diff | explain | show` |
-| `campaign.py` | `campaign validate | preview | resume` |
+| `campaign.py` | `campaign validate | preview | measure | resume` |
 | `reconcile.py`| `reconcile show` |
 | `report.py`   | `report open` |
 

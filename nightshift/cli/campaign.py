@@ -1,4 +1,4 @@
-"""`nightshift campaign ...`: validate plans and preview a campaign's funnel."""
+"""`nightshift campaign ...`: validate plans, preview a campaign's funnel, measure what it did, resume it."""
 
 from __future__ import annotations
 
@@ -9,12 +9,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from nightshift.cli.common import OutputFormat
+
 if TYPE_CHECKING:  # the preview module pulls in Spark helpers; keep `nightshift --help` fast
     from nightshift.audiences.preview import Preview
+    from nightshift.measurement import MeasurementRow
 
 campaign_app = typer.Typer(
     name="campaign",
-    help="Campaign plans (segments/campaigns/*.yml): validate them, preview a campaign's audience funnel.",
+    help="Campaign plans (segments/campaigns/*.yml): validate them, preview a campaign's audience funnel, "
+    "measure its uplift against the holdout.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -120,4 +124,100 @@ def resume(
     console.print(
         f"Campaign {campaign_id} resumed: its breaker opened on {breaker.tripped_on} ({breaker.monitor}); the next "
         "audiences, exports and make-up orders include it again."
+    )
+
+
+@campaign_app.command()
+def measure(
+    campaign_id: Annotated[str, typer.Argument(help="The campaign to measure (its plan id).")],
+    send_date: Annotated[
+        str | None, typer.Option("--date", help="Only this send date (YYYY-MM-DD); default: every send date.")
+    ] = None,
+    output: Annotated[OutputFormat, typer.Option("--format", help="table, or csv/json of every figure")] = (
+        OutputFormat.table
+    ),
+) -> None:
+    """Did the campaign work: per send date, variant and channel, people planned, exported, delivered, clicked
+    and converted, GMV and benefit cost (marts.campaign_measurement); per variant, the uplift against the
+    holdout on conversion rate and GMV per person with 95% intervals, the minimum detectable effect and ROI."""
+    import csv
+    import json
+    import sys
+
+    from nightshift.cli.common import parse_date
+    from nightshift.measurement import measure as measure_campaign
+    from nightshift.measurement.results import RECORD_COLUMNS, as_record
+    from nightshift.settings import get_settings
+    from nightshift.warehouse import get_client
+
+    rows = measure_campaign(get_client(get_settings()), campaign_id, parse_date(send_date) if send_date else None)
+    if output is OutputFormat.csv:
+        writer = csv.DictWriter(sys.stdout, fieldnames=RECORD_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(
+            {key: "" if value is None else repr(value) if isinstance(value, float) else value for key, value in
+             as_record(row).items()} for row in rows
+        )  # fmt: skip
+        return
+    if output is OutputFormat.json:
+        for row in rows:
+            sys.stdout.write(json.dumps(as_record(row)) + "\n")
+        return
+    print_measurement(rows, console)
+
+
+def _percent(value: float | None) -> str:
+    return "" if value is None else f"{value * 100:+.2f} pp"
+
+
+def _yuan(fen: float | None, signed: bool = False) -> str:
+    if fen is None:
+        return ""
+    return f"{fen / 100:+,.2f}" if signed else f"{fen / 100:,.2f}"
+
+
+def print_measurement(rows: list[MeasurementRow], out: Console) -> None:
+    """Two tables: reach and conversions per variant and channel, then each variant against the holdout."""
+    from nightshift.measurement import ALL_CHANNELS
+
+    first = rows[0]
+    reach = Table(title=f"Campaign {first.campaign_id}: reach and conversions (planned people, intention to treat)")
+    for column in ("send date", "variant", "channel", "window", "planned", "exported", "delivered", "clicked",
+                   "converted", "conv. rate", "orders", "GMV (yuan)", "redeemed", "cost (yuan)"):  # fmt: skip
+        reach.add_column(column, overflow="fold", justify="left" if column in ("variant", "channel") else "right")
+    for row in rows:
+        channel = "(holdout)" if row.is_holdout else row.channel
+        reach.add_row(
+            row.send_date.isoformat(), row.variant, f"[bold]{channel}[/]" if row.channel == ALL_CHANNELS else channel,
+            f"{row.observed_days}/{row.conversion_window_days} d", f"{row.planned_people:,}",
+            f"{row.exported_people:,}", f"{row.delivered_people:,}", f"{row.clicked_people:,}",
+            f"{row.converted_people:,}", f"{row.conversion_rate * 100:.2f}%", f"{row.conversion_orders:,}",
+            _yuan(row.gmv_fen), f"{row.benefits_redeemed:,}", _yuan(row.benefit_cost_fen),
+        )  # fmt: skip
+    out.print(reach)
+    uplift = Table(title="Each variant against the holdout (all its channels; 95% intervals; MDE at 80% power)")
+    for column in ("send date", "variant", "conv. uplift", "95% CI", "p", "MDE", "verdict", "GMV/person uplift",
+                   "95% CI (yuan)", "p ", "MDE (yuan)", "verdict ", "ROI"):  # fmt: skip
+        uplift.add_column(
+            column, overflow="fold", justify="left" if column.startswith(("variant", "verdict")) else "right"
+        )
+    compared = [row for row in rows if row.conversion is not None and row.gmv_per_person is not None]
+    for row in compared:
+        conv, gmv = row.conversion, row.gmv_per_person
+        uplift.add_row(
+            row.send_date.isoformat(), row.variant,
+            _percent(conv.uplift), f"{_percent(conv.ci_low)} .. {_percent(conv.ci_high)}", f"{conv.p_value:.3f}",
+            _percent(conv.mde).lstrip("+"), conv.verdict,
+            _yuan(gmv.uplift, signed=True), f"{_yuan(gmv.ci_low, True)} .. {_yuan(gmv.ci_high, True)}",
+            f"{gmv.p_value:.3f}", _yuan(gmv.mde), gmv.verdict,
+            "" if row.roi is None else f"{row.roi:.2f}",
+        )  # fmt: skip
+    if compared:
+        out.print(uplift)
+    else:
+        out.print("No variant has a holdout to compare with (the plan's holdout_share is 0, or the holdout is empty).")
+    out.print(
+        "clicked is 0 until exports carry short links; delivered follows the reconciliation, a night behind the "
+        "receipts; a window shown as observed/total days can still grow.",
+        soft_wrap=True,
     )

@@ -39,16 +39,29 @@ def generate(
 def respond(
     run_date: Annotated[str, typer.Option("--date", help="Business date whose exports to answer, YYYY-MM-DD.")],
     seed: Annotated[int, typer.Option(help="Random seed: same exports and seed give identical files.")] = 42,
+    conversion_rate: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Chance that a contact who can buy places an extra order because of the message (default 0.08; "
+            "0 gives an A/A world, where no variant beats its holdout).",
+        ),
+    ] = None,
 ) -> None:
     """The simulated world answers a date's campaign exports: benefit grants and vendor receipts on the next
-    days' landing (a few faults injected), their truth in _truth/reconciliation_faults.csv. Re-running replaces."""
+    days' landing (a few faults injected), their truth in _truth/reconciliation_faults.csv, and the extra orders
+    the messages cause, their injected uplift in _truth/measurement_uplift.csv. Re-running replaces."""
+    from nightshift.generate.responder import ResponderRates
     from nightshift.generate.responder import respond as answer
 
     settings = current_settings()
     business_date = parse_date(run_date)
-    summary = answer(settings.exports_dir / business_date.isoformat(), settings.landing_dir, business_date, seed)
+    rates = ResponderRates() if conversion_rate is None else ResponderRates(conversion_rate=conversion_rate)
+    summary = answer(settings.exports_dir / business_date.isoformat(), settings.landing_dir, business_date, seed, rates)
     console.print(summary.describe())
     console.print(f"Landing files in {settings.landing_dir}; faults in {settings.landing_dir / summary.truth_file}")
+    console.print(f"Injected uplift in {settings.landing_dir / summary.uplift_truth_file}")
 
 
 INGESTION_COLUMNS = (

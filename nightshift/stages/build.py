@@ -7,6 +7,8 @@ date (`--vars '{run_date: ...}'`), so re-running a date rebuilds the same conten
 
 from __future__ import annotations
 
+from nightshift.campaigns.models import DEFAULT_CONVERSION_WINDOW_DAYS
+from nightshift.campaigns.plans import load_plans
 from nightshift.dbt_runner import invoke_dbt
 from nightshift.errors import NightshiftError
 from nightshift.stages.context import StageContext, StageResult
@@ -16,9 +18,21 @@ MART_DATABASE = "marts"
 TABLE_MATERIALIZATIONS = frozenset({"table", "incremental"})
 
 
+def conversion_windows() -> dict[str, int]:
+    """{campaign_id: days} of the plans that set a conversion window other than the default, for
+    marts.campaign_measurement. Plans that do not load are left to the audiences stage to report; their
+    campaigns are measured with the default window."""
+    plans = load_plans(known_segments=None).plans
+    return {
+        plan.id: plan.measurement.conversion_window_days
+        for plan in plans
+        if plan.measurement.conversion_window_days != DEFAULT_CONVERSION_WINDOW_DAYS
+    }
+
+
 def run(ctx: StageContext) -> StageResult:
     client = ctx.client  # opens (and locks) the warehouse and creates the pipeline databases first
-    outcome = invoke_dbt("build", ctx.run_date, ctx.settings)
+    outcome = invoke_dbt("build", ctx.run_date, ctx.settings, extra_vars={"conversion_windows": conversion_windows()})
     if not outcome.success:
         raise NightshiftError(f"Build stage for {ctx.run_date.isoformat()}: {outcome.failure_report()}")
 

@@ -76,6 +76,7 @@ def errors_of(directory: Path, plan_id: str) -> list[str]:
         ),
         ({"priority": None}, "priority", "integer"),
         ({"id": "other"}, "id", "must match the file name"),
+        ({"measurement": {"conversion_window_days": 0}}, "measurement.conversion_window_days", "greater than"),
     ],
 )
 def test_bad_plan_is_rejected_with_file_and_field(tmp_path, changes, field, words):
@@ -176,3 +177,10 @@ def test_cli_validate_reports_bad_plans_and_exits_1(tmp_path):
     assert "coupon_on_oa.yml: (top level): channels ['wechat_oa_template'] carry service notices only" in output
     assert "for marketing use sms, app_push, wecom, outbound_call" in output
     assert "ok" in result.output and "winback_lapsed.yml" in result.output
+
+
+def test_conversion_windows_for_the_measurement_mart_come_from_the_plans():
+    from nightshift.stages.build import conversion_windows
+
+    # only plans that differ from the default 7 days are passed to dbt
+    assert conversion_windows() == {"trade_in_push": 14}

@@ -11,6 +11,8 @@ check runs at any scale with `python -m bench.reconcile_world --users N --days D
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import signal
@@ -56,6 +58,26 @@ PRINTS = textwrap.dedent(
     contacts = client.query("SELECT contact_id, count() FROM audience.contact_history GROUP BY contact_id "
                             "HAVING count() > 1").result_rows
     print("RESULT " + json.dumps({"prints": prints, "made_up_twice": len(made_up), "contacted_twice": len(contacts)}))
+    """
+)
+
+
+MEASUREMENT_FIGURES = ("planned_people", "exported_people", "delivered_people", "converted_people")
+MEASUREMENT = textwrap.dedent(
+    """
+    import json, sys
+    from nightshift.warehouse import get_client
+    client = get_client()
+    def grouped(sql):
+        rows = client.query(sql, parameters={"last": sys.argv[1]}).result_rows
+        return {"|".join(map(str, row[:4])): list(row[4:]) for row in rows}
+    mart = grouped("SELECT campaign_id, send_date, variant, channel, planned_people, exported_people, "
+                   "delivered_people, converted_people FROM marts.campaign_measurement")
+    planned = grouped("SELECT campaign_id, run_date, variant, channel, count() FROM audience.campaign_audience "
+                      "WHERE run_date < {last:Date} GROUP BY ALL")
+    exported = grouped("SELECT campaign_id, run_date, variant, channel, count() FROM audience.contact_history "
+                       "WHERE run_date < {last:Date} AND source = 'plan' GROUP BY ALL")
+    print("RESULT " + json.dumps({"mart": mart, "planned": planned, "exported": exported}))
     """
 )
 
@@ -261,3 +283,28 @@ def test_a_burst_of_unplanned_grants_stops_the_campaign_until_resumed(nights):
     keys = run_cli(nights, "reconcile", "show", "--date", BURST_NIGHT, "--campaign", CAMPAIGN, "--format", "csv")
     burst = [line for line in keys.stdout.splitlines() if "ops-burst-" in line]
     assert len(burst) == 20 and all("unplanned_grant" in line for line in burst), keys.stdout[-2000:]
+
+
+@pytest.mark.slow
+def test_campaign_measurement_counts_what_was_planned_and_exported_and_measure_prints_it(nights):
+    """The last night's build measures every earlier send date: planned and exported people per campaign,
+    variant and channel equal the audience tables, and `campaign measure` prints the mart's numbers."""
+    result = _result(run_python(nights, MEASUREMENT, LAST_NIGHT))
+    mart, planned, exported = result["mart"], result["planned"], result["exported"]
+    assert planned and set(mart) == set(planned), (sorted(mart), sorted(planned))
+    for key, (planned_people, exported_people, delivered_people, _converted) in mart.items():
+        assert planned_people == planned[key][0], key
+        assert exported_people == exported.get(key, [0])[0], key
+        assert delivered_people <= exported_people, key
+    assert (nights / "landing" / "_truth" / "measurement_uplift.csv").exists()
+
+    campaign = next(key.split("|")[0] for key in mart if "|holdout|" in key)
+    completed = run_cli(nights, "campaign", "measure", campaign, "--format", "csv")
+    printed = {
+        "|".join((row["campaign_id"], row["send_date"], row["variant"], row["channel"])): row
+        for row in csv.DictReader(io.StringIO(completed.stdout))
+    }
+    for key, figures in mart.items():
+        if key.startswith(f"{campaign}|"):
+            assert [int(printed[key][column]) for column in MEASUREMENT_FIGURES] == figures, key
+    assert any(row["channel"] == "all" and row["conversion_verdict"] for row in printed.values()), printed

@@ -13,10 +13,13 @@ present) and writes, in the shapes the source catalog declares:
 | `receipts/<D+1>/jpush_responses_<D>.jsonl`                | app_push                               | `cid`           |
 | `receipts/<D+1>/wechat_template_responses_<D>.jsonl`      | wechat_oa_template                     | `client_msg_id` |
 | `receipts/<D+1>/outbound_call_responses_<D>.csv` (BOM)    | outbound_call                          | `list_row_id`   |
+| `orders/<D+1..D+7>/orders_responses_<D>.csv` (+ items)    | extra orders the messages caused       | (app user_id)   |
+| `benefits/<D+1..D+7>/redemptions_responses_<D>.csv`       | the granted coupons those orders used  | (grant_id)      |
 
 Late receipts land in the same-named file on D+2 .. D+1+`max_receipt_delay_days`; wecom contacts get no receipt.
-Faults and their truth file: `faults`. How contacts map to the world's people and accounts: `people`. Dates and
-vendor codes: `answers`.
+Faults and their truth file: `faults`. Conversions (extra orders at `ResponderRates.conversion_rate` per campaign
+and variant, 0 for an A/A world) and their truth file `_truth/measurement_uplift.csv`: `conversions`. How contacts
+map to the world's people and accounts: `people`. Dates and vendor codes: `answers`.
 
 The world's own grants and receipts (`nightshift generate`) stay: they stand for other systems' sends (self-claimed
 coupons, other campaign tools), use campaign ids no plan has, and never carry a contact_id, so a reconciliation

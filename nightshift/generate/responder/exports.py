@@ -44,6 +44,7 @@ class Contacts:
     campaign_id: np.ndarray
     channel: np.ndarray  # '' for replenishment rows
     one_id: np.ndarray  # decimal text, as exported
+    variant: np.ndarray  # the experiment arm the contact was planned in
     contact_id: np.ndarray
     contact_ref: np.ndarray
     template_id: np.ndarray
@@ -139,6 +140,7 @@ def read_export_file(path: Path) -> Contacts:
         campaign_id=np.full(n, name["campaign"], dtype=object),
         channel=np.full(n, campaign["channel"] if campaign else "", dtype=object),
         one_id=_text(table, "one_id"),
+        variant=_text(table, "variant"),
         contact_id=contact_id,
         contact_ref=_text(table, "contact_ref"),
         template_id=_text(table, "template_id"),

@@ -63,6 +63,11 @@ class ResponderRates:
     # of Chuanglan receipts, those that echo the contact's uid; the rest carry only the phone number and are
     # matched on (phone, send day) by the reconciliation
     chuanglan_uid_share: float = 0.5
+    # Conversions (`conversions`): the chance a contact who can buy places one extra order because of the
+    # message, within this many days of the send; per (campaign_id, variant) overrides, variant '*' = every one.
+    conversion_rate: float = 0.08
+    conversion_window_days: int = 7
+    conversion_rates: tuple[tuple[str, str, float], ...] = ()
 
     def __post_init__(self) -> None:
         for spec in fields(self):
@@ -80,6 +85,17 @@ class ResponderRates:
             raise ValueError(f"max_receipt_delay_days must be in 1..{LATEST_RECEIPT_DELAY_DAYS}")
         if self.burst_size < 1 or self.burst_window_seconds < 1:
             raise ValueError("burst_size and burst_window_seconds must be at least 1")
+        if self.conversion_window_days < 1:
+            raise ValueError(f"conversion_window_days must be at least 1, got {self.conversion_window_days}")
+        for campaign_id, variant, rate in self.conversion_rates:
+            if not 0.0 <= rate <= 1.0:
+                raise ValueError(f"conversion rate of {campaign_id}/{variant} must be in [0, 1], got {rate}")
+
+    def conversion_rate_for(self, campaign_id: str, variant: str) -> float:
+        """The incremental conversion rate of a campaign's variant: its own override, the campaign's '*', or the
+        default."""
+        overrides = {(c, v): rate for c, v, rate in self.conversion_rates}
+        return overrides.get((campaign_id, variant), overrides.get((campaign_id, "*"), self.conversion_rate))
 
 
 @dataclass

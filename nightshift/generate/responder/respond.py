@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from nightshift.generate.ids import rng_for
-from nightshift.generate.responder import answers
+from nightshift.generate.responder import answers, conversions
 from nightshift.generate.responder.exports import Contacts, ExportFileError, export_files, read_export_file
 from nightshift.generate.responder.faults import (
     Draws,
@@ -23,7 +23,7 @@ from nightshift.generate.responder.faults import (
 from nightshift.generate.responder.people import People, load_world
 from nightshift.generate.table import Table, encode_table, file_chunks
 
-ANSWERED_SOURCES = ("benefits", "receipts")
+ANSWERED_SOURCES = ("benefits", "receipts", "orders")
 RESPONSES_INFIX = "_responses_"
 
 
@@ -35,13 +35,15 @@ class ResponseSummary:
     faults: dict[str, int] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)  # relative to the landing root
     truth_file: str = ""
+    conversions: int = 0  # extra orders the messages caused
+    uplift_truth_file: str = ""
 
     def describe(self) -> str:
         records = ", ".join(f"{table} {n:,}" for table, n in self.records.items()) or "nothing"
         faults = ", ".join(f"{fault} {n:,}" for fault, n in self.faults.items()) or "none"
         return (
             f"answered {self.contacts:,} contacts exported on {self.business_date}: {records} in "
-            f"{len(self.files)} files; faults: {faults}"
+            f"{len(self.files)} files; faults: {faults}; {self.conversions:,} extra orders caused by the messages"
         )
 
 
@@ -94,7 +96,8 @@ def respond(
 ) -> ResponseSummary:
     """Answer the campaign and replenishment files of `exports_day_dir` (business date D) with benefit ledger
     and vendor receipt files under `landing_root`, on D+1 (late receipts later), and record the injected faults
-    in `<landing_root>/_truth/reconciliation_faults.csv`.
+    in `<landing_root>/_truth/reconciliation_faults.csv`; contacts who buy because of the message place extra
+    orders on D+1 .. D+window (`conversions`), their injected uplift in `<landing_root>/_truth/measurement_uplift.csv`.
 
     Re-running a date replaces its files and its truth rows; the same inputs and seed give identical bytes.
     """
@@ -122,8 +125,12 @@ def respond(
 
     summary = ResponseSummary(business_date, contacts=len(contacts))
     _remove_earlier_answers(landing_root, business_date)
-    tables = [answers.grants(contacts, draws, people, extra, send_day)]
-    tables += answers.receipts_for(contacts, draws, people, send_day)
+    grant_table, grant_offsets = answers.grants(contacts, draws, people, extra, send_day)
+    tables = [(grant_table, grant_offsets), *answers.receipts_for(contacts, draws, people, send_day)]
+    first_grants = _first_grants(grant_table)
+    converted = _conversions(contacts, people, first_grants, rates, send_day, business_date, seed)
+    tables += conversions.order_tables(converted, contacts, people, first_grants, business_date)
+    summary.conversions = len(converted)
     for table, offsets in tables:
         summary.records[table.entity.raw_table] = len(table)
         for offset in sorted(set(offsets.tolist())):
@@ -134,4 +141,43 @@ def respond(
     rows = truth_rows(contacts, draws, extra, business_date)
     summary.truth_file = write_truth(landing_root, business_date, rows).relative_to(landing_root).as_posix()
     summary.faults = dict(sorted(Counter(row[4] for row in rows).items()))
+    uplift = conversions.truth_rows(converted, contacts, business_date)
+    summary.uplift_truth_file = (
+        conversions.write_truth(landing_root, business_date, uplift).relative_to(landing_root).as_posix()
+    )
     return summary
+
+
+def _first_grants(grants: Table) -> dict[str, str]:
+    """contact_id -> the grant_id of its first grant (a duplicated grant is redeemed once)."""
+    first: dict[str, str] = {}
+    keys, ids = grants.columns["out_request_no"].values, grants.columns["grant_id"].values
+    for key, grant_id in zip(list(keys), list(ids), strict=True):
+        first.setdefault(str(key), str(grant_id))
+    return first
+
+
+def _conversions(
+    contacts: Contacts,
+    people: People,
+    first_grants: dict[str, str],
+    rates: ResponderRates,
+    send_day: date,
+    business_date: date,
+    seed: int,
+) -> conversions.Conversions:
+    """Each contact's incremental rate (its campaign and variant), and the coupon it holds when it was granted."""
+    granted = contacts.has_benefit & np.isin(contacts.contact_id, list(first_grants))
+    per_contact = np.array(
+        [rates.conversion_rate_for(c, v) for c, v in zip(contacts.campaign_id, contacts.variant, strict=True)],
+        dtype=np.float64,
+    )
+    return conversions.draw_conversions(
+        contacts,
+        conversions.can_buy(people, contacts, send_day),
+        granted,
+        per_contact,
+        rates.conversion_window_days,
+        send_day,
+        conversions.conversion_rng(seed, business_date),
+    )

@@ -24,6 +24,8 @@ renamed as (
         amount as amount_fen,
         grant_time as granted_at,
         expire_time as expires_at,
+        -- the requester's key: Nightshift's contact_id when the grant answers one of its campaign contacts
+        nullIf(out_request_no, '') as contact_id,
         _drop_date
 
     from deduplicated

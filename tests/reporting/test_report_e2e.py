@@ -23,7 +23,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run")  # fmt: skip
 SECTIONS = {"run", "ingestion", "quality", "identity", "segments", "campaigns", "exports", "reconciliation",
-            "loss_alerts"}  # fmt: skip
+            "loss_alerts", "measurement"}  # fmt: skip
 
 # Every section's headline figures, recomputed from the warehouse (and the export manifests and dbt's results)
 # with queries written for the test: latest ingestion batch by LIMIT BY, members from the membership table,
@@ -112,6 +112,16 @@ EXPECTED_SCRIPT = textwrap.dedent(
     alerts, critical, money = one("SELECT count(), countIf(severity = 'critical'), sum(money_at_risk_fen)"
                                   " FROM audience.loss_alerts WHERE run_date = {d:Date}")
     expected["loss_alerts"] = {"alerts": alerts, "critical": critical, "money at risk (yuan)": money / 100}
+    # a comparison per variant and send date whose holdout and treated total both have two planned people or more
+    (rows,) = one("SELECT least(count(), 500) FROM marts.campaign_measurement WHERE send_date <= {d:Date}")
+    (comparisons,) = one(
+        "SELECT count() FROM (SELECT campaign_id, send_date, variant, sum(planned_people) AS people"
+        " FROM marts.campaign_measurement WHERE send_date <= {d:Date} AND variant != 'holdout'"
+        " GROUP BY ALL) AS t INNER JOIN (SELECT campaign_id, send_date, sum(planned_people) AS held"
+        " FROM marts.campaign_measurement WHERE variant = 'holdout' GROUP BY ALL) AS h USING (campaign_id, send_date)"
+        " WHERE t.people >= 2 AND h.held >= 2")
+    expected["measurement"] = {"rows": rows, "comparisons": comparisons,
+                               "significant": written["sections"]["measurement"]["significant"]}
     print("RESULT " + json.dumps({"expected": expected, "written": written}, default=str))
     """
 )
@@ -136,7 +146,7 @@ def figures(nightly_world, report_dir) -> dict:
 @pytest.mark.slow
 def test_every_sections_headline_equals_the_warehouse(figures):
     expected, written = figures["expected"], figures["written"]["sections"]
-    assert set(written) == SECTIONS  # no measurement section: marts.campaign_measurement does not exist here
+    assert set(written) == SECTIONS
     assert expected["run"]["stages"] >= 7 and expected["run"]["failed"] == 0
     assert expected["ingestion"]["loaded"] > 0 and expected["identity"]["people"] > 0
     assert expected["segments"]["members"] > 0 and expected["campaigns"]["contacted"] > 0

@@ -16,10 +16,10 @@ the reconcile stage from the warehouse (`nightshift.reconciliation.inputs`).
               from earlier nights and are never overwritten.
 2. summarise  per business date, campaign and class: keys and money.
 3. make-ups   `missing_grant` keys of the plan (never of a make-up) become make-up orders with a deterministic key,
-              at most once ever (the caller passes every key already made up), only for an active campaign whose
-              breaker is closed, never for a blocked person (opted out, blacklisted, complaint, holdout), within the
-              per-user cap and within the campaign's remaining budget (in business date, contact_id order); the
-              rest is refused with the reason.
+              at most once ever (the caller passes every key already made up), only while the campaign is within
+              its dates and its breaker closed, never for a blocked person (opted out, blacklisted, complaint,
+              holdout), within the per-user cap and within the campaign's remaining budget (in business date,
+              contact_id order); the rest is refused with the reason.
 4. alerts     loss monitors per campaign: budget consumed (warning from 80%, critical when tonight's grants
               spend above 100%: spending exactly the budget is the plan), people over the per-user cap by
               tonight's grants, unplanned grants, duplicate grants,

@@ -191,7 +191,12 @@ class CampaignPlan(_Strict):
         return self
 
     def is_active(self, run_date: date) -> bool:
-        return self.start_date <= run_date <= self.end_date and WEEKDAYS[run_date.weekday()] in self.days_of_week
+        """Plans an audience on the run date: within its dates, on one of its weekdays."""
+        return self.is_running(run_date) and WEEKDAYS[run_date.weekday()] in self.days_of_week
+
+    def is_running(self, run_date: date) -> bool:
+        """Within its dates: make-up orders and resends of earlier contacts go out any day, not only on its days."""
+        return self.start_date <= run_date <= self.end_date
 
     @property
     def unit_cost_fen(self) -> int:

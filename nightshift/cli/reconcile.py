@@ -46,14 +46,18 @@ ORDER BY severity = 'critical' DESC, campaign_id, monitor
 """
 # What tonight's run did about the keys: make-up orders, resends on a fallback channel, and what it refused.
 ACTIONS_TAKEN_SQL = """
-SELECT campaign_id, 'make-up order' AS action, '' AS reason, count() AS keys FROM audience.replenishment
-WHERE run_date = {d:Date} AND ({campaign:String} = '' OR campaign_id = {campaign:String}) GROUP BY campaign_id
-UNION ALL
-SELECT campaign_id, concat('resend on ', channel), '', count() FROM audience.resends
-WHERE run_date = {d:Date} AND ({campaign:String} = '' OR campaign_id = {campaign:String}) GROUP BY campaign_id, channel
-UNION ALL
-SELECT campaign_id, 'refused', reason, count() FROM audience.replenishment_refusals
-WHERE run_date = {d:Date} AND ({campaign:String} = '' OR campaign_id = {campaign:String}) GROUP BY campaign_id, reason
+SELECT * FROM (
+    SELECT campaign_id, 'make-up order' AS action, '' AS reason, count() AS keys FROM audience.replenishment
+    WHERE run_date = {d:Date} AND ({campaign:String} = '' OR campaign_id = {campaign:String}) GROUP BY campaign_id
+    UNION ALL
+    SELECT campaign_id, concat('resend on ', channel), '', count() FROM audience.resends
+    WHERE run_date = {d:Date} AND ({campaign:String} = '' OR campaign_id = {campaign:String})
+    GROUP BY campaign_id, channel
+    UNION ALL
+    SELECT campaign_id, 'refused', reason, count() FROM audience.replenishment_refusals
+    WHERE run_date = {d:Date} AND ({campaign:String} = '' OR campaign_id = {campaign:String})
+    GROUP BY campaign_id, reason
+)
 ORDER BY campaign_id, action, reason
 """
 RECEIPT_MATCHING_SQL = """

@@ -108,7 +108,7 @@ def _campaign_rows(plans, run_date: date, stopped: set[str]) -> list[tuple]:
     return [
         (
             plan.id,
-            plan.is_active(run_date),
+            plan.is_running(run_date),
             plan.id in stopped,
             plan.budget_fen,
             plan.benefit.per_user_cap if plan.benefit else None,

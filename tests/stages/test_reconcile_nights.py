@@ -119,10 +119,12 @@ def test_rerunning_nights_makes_up_and_contacts_nobody_twice(nights):
 LOOP = textwrap.dedent(
     """
     import json, sys
-    from nightshift.campaigns.plans import load_plans
+    import yaml
+    from nightshift.campaigns.plans import CAMPAIGNS_DIR
     from nightshift.warehouse import get_client
     client = get_client()
-    channels = {plan.id: list(plan.channels) for plan in load_plans().plans}
+    plans = [yaml.safe_load(path.read_text(encoding="utf-8")) for path in CAMPAIGNS_DIR.glob("*.yml")]
+    channels = {plan["id"]: plan["channels"] for plan in plans}
     resends = client.query(
         "SELECT r.contact_id, r.campaign_id, r.channel, h.channel, r.run_date, r.one_id, h.one_id "
         "FROM audience.resends AS r LEFT JOIN audience.contact_history AS h ON h.contact_id = r.replenishes"

@@ -44,6 +44,8 @@ def measurement(client, run_date: date, table_name: str = MEASUREMENT_TABLE) -> 
         "measurement__campaigns", f"{table_name}: reach and conversions per campaign, send date, variant, channel",
         list(result.column_names), [tuple(row) for row in result.result_rows],
     )  # fmt: skip
+    if not raw.rows:  # nothing measured up to the run date (a send date is measured from the night after it)
+        return Section("measurement", "Measurement (度量中心)", {}, [raw])
     headlines: dict[str, int] = {"rows": len(raw.rows)}
     tables = [raw]
     if table_name == MEASUREMENT_TABLE:

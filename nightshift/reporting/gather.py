@@ -209,7 +209,7 @@ def data_quality(client, run_date: date, dbt_target: Path) -> Section:
         )
     )  # fmt: skip
     quarantine_rows = _rows(client, "raw.quarantine", QUARANTINE_ROWS_SQL, run_date)
-    if quarantine_rows:
+    if quarantine_rows and by_source:  # a date nothing was ingested for has no quarantine figure (not a zero)
         headline["quarantine rows"] = int(quarantine_rows[0][0])
     if by_source:
         headline["late rows"] = sum(int(row[4]) for row in by_source)

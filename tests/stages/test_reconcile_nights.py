@@ -132,8 +132,8 @@ LOOP = textwrap.dedent(
     not_later = [row for row in resends if row[3] not in channels[row[1]]
                  or channels[row[1]].index(row[2]) <= channels[row[1]].index(row[3]) or row[5] != row[6]]
     failed_first = client.query(
-        "SELECT count() FROM audience.resends AS r WHERE r.replenishes NOT IN (SELECT contact_id FROM "
-        "audience.reconciliation_items WHERE class = 'delivery_failed' AND resolved_run_date = r.run_date)"
+        "SELECT count() FROM audience.resends WHERE (replenishes, run_date) NOT IN (SELECT contact_id, "
+        "resolved_run_date FROM audience.reconciliation_items WHERE class = 'delivery_failed')"
     ).result_rows[0][0]
     answered = client.query(
         "SELECT count(), countIf(contact_id IN (SELECT contact_id FROM audience.reconciliation_items)) "

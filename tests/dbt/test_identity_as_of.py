@@ -36,7 +36,7 @@ DAY_2 = "2026-11-20"
 WORLD_USERS = 1000
 WORLD_SEED = 7
 
-SCENARIO_CODE = f"""
+FINGERPRINT_CODE = f"""
 import json
 import time
 from nightshift.errors import NightshiftError
@@ -68,7 +68,11 @@ def fingerprints(client):
     return prints
 
 
-seconds = {{}}
+"""
+SCENARIO_CODE = (
+    FINGERPRINT_CODE
+    + """
+seconds = {}
 clock = time.perf_counter()
 run(DAY_1, ["ingest", "identity", "build"])
 seconds["day_1"] = time.perf_counter() - clock
@@ -79,12 +83,12 @@ clock = time.perf_counter()
 run(DAY_2, ["ingest", "identity"])
 seconds["day_2"] = time.perf_counter() - clock
 merges = client.query(
-    "SELECT count() FROM identity.identity_merges WHERE run_date = {{d:Date}}", parameters={{"d": DAY_2}}
+    "SELECT count() FROM identity.identity_merges WHERE run_date = {d:Date}", parameters={"d": DAY_2}
 ).result_rows[0][0]
 merged_people_of_day_1 = client.query(
     "SELECT count() FROM marts.user_profile WHERE one_id IN "
-    "(SELECT merged_one_id FROM identity.identity_merges WHERE run_date = {{d:Date}})",
-    parameters={{"d": DAY_2}},
+    "(SELECT merged_one_id FROM identity.identity_merges WHERE run_date = {d:Date})",
+    parameters={"d": DAY_2},
 ).result_rows[0][0]
 
 clock = time.perf_counter()
@@ -94,12 +98,12 @@ try:
 except NightshiftError as error:  # reported by the test, with what changed
     rebuild_error = str(error)
 seconds["day_1_rebuild"] = time.perf_counter() - clock
-after = fingerprints(client)
-print("RESULT:" + json.dumps({{
-    "before": before, "after": after, "merges": int(merges), "merged_people_of_day_1": int(merged_people_of_day_1),
+print("RESULT:" + json.dumps({
+    "before": before, "merges": int(merges), "merged_people_of_day_1": int(merged_people_of_day_1),
     "rebuild_error": rebuild_error, "seconds": seconds,
-}}))
+}))
 """
+)
 
 
 @pytest.fixture(scope="module")
@@ -110,6 +114,12 @@ def rebuilt_day_1(tmp_path_factory) -> dict:
     output = run_python(home, SCENARIO_CODE, timeout=900)
     result_line = next(line for line in output.splitlines() if line.startswith("RESULT:"))
     result = json.loads(result_line.removeprefix("RESULT:"))
+    # The rebuilt relations are read by a fresh process, as any reader would. Read in the process that ran the
+    # day-2 ingest and then dbt, the embedded engine returned no rows for one staging view (stg_benefits__grants)
+    # whose definition and data were unchanged, while a new process read all 12: an engine quirk, seen December
+    # 2026, still to be reported upstream.
+    after = run_python(home, FINGERPRINT_CODE + '\nprint("RESULT:" + json.dumps(fingerprints(get_client())))')
+    result["after"] = json.loads(next(line for line in after.splitlines() if line.startswith("RESULT:"))[7:])
     print("stage seconds:", result["seconds"])  # shown with -rP; the bulk of this module's time
     return result
 

@@ -179,7 +179,7 @@ def test_failed_deliveries_are_resent_on_a_later_channel_and_blocked_people_neve
     assert missing > 0 and decided == missing, loop  # every missing grant made up, or refused with its reason
     # Chuanglan receipts without uid found their contact by phone and day (precision/recall above prove it right)
     assert loop["by_address"] and loop["by_address"][0][0] > 0 and loop["by_address"][0][1] == 0, loop
-    shown = run_cli(nights, "reconcile", "show", "--date", LAST_NIGHT).stdout
+    shown = run_cli(nights, "reconcile", "show", "--date", LAST_NIGHT, COLUMNS="250").stdout  # no folded cells
     assert "How receipts found their contact" in shown and "raw.receipts__chuanglan_sms" in shown, shown[-3000:]
     assert "Done about it tonight" in shown and "resend on" in shown, shown[-3000:]
 

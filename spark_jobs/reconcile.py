@@ -239,6 +239,16 @@ def make_up_key(original: Column) -> Column:
     return F.substring(F.sha2(F.concat(F.lit("replenish|"), original), 256), 1, MAKE_UP_KEY_HEX)
 
 
+def _standing_refusal() -> Column:
+    """Why nothing may go out for a candidate of a make-up or a resend, before the checks of its own: the
+    campaign's breaker is open, the campaign is outside its dates, the person is blocked (null: none of these)."""
+    return (
+        F.when(F.coalesce(F.col("is_circuit_open"), F.lit(False)), "circuit_open")
+        .when(~F.coalesce(F.col("is_active"), F.lit(False)), "campaign_inactive")
+        .when(F.coalesce(F.col("is_blocked"), F.lit(False)), "person_blocked")
+    )
+
+
 def make_up_orders(
     items: DataFrame,
     plan: DataFrame,
@@ -288,10 +298,7 @@ def make_up_orders(
         .join(spent, on="campaign_id", how="left")
         .withColumn(
             "refusal",
-            F.when(F.coalesce(F.col("is_circuit_open"), F.lit(False)), "circuit_open")
-            .when(~F.coalesce(F.col("is_active"), F.lit(False)), "campaign_inactive")
-            .when(F.coalesce(F.col("is_blocked"), F.lit(False)), "person_blocked")
-            .when(F.coalesce(F.col("held"), F.lit(0)) + 1 > F.col("per_user_cap"), "over_user_cap"),
+            _standing_refusal().when(F.coalesce(F.col("held"), F.lit(0)) + 1 > F.col("per_user_cap"), "over_user_cap"),
         )
     )
     # Budget last, over the candidates still standing, in a stable order.
@@ -397,9 +404,7 @@ def resend_orders(
         .join(chosen, on="contact_id", how="left")
         .withColumn(
             "refusal",
-            F.when(F.coalesce(F.col("is_circuit_open"), F.lit(False)), "circuit_open")
-            .when(~F.coalesce(F.col("is_active"), F.lit(False)), "campaign_inactive")
-            .when(F.coalesce(F.col("is_blocked"), F.lit(False)), "person_blocked")
+            _standing_refusal()
             .when(F.coalesce(F.col("later_channels"), F.lit(0)) == 0, "no_fallback_channel")
             .when(F.coalesce(F.col("reachable_channels"), F.lit(0)) == 0, "fallback_unreachable")
             .when(F.col("next_channel").isNull(), "frequency_cap"),

@@ -56,10 +56,10 @@ WHERE run_date = {d:Date} AND channel != '' AND variant != 'holdout'
 """
 # Per person, the channels a resend may use: consented and reachable, with an address, not closed by a policy flag.
 REACHABLE_SQL = """
-SELECT toInt64(one_id) AS one_id, {channel:String} AS channel, toString(contact_ref_{channel_column}) AS contact_ref,
+SELECT toInt64(one_id) AS one_id, '{channel}' AS channel, toString(contact_ref_{channel}) AS contact_ref,
        toString(timezone) AS timezone
 FROM marts.user_profile
-WHERE can_receive_{channel_column} = 1 AND contact_ref_{channel_column} != '' {closed}
+WHERE can_receive_{channel} = 1 AND contact_ref_{channel} != '' {closed}
 """
 # Never made up: people the policy suppresses everywhere, people no channel may reach (opted out everywhere), and
 # anybody held out of a campaign (a make-up to a holdout person would spoil the measurement).
@@ -91,8 +91,7 @@ def _reachable_sql(policy) -> str:
     parts = []
     for channel in CHANNELS:
         closed = "".join(f" AND {flag} != 1" for flag in policy.suppression.channel.get(channel, []))
-        parts.append(REACHABLE_SQL.replace("{channel:String}", f"'{channel}'").format(channel_column=channel,
-                                                                                       closed=closed))  # fmt: skip
+        parts.append(REACHABLE_SQL.format(channel=channel, closed=closed))
     return "\nUNION ALL\n".join(parts)
 
 

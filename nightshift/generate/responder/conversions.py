@@ -26,8 +26,6 @@ per business date, campaign, variant and channel (columns `TRUTH_COLUMNS`).
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -39,6 +37,7 @@ from nightshift.generate.pools import SKUS
 from nightshift.generate.render.common import i, iso, s
 from nightshift.generate.responder.answers import send_times
 from nightshift.generate.responder.exports import Contacts
+from nightshift.generate.responder.faults import replace_day_rows
 from nightshift.generate.responder.people import People
 from nightshift.generate.table import Table
 from nightshift.sources import benefits
@@ -235,24 +234,7 @@ def truth_rows(conversions: Conversions, contacts: Contacts, business_date: date
 
 def write_truth(landing_root: Path, business_date: date, rows: list[tuple]) -> Path:
     """Replace the business date's rows of the uplift truth file (other dates' rows stay), ordered by date."""
-    path = Path(landing_root) / TRUTH_FILE
-    day = business_date.isoformat()
-    kept: list[list[str]] = []
-    if path.exists():
-        with path.open(encoding="utf-8", newline="") as handle:
-            reader = csv.reader(handle)
-            next(reader, None)
-            kept = [row for row in reader if row and row[0] != day]
-    merged = sorted([*kept, *[[str(v) for v in row] for row in rows]], key=lambda row: row[0])
-    text = io.StringIO()
-    writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(TRUTH_COLUMNS)
-    writer.writerows(merged)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(text.getvalue(), encoding="utf-8")
-    temporary.replace(path)
-    return path
+    return replace_day_rows(Path(landing_root) / TRUTH_FILE, TRUTH_COLUMNS, business_date, rows)
 
 
 def conversion_rng(seed: int, business_date: date) -> np.random.Generator:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import date
 from pathlib import Path
@@ -204,9 +205,9 @@ def truth_rows(contacts: Contacts, draws: Draws, extra: ExtraGrants, business_da
     return sorted(rows, key=lambda row: (row[1], row[4], row[2]))
 
 
-def write_truth(landing_root: Path, business_date: date, rows: list[tuple[str, ...]]) -> Path:
-    """Replace the business date's rows of the truth file (other dates' rows stay); rows ordered by date."""
-    path = Path(landing_root) / TRUTH_FILE
+def replace_day_rows(path: Path, columns: Sequence[str], business_date: date, rows: Sequence[Sequence]) -> Path:
+    """Replace one business date's rows of a truth CSV whose first column is the date (other dates' rows stay),
+    rows ordered by date (stable: each day keeps its order); written to a temporary name, then renamed."""
     day = business_date.isoformat()
     kept: list[list[str]] = []
     if path.exists():
@@ -214,13 +215,18 @@ def write_truth(landing_root: Path, business_date: date, rows: list[tuple[str, .
             reader = csv.reader(handle)
             next(reader, None)
             kept = [row for row in reader if row and row[0] != day]
-    merged = sorted([*kept, *map(list, rows)], key=lambda row: row[0])  # stable: each day keeps its order
+    merged = sorted([*kept, *[[str(value) for value in row] for row in rows]], key=lambda row: row[0])
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(TRUTH_COLUMNS)
+    writer.writerow(columns)
     writer.writerows(merged)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(path.name + ".tmp")
     temporary.write_text(text.getvalue(), encoding="utf-8")
     temporary.replace(path)
     return path
+
+
+def write_truth(landing_root: Path, business_date: date, rows: list[tuple[str, ...]]) -> Path:
+    """Replace the business date's rows of the faults truth file (other dates' rows stay); rows ordered by date."""
+    return replace_day_rows(Path(landing_root) / TRUTH_FILE, TRUTH_COLUMNS, business_date, rows)

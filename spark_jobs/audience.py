@@ -20,7 +20,8 @@ exclusion row. The steps run in this documented order:
                   the highest priority, ties by campaign id; the others record `arbitration`.
 4. experiment     u = xxhash64("<one_id>:<salt>") mapped to [0, 1): u < holdout_share -> `holdout`, otherwise
                   variants by cumulative weights over the rest. Depends on nothing but the id and the salt, so
-                  it is stable across days and independent of audience size.
+                  it is stable across days and independent of audience size. Recorded on every pair, those
+                  left out before included (exclusions keep their arm and channel for the per-variant funnel).
 5. channel        the first open channel in the plan's preference order; none -> `no_reachable_channel`
                   (holdout people too, so the holdout stays comparable with the treated group). Holdout rows
                   keep an empty channel and contact ref: they are recorded, never contacted.
@@ -110,7 +111,7 @@ AUDIENCE_COLUMNS = (
     "benefit_id",
     "cost_fen",
 )
-EXCLUSION_COLUMNS = ("run_date", "campaign_id", "one_id", "reason")
+EXCLUSION_COLUMNS = ("run_date", "campaign_id", "one_id", "reason", "variant", "channel")
 
 
 def campaign_frame(
@@ -284,15 +285,22 @@ def uniform_draw(one_id: Column, salt: Column, *extra: str) -> Column:
     return F.shiftrightunsigned(F.xxhash64(key), 64 - DRAW_BITS).cast("double") / float(2**DRAW_BITS)
 
 
-def assign_variants(frame: DataFrame) -> DataFrame:
-    """Step 4: holdout first, then variants by cumulative weight; recorded for the people still in."""
+def experiment_group() -> Column:
+    """The arm the person's draw puts them in: holdout first, then variants by cumulative weight (needs the
+    campaign's salt, holdout_share, variant_names and variant_upper columns)."""
     u = uniform_draw(F.col("one_id"), F.col("salt"))
     rest = (u - F.col("holdout_share")) / (1 - F.col("holdout_share"))
     buckets_below = F.size(F.filter("variant_upper", lambda upper: upper <= rest))
     # least(): floating rounding can put `rest` at exactly 1.0; it then belongs to the last variant
     index = F.least(buckets_below, F.size("variant_names") - 1) + 1
-    variant = F.when(u < F.col("holdout_share"), F.lit(HOLDOUT)).otherwise(F.element_at("variant_names", index))
-    return frame.withColumn("variant", F.when(F.col("reason").isNull(), variant))
+    return F.when(u < F.col("holdout_share"), F.lit(HOLDOUT)).otherwise(F.element_at("variant_names", index))
+
+
+def assign_variants(frame: DataFrame) -> DataFrame:
+    """Step 4: holdout first, then variants by cumulative weight. Recorded on every pair, also those already
+    left out: the draw depends only on the id and the salt, and the exclusions keep the arm each person left, so
+    the funnel can be read per variant."""
+    return frame.withColumn("variant", experiment_group())
 
 
 def select_channel(frame: DataFrame) -> DataFrame:
@@ -382,17 +390,34 @@ def audience_rows(decided: DataFrame, run_date: date) -> DataFrame:
 
 
 def exclusion_rows(decided: DataFrame, run_date: date) -> DataFrame:
-    """`audience.exclusions` rows: one per (campaign, person) left out, with the first step's reason."""
+    """`audience.exclusions` rows: one per (campaign, person) left out, with the first step's reason, the arm
+    the person's draw puts them in, and the first channel still open to them when they left ('' when none):
+    the channel they would have been planned on had they stayed."""
     return decided.where(F.col("reason").isNotNull()).select(
-        F.lit(run_date).alias("run_date"), "campaign_id", "one_id", "reason"
+        F.lit(run_date).alias("run_date"),
+        "campaign_id",
+        "one_id",
+        "reason",
+        "variant",
+        F.coalesce(F.get("open_channels", 0), F.lit("")).alias("channel"),
     )
 
 
 def stopped_rows(membership: DataFrame, campaigns: DataFrame, run_date: date, reason: str) -> DataFrame:
     """`audience.exclusions` rows for campaigns that may not plan anybody tonight (a circuit breaker is open):
-    every candidate of theirs, with `reason`. They take no part in arbitration, so they take nobody from others."""
-    return candidates(membership, campaigns).select(
-        F.lit(run_date).alias("run_date"), "campaign_id", "one_id", F.lit(reason).alias("reason")
+    every candidate of theirs, with `reason` and their arm; no channel (no step ran). They take no part in
+    arbitration, so they take nobody from others."""
+    return (
+        candidates(membership, campaigns)
+        .join(F.broadcast(campaigns), on="campaign_id", how="inner")
+        .select(
+            F.lit(run_date).alias("run_date"),
+            "campaign_id",
+            "one_id",
+            F.lit(reason).alias("reason"),
+            experiment_group().alias("variant"),
+            F.lit("").alias("channel"),
+        )
     )
 
 

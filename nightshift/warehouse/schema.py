@@ -384,13 +384,18 @@ ENGINE = MergeTree
 PARTITION BY run_date
 ORDER BY (run_date, contact_id)
 """
+# One row per (campaign, person) left out on the run date: the first step's reason, the arm the person's draw
+# puts them in (variant) and the first channel still open to them when they left ('' when none). Rows written
+# before variant and channel existed keep '' in both (nightshift/audiences/contacts.py adds the columns).
 EXCLUSIONS_DDL = """
 CREATE TABLE IF NOT EXISTS audience.exclusions
 (
     run_date     Date,
     campaign_id  LowCardinality(String),
     one_id       UInt64,
-    reason       LowCardinality(String)
+    reason       LowCardinality(String),
+    variant      LowCardinality(String),
+    channel      LowCardinality(String)
 )
 ENGINE = MergeTree
 PARTITION BY run_date

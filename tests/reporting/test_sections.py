@@ -39,9 +39,11 @@ AUDIENCE = [("holdout", "", 0)] * 2 + [("A", "app_push", 500)] * 3 + [("B", "sms
 def night(client, settings):
     ensure_tables(client, *TABLES)
     one_ids = iter(range(1, 1000))
-    client.insert("audience.exclusions", [(NIGHT, CAMPAIGN, next(one_ids), reason)
-                                          for reason, n in EXCLUSIONS.items() for _ in range(n)],
-                  column_names=["run_date", "campaign_id", "one_id", "reason"])  # fmt: skip
+    # arms and channels of the people left out: the first of each reason in arm B (by sms), the others in A
+    client.insert("audience.exclusions", [(NIGHT, CAMPAIGN, next(one_ids), reason, "B" if k == 0 else "A",
+                                           "sms" if k == 0 else "")
+                                          for reason, n in EXCLUSIONS.items() for k in range(n)],
+                  column_names=["run_date", "campaign_id", "one_id", "reason", "variant", "channel"])  # fmt: skip
     send_at = datetime(2001, 3, 1, 2, 0)
     client.insert(
         "audience.campaign_audience",
@@ -94,6 +96,23 @@ def test_every_exclusion_reason_of_the_audiences_job_has_its_funnel_step():
             assert reason in gather.REASON_STEPS, f"{reason} ({step}) has no funnel step in nightshift/reporting"
 
 
+def test_campaign_funnel_per_variant_and_channel_adds_up_to_the_campaigns(client, night):
+    by_arm = gather.campaigns(client, night).tables[1]
+    assert by_arm.name == "campaigns__funnel_by_arm"
+    rows = {row[1:3]: dict(zip(by_arm.columns[3:], row[3:], strict=True)) for row in by_arm.rows
+            if row[0] == CAMPAIGN}  # fmt: skip
+    assert set(rows) == {("A", "-"), ("A", "app_push"), ("B", "sms"), ("holdout", "-")}
+    # arm B by sms: the first person of each of the six reasons, and the one contacted by sms
+    assert rows[("B", "sms")] == {
+        "candidates": 7, "suppressed": 2, "capped": 1, "arbitrated": 1, "stopped (loss alert)": 0,
+        "holdout (kept back)": 0, "no reachable channel": 1, "over budget": 1, "contacted": 1}  # fmt: skip
+    assert rows[("A", "-")]["candidates"] == sum(EXCLUSIONS.values()) - len(EXCLUSIONS)
+    assert rows[("A", "app_push")]["contacted"] == 3 and rows[("holdout", "-")]["holdout (kept back)"] == 2
+    for row in rows.values():  # every row adds up: candidates = the people lost at each step + the contacted
+        assert row["candidates"] == sum(people for step, people in row.items() if step != "candidates")
+    assert sum(row["candidates"] for row in rows.values()) == sum(EXCLUSIONS.values()) + len(AUDIENCE)
+
+
 def test_campaign_funnel_adds_up_from_candidates_to_contacted(client, night):
     section = gather.campaigns(client, night)
     funnel = {step: (lost, left) for campaign, step, lost, left in section.tables[0].rows if campaign == CAMPAIGN}
@@ -104,7 +123,7 @@ def test_campaign_funnel_adds_up_from_candidates_to_contacted(client, night):
     assert funnel["holdout (kept back)"][0] == 2 and funnel["no reachable channel"][0] == 1
     assert funnel["over budget"][0] == 2
     assert funnel["contacted"] == (0, 4)
-    variants = {(v, ch): (people, cost) for c, v, ch, people, cost in section.tables[1].rows if c == CAMPAIGN}
+    variants = {(v, ch): (people, cost) for c, v, ch, people, cost in section.tables[2].rows if c == CAMPAIGN}
     assert variants == {("A", "app_push"): (3, 15.0), ("B", "sms"): (1, 5.0), ("holdout", "-"): (2, 0.0)}
 
 

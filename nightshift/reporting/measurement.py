@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from nightshift.campaigns.models import HOLDOUT
+from nightshift.measurement.responses import RETENTION_DAYS, arm_responses
 from nightshift.measurement.results import MART, RECORD_COLUMNS, as_record, campaigns_measured, measure
 from nightshift.measurement.statistics import SIGNIFICANT
 from nightshift.reporting.model import Chart, Section, Table
@@ -21,28 +21,6 @@ from nightshift.warehouse.partitions import has_column, table_exists
 MEASUREMENT_TABLE = MART
 MEASUREMENT_DATE_COLUMNS = ("run_date", "send_date")
 MAX_ROWS = 500
-FUNNEL_TABLE = "marts.campaign_funnel"
-RETENTION_TABLE = "marts.campaign_retention"
-RETENTION_DAYS = 7
-
-FUNNEL_SQL = f"""
-SELECT campaign_id, send_date, variant,
-       sumIf(people, step_number = 1) AS planned,
-       sumIf(people, step_number = 2) AS came_back,
-       sumIf(people, step_number = 3) AS paid_order
-FROM {FUNNEL_TABLE} WHERE send_date <= {{d:Date}}
-GROUP BY campaign_id, send_date, variant
-ORDER BY campaign_id, send_date DESC, variant = '{HOLDOUT}', variant
-LIMIT {MAX_ROWS}
-"""
-RETENTION_SQL = f"""
-SELECT campaign_id, send_date, variant, any(planned_people),
-       groupArray((day_after_send, is_observed, retention_rate))
-FROM {RETENTION_TABLE} WHERE send_date <= {{d:Date}}
-GROUP BY campaign_id, send_date, variant
-ORDER BY campaign_id, send_date DESC, variant = '{HOLDOUT}', variant
-LIMIT {MAX_ROWS}
-"""
 
 
 def _uplift_table(client, run_date: date) -> Table:
@@ -59,55 +37,41 @@ def _uplift_table(client, run_date: date) -> Table:
     )  # fmt: skip
 
 
-def _share(part: int, whole: int) -> float | None:
-    return round(100 * part / whole, 1) if whole else None
+def _percent(share: float | None) -> float | None:
+    return None if share is None else round(100 * share, 1)
 
 
-def _funnel_table(client, run_date: date) -> Table | None:
-    if not table_exists(client, FUNNEL_TABLE):
-        return None
-    rows = [
-        (campaign, send_date, variant, planned, came_back, _share(came_back, planned), paid, _share(paid, planned))
-        for campaign, send_date, variant, planned, came_back, paid in client.query(
-            FUNNEL_SQL, parameters={"d": run_date}
-        ).result_rows
-    ]
-    columns = ["campaign_id", "send_date", "variant", "planned", "came_back", "came_back_pct", "paid_order",
-               "paid_order_pct"]  # fmt: skip
-    return Table("measurement__funnel", "Funnel per arm: planned -> came back -> paid order, in the conversion window "
-                 "(treated variants beside the holdout)", columns, rows)  # fmt: skip
-
-
-def _retention(client, run_date: date) -> tuple[Table | None, list[Chart]]:
-    """The curves per arm (share active on day 1..7 after the send, %; empty while the day is to come), and one
-    chart per campaign: its latest send date's arms."""
-    if not table_exists(client, RETENTION_TABLE):
-        return None, []
-    result = []
-    for campaign, send_date, variant, planned, days in client.query(RETENTION_SQL, {"d": run_date}).result_rows:
-        # observed days only: a day after the run date is not a drop to zero
-        by_day = {day: round(100 * rate, 1) for day, observed, rate in days if observed}
-        curve = [by_day.get(day) for day in range(1, RETENTION_DAYS + 1)]
-        result.append((campaign, send_date, variant, planned, curve))
-    days = [f"day_{day}_pct" for day in range(1, RETENTION_DAYS + 1)]
-    table = Table(
-        "measurement__retention", "Retention per arm: share of the planned people active on each day after the send",
-        ["campaign_id", "send_date", "variant", "planned", *days],
-        [(campaign, send_date, variant, planned, *curve) for campaign, send_date, variant, planned, curve in result],
+def _responses(client, run_date: date) -> tuple[list[Table], list[Chart]]:
+    """The funnel and the retention curve of each arm, and one chart per campaign: its latest send date's curves
+    over the days observed so far."""
+    responses = arm_responses(client, run_date)
+    if not responses:
+        return [], []
+    funnel = Table(
+        "measurement__funnel", "Funnel per arm: planned -> came back -> paid order, in the conversion window "
+        "(treated variants beside the holdout)",
+        ["campaign_id", "send_date", "variant", "planned", "came_back", "came_back_pct", "paid_order",
+         "paid_order_pct"],
+        [(r.campaign_id, r.send_date, r.variant, r.planned, r.came_back, _percent(r.share(r.came_back)),
+          r.paid_order, _percent(r.share(r.paid_order))) for r in responses],
     )  # fmt: skip
-    latest: dict[str, date] = {}
-    for campaign, send_date, *_ in result:
-        latest.setdefault(campaign, send_date)  # rows come newest send date first
+    retention = Table(
+        "measurement__retention", "Retention per arm: share of the planned people active on each day after the "
+        "send (%; empty while the day is to come)",
+        ["campaign_id", "send_date", "variant", "planned", *[f"day_{d}_pct" for d in range(1, RETENTION_DAYS + 1)]],
+        [(r.campaign_id, r.send_date, r.variant, r.planned, *map(_percent, r.retention)) for r in responses],
+    )  # fmt: skip
     charts = []
-    for campaign, send_date in sorted(latest.items()):
-        curves = {variant: curve for c, d, variant, _, curve in result if c == campaign and d == send_date}
-        observed = min(sum(value is not None for value in curve) for curve in curves.values())
+    for campaign in sorted({r.campaign_id for r in responses}):
+        arms = [r for r in responses if r.campaign_id == campaign]
+        latest = [r for r in arms if r.send_date == arms[0].send_date]  # newest send date first
+        observed = min(sum(active is not None for active in r.active_per_day) for r in latest)
         if not observed:  # the send day itself is still to come
             continue
-        series = {variant: list(curve[:observed]) for variant, curve in curves.items()}
+        series = {r.variant: [_percent(share) for share in r.retention[:observed]] for r in latest}
         labels = [f"day {day}" for day in range(1, observed + 1)]
-        charts.append(Chart(f"Retention after {send_date}: {campaign} (% active)", "trend", labels, series))
-    return table, charts
+        charts.append(Chart(f"Retention after {latest[0].send_date}: {campaign} (% active)", "trend", labels, series))
+    return [funnel, retention], charts
 
 
 def measurement(client, run_date: date, table_name: str = MEASUREMENT_TABLE) -> Section | None:
@@ -128,7 +92,6 @@ def measurement(client, run_date: date, table_name: str = MEASUREMENT_TABLE) -> 
         uplift = _uplift_table(client, run_date)
         verdicts = uplift.column("conversion_verdict")
         headlines |= {"comparisons": len(uplift.rows), "significant": verdicts.count(SIGNIFICANT)}
-        funnel = _funnel_table(client, run_date)
-        retention, charts = _retention(client, run_date)
-        tables = [uplift, *[t for t in (funnel, retention) if t is not None], raw]
+        responses, charts = _responses(client, run_date)
+        tables = [uplift, *responses, raw]
     return Section("measurement", "Measurement (度量中心)", headlines, tables, charts)

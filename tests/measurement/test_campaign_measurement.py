@@ -141,6 +141,12 @@ def test_campaign_measure_prints_the_warehouses_numbers(measured) -> None:
     treated = mart[("copy_a", "app_push")]
     assert f"{treated['planned_people']:,}" in table and f"{treated['converted_people']:,}" in table
     assert f"{measured_total['conversion']['uplift'] * 100:+.2f} pp" in table and SIGNIFICANT in table
+    # then each arm's funnel and retention curve
+    funnel = _funnels(measured, "injected")
+    assert "What the people did after the send" in table
+    for variant, (planned, came_back, paid) in funnel.items():
+        assert f"{came_back:,} ({came_back / planned * 100:.1f}%)" in table, variant
+        assert f"{paid:,} ({paid / planned * 100:.1f}%)" in table, variant
 
 
 def test_an_unknown_campaign_is_refused_naming_the_campaigns_measured(measured) -> None:

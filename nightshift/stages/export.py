@@ -27,6 +27,12 @@ NIGHTSHIFT_EXPORTS/<date>/. This stage is the only writer of that folder.
   written from (source 'plan'). Frequency caps, fatigue and budgets read it, so a contact counts once it has been
   handed over, never merely because it was planned.
 
+Each channel-native delivery folder is sealed (`nightshift.deliveries.manifest`): parts, then `manifest.json` (row
+and file counts, sha256 per file, plan version, cost, and the diff of its people against the previous night),
+then `_SUCCESS`; a rerun withdraws `_SUCCESS` before it rewrites a part. With NIGHTSHIFT_EXPORT_TARGET set (an SFTP
+server, an S3-compatible store), the night's folder is then published there (`nightshift.deliveries.publish`):
+retried file by file, `_SUCCESS` last, deliveries already there skipped.
+
 Every file is one query written by `export_with_manifest`: sorted by one_id and free of timestamps, so re-running
 the same date writes identical bytes. The date's folder and its contact_history partition are emptied first, so a
 segment or campaign that disappeared leaves no stale file and a re-run never records a contact twice.
@@ -41,7 +47,10 @@ from pathlib import Path
 from nightshift.audiences.contacts import HISTORY, HISTORY_COLUMNS, HISTORY_SELECT, PLAN_SOURCE, ensure_contact_tables
 from nightshift.campaigns.models import HOLDOUT, CampaignPlan
 from nightshift.campaigns.plans import CAMPAIGNS_DIR, load_plans
+from nightshift.contracts import CHANNELS
 from nightshift.deliveries import AD_PROFILE_COLUMNS, AD_WRITERS, PROFILE_COLUMNS, WRITERS, Payload, write_parts
+from nightshift.deliveries.manifest import AudienceDiff, plan_version, seal, unseal
+from nightshift.deliveries.publish import publish
 from nightshift.errors import NightshiftError
 from nightshift.files import write_with_manifest
 from nightshift.reconciliation.breaker import open_breakers
@@ -121,6 +130,24 @@ WHERE {CAMPAIGN_FILE_ROWS}
 """
 
 
+# Tonight's people against the last earlier night with any, for one campaign on one channel ('' = any channel):
+# plan rows of contact_history (what was handed over), as bitmaps.
+AUDIENCE_DIFF_SQL = """
+WITH
+    (SELECT maxOrNull(run_date) FROM audience.contact_history
+     WHERE campaign_id = {campaign:String} AND source = 'plan' AND run_date < {d:Date}
+         AND ({channel:String} = '' OR channel = {channel:String})) AS previous_date,
+    (SELECT groupBitmapState(one_id) FROM audience.contact_history
+     WHERE campaign_id = {campaign:String} AND source = 'plan' AND run_date = {d:Date}
+         AND ({channel:String} = '' OR channel = {channel:String})) AS tonight,
+    (SELECT groupBitmapState(one_id) FROM audience.contact_history
+     WHERE campaign_id = {campaign:String} AND source = 'plan' AND run_date = previous_date
+         AND ({channel:String} = '' OR channel = {channel:String})) AS previous
+SELECT previous_date, bitmapAndnotCardinality(tonight, previous), bitmapAndnotCardinality(previous, tonight),
+       bitmapAndCardinality(tonight, previous)
+"""
+
+
 def export_with_manifest(client, sql: str, parameters: dict, path: Path, manifest: dict) -> tuple[int, Path]:
     """Write one query's result as CSV (with a header) to `path`, and its manifest beside it. Returns the data rows
     and the manifest's path."""
@@ -192,22 +219,51 @@ ORDER BY one_id
 """
 
 
-def _record_payload(result: StageResult, campaign_id: str, target: str, directory: Path, payload: Payload) -> None:
+def audience_diff(client, run_date: date, campaign_id: str, channel: str) -> AudienceDiff:
+    """The people handed over tonight against the previous night the campaign handed people over, on `channel`
+    ('' = on any channel: an ad audience holds every treated person). Both sides from contact_history."""
+    row = client.query(
+        AUDIENCE_DIFF_SQL, parameters={"d": run_date, "campaign": campaign_id, "channel": channel}
+    ).result_rows[0]
+    previous_date, added, removed, unchanged = row
+    return AudienceDiff(previous_date, int(added), int(removed), int(unchanged))
+
+
+def _record_payload(
+    client, result: StageResult, plan: CampaignPlan, target: str, directory: Path, payload: Payload, delivery: dict
+) -> None:
+    """Put one delivery on disk sealed: `_SUCCESS` withdrawn, parts, manifest (with the diff), `_SUCCESS`."""
+    unseal(directory)
     write_parts(directory, payload.parts)
-    result.rows[f"{campaign_id}/{target}"] = payload.contacts
-    result.outputs[f"{campaign_id} {target} payloads"] = str(directory)
+    run_date = delivery["run_date"]
+    seal(
+        directory, run_date=run_date, campaign_id=plan.id, target=target,
+        plan_version=plan_version(plan.model_dump_json()), contacts=payload.contacts,
+        left_out=len(payload.rejected), cost_fen=delivery["cost_fen"],
+        diff=audience_diff(client, run_date, plan.id, delivery["channel"]),
+    )  # fmt: skip
+    result.rows[f"{plan.id}/{target}"] = payload.contacts
+    result.outputs[f"{plan.id} {target} payloads"] = str(directory)
     if payload.rejected:
-        result.rows[f"{campaign_id}/{target} left out"] = len(payload.rejected)
+        result.rows[f"{plan.id}/{target} left out"] = len(payload.rejected)
 
 
 def export_payloads(
-    client, plan: CampaignPlan, channel: str, parameters: dict, out_dir: Path, result: StageResult, known: set[str]
+    client,
+    plan: CampaignPlan,
+    channel: str,
+    parameters: dict,
+    out_dir: Path,
+    result: StageResult,
+    known: set[str],
+    cost_fen: int,
 ) -> int:
     """The channel-native files of one campaign-channel file's rows; returns how many contacts were left out."""
     sql, _ = campaign_export_sql(plan, PROFILE_COLUMNS.get(channel, ()), known)
     rows = list(client.query(sql, parameters=parameters).named_results())
     payload = WRITERS[channel](rows, plan)
-    _record_payload(result, plan.id, channel, out_dir / plan.id / channel, payload)
+    delivery = {"run_date": parameters["d"], "channel": channel, "cost_fen": cost_fen}
+    _record_payload(client, result, plan, channel, out_dir / plan.id / channel, payload, delivery)
     return len(payload.rejected)
 
 
@@ -218,8 +274,10 @@ def export_ad_audiences(
         return
     parameters = {"d": run_date, "campaign": plan.id, "holdout": HOLDOUT}
     rows = list(client.query(ad_audience_sql(known), parameters=parameters).named_results())
+    delivery = {"run_date": run_date, "channel": "", "cost_fen": 0}  # an ad audience costs no benefit
     for platform in plan.ad_audiences:
-        _record_payload(result, plan.id, platform, out_dir / plan.id / platform, AD_WRITERS[platform](rows, plan))
+        payload = AD_WRITERS[platform](rows, plan)
+        _record_payload(client, result, plan, platform, out_dir / plan.id / platform, payload, delivery)
 
 
 def export_segments(client, run_date: date, out_dir: Path, result: StageResult) -> str:
@@ -339,7 +397,9 @@ def export_campaigns(
         rows, manifest = export_with_manifest(client, sql, parameters, path, manifest_fields)
         client.command(RECORD_CONTACTS_SQL, parameters={**parameters, "source": PLAN_SOURCE})
         if plan is not None:  # without its plan a channel's payload lacks its template, sign name and tag
-            left_out += export_payloads(client, plan, channel, parameters, out_dir, result, profile_columns)
+            left_out += export_payloads(
+                client, plan, channel, parameters, out_dir, result, profile_columns, int(cost_fen)
+            )
         result.rows[path.name] = rows
         result.outputs[f"{campaign_id} {channel} csv"] = str(path)
         result.outputs[f"{campaign_id} {channel} manifest"] = str(manifest)
@@ -361,6 +421,20 @@ def export_campaigns(
     return summary
 
 
+def channel_deliveries(result: StageResult) -> dict[str, dict]:
+    """Per delivery channel with anything tonight: the run date, contacts and delivery folders (the extra of the
+    channel's Airflow Asset, dags/nightly_marketing.py)."""
+    deliveries: dict[str, dict] = {}
+    for key, contacts in sorted(result.rows.items()):
+        campaign_id, _, channel = key.partition("/")
+        if channel not in CHANNELS:  # "<campaign>/<channel> left out", ad platforms, files, tables
+            continue
+        entry = deliveries.setdefault(channel, {"run_date": result.run_date.isoformat(), "contacts": 0, "folders": []})
+        entry["contacts"] += contacts
+        entry["folders"].append(result.outputs[f"{campaign_id} {channel} payloads"])
+    return deliveries
+
+
 def run(ctx: StageContext, plans_dir: Path = CAMPAIGNS_DIR) -> StageResult:
     client = ctx.client
     out_dir = ctx.settings.exports_dir / ctx.run_date.isoformat()
@@ -377,4 +451,9 @@ def run(ctx: StageContext, plans_dir: Path = CAMPAIGNS_DIR) -> StageResult:
     withheld = sorted(open_breakers(client, ctx.run_date))  # tonight's critical alerts stop tonight's files too
     campaigns = export_campaigns(client, ctx.run_date, out_dir, result, plans_dir, withheld)
     result.summary = f"{segments}; {campaigns}"
+    if ctx.settings.export_target:
+        published = publish(out_dir, ctx.settings.export_target, ctx.settings.export_target_options)
+        result.outputs["published to"] = published.target
+        result.rows["files published"] = len(published.uploaded)
+        result.summary += f"; {published.summary}"
     return result

@@ -102,6 +102,10 @@ EXPECTED_SCRIPT = textwrap.dedent(
     if earlier:
         expected["exports"]["rows last night"] = sum(json.loads(m.read_text())["rows"]
                                                      for m in earlier[-1].glob("*.manifest.json"))
+    # sealed channel deliveries: a folder per campaign and channel (or ad platform), each with _SUCCESS
+    sealed = list((settings.exports_dir / day).glob("*/*/_SUCCESS"))
+    if sealed:
+        expected["exports"] |= {"deliveries": len(sealed), "deliveries not sealed": 0}
 
     keys, acted, planned, granted = one(
         "SELECT sum(keys), sumIf(keys, class NOT IN ('ok', 'pending', 'replenished')), sum(planned_fen),"

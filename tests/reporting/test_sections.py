@@ -170,6 +170,28 @@ def test_exports_compare_tonight_with_last_night(client, settings, night):
     assert (section.headline["files"], section.headline["rows"], section.headline["rows last night"]) == (2, 13, 8)
 
 
+def test_exports_list_each_sealed_delivery_with_its_diff_and_flag_a_tampered_one(client, settings, night):
+    from nightshift.deliveries.manifest import AudienceDiff, seal
+
+    export_dir = settings.exports_dir / night.isoformat()
+    for channel, parts in (("sms", [b"a", b"b"]), ("app_push", [b"c"])):
+        folder = export_dir / CAMPAIGN / channel
+        folder.mkdir(parents=True)
+        for index, data in enumerate(parts):
+            (folder / f"part-{index:05d}.json").write_bytes(data)
+        seal(folder, run_date=night, campaign_id=CAMPAIGN, target=channel, plan_version="v", contacts=3,
+             left_out=1, cost_fen=1500, diff=AudienceDiff(LAST_NIGHT, 2, 5, 1))  # fmt: skip
+    (export_dir / CAMPAIGN / "app_push" / "part-00000.json").write_bytes(b"changed after sealing")
+    try:
+        section = build_report(client, settings, night).section("exports")
+        deliveries = {row[1]: row for row in section.tables[1].rows}
+        assert deliveries["sms"] == (CAMPAIGN, "sms", 3, 1, 2, 15.0, 2, 5, 1, LAST_NIGHT.isoformat(), "ok")
+        assert "sha256 differs" in deliveries["app_push"][-1]
+        assert (section.headline["deliveries"], section.headline["deliveries not sealed"]) == (2, 1)
+    finally:
+        shutil.rmtree(export_dir / CAMPAIGN)
+
+
 def test_segments_trend_sums_entered_and_exited_per_night(client, night):
     section = gather.segments(client, night)
     assert section.headline == {"segments": 2, "members": 15, "entered": 8, "exited": 1}

@@ -45,16 +45,19 @@ from datetime import date
 from pathlib import Path
 
 from nightshift.audiences.contacts import HISTORY, HISTORY_COLUMNS, HISTORY_SELECT, PLAN_SOURCE, ensure_contact_tables
+from nightshift.audiences.history import spent_before
 from nightshift.campaigns.models import HOLDOUT, CampaignPlan
-from nightshift.campaigns.plans import CAMPAIGNS_DIR, load_plans
-from nightshift.contracts import CHANNELS
+from nightshift.campaigns.plans import CAMPAIGNS_DIR, POLICY_PATH, load_plans, load_policy
+from nightshift.contracts import CHANNELS, USER_PROFILE_COLUMNS
 from nightshift.deliveries import AD_PROFILE_COLUMNS, AD_WRITERS, PROFILE_COLUMNS, WRITERS, Payload, write_parts
+from nightshift.deliveries.gate import run_gate
 from nightshift.deliveries.manifest import AudienceDiff, plan_version, seal, unseal
 from nightshift.deliveries.publish import publish
 from nightshift.errors import NightshiftError
 from nightshift.files import write_with_manifest
 from nightshift.reconciliation.breaker import open_breakers
 from nightshift.segments.schema import warehouse_schema
+from nightshift.settings import Settings
 from nightshift.stages.context import StageContext, StageResult
 from nightshift.warehouse.partitions import reset_partitions, table_exists
 
@@ -362,15 +365,41 @@ def export_resends(client, run_date: date, out_dir: Path, result: StageResult, p
     return exported
 
 
+def gate_campaigns(
+    client,
+    run_date: date,
+    plans: dict[str, CampaignPlan],
+    profile_columns: set[str],
+    settings: Settings,
+    withheld: list[str],
+) -> dict[str, list[str]]:
+    """The quality gate (nightshift.deliveries.gate) over every campaign not already withheld; returns the
+    campaigns that failed, with the expectations they failed."""
+    policy = load_policy(POLICY_PATH, known_columns=profile_columns | set(USER_PROFILE_COLUMNS))
+    gated = [plan for campaign_id, plan in sorted(plans.items()) if campaign_id not in withheld]
+    outcome = run_gate(client, run_date, gated, policy, settings.reports_dir, spent_before(client, run_date))
+    return outcome.failed
+
+
 def export_campaigns(
-    client, run_date: date, out_dir: Path, result: StageResult, plans_dir: Path, withheld: list[str]
+    client,
+    run_date: date,
+    out_dir: Path,
+    result: StageResult,
+    plans_dir: Path,
+    withheld: list[str],
+    settings: Settings,
 ) -> str:
+    profile_columns = set(warehouse_schema(client).get("user_profile", {}))
+    plans = {plan.id: plan for plan in load_plans(plans_dir, None, profile_columns).plans}
+    failed_gate: dict[str, list[str]] = {}
+    if table_exists(client, "audience.campaign_audience") and profile_columns:
+        failed_gate = gate_campaigns(client, run_date, plans, profile_columns, settings, withheld)
+        withheld = sorted({*withheld, *failed_gate})
     replenished = export_replenishments(client, run_date, out_dir, result, withheld)
     if not table_exists(client, "audience.campaign_audience"):
         result.rows[HISTORY] = _recorded_contacts(client, run_date, replenished)
         return "no campaign audiences yet"
-    profile_columns = set(warehouse_schema(client).get("user_profile", {}))
-    plans = {plan.id: plan for plan in load_plans(plans_dir, None, profile_columns).plans}
     resent = export_resends(client, run_date, out_dir, result, plans, withheld)
     groups = client.query(
         CAMPAIGN_GROUPS_SQL, parameters={"d": run_date, "holdout": HOLDOUT, "withheld": withheld}
@@ -414,8 +443,12 @@ def export_campaigns(
         summary += f", {replenished} make-up orders"
     if resent:
         summary += f", {resent} resends on a fallback channel"
-    if withheld:
-        summary += f"; withheld (circuit breaker open): {', '.join(withheld)}"
+    by_breaker = [campaign_id for campaign_id in withheld if campaign_id not in failed_gate]
+    if by_breaker:
+        summary += f"; withheld (circuit breaker open): {', '.join(by_breaker)}"
+    if failed_gate:
+        failures = "; ".join(f"{c}: {', '.join(why)}" for c, why in sorted(failed_gate.items()))
+        summary += f"; withheld by the quality gate (see the report's data quality section): {failures}"
     if missing_plans:
         summary += f" (no valid plan for {', '.join(sorted(missing_plans))}: template parameters left out)"
     return summary
@@ -449,7 +482,7 @@ def run(ctx: StageContext, plans_dir: Path = CAMPAIGNS_DIR) -> StageResult:
         return result
     segments = export_segments(client, ctx.run_date, out_dir, result)
     withheld = sorted(open_breakers(client, ctx.run_date))  # tonight's critical alerts stop tonight's files too
-    campaigns = export_campaigns(client, ctx.run_date, out_dir, result, plans_dir, withheld)
+    campaigns = export_campaigns(client, ctx.run_date, out_dir, result, plans_dir, withheld, ctx.settings)
     result.summary = f"{segments}; {campaigns}"
     if ctx.settings.export_target:
         published = publish(out_dir, ctx.settings.export_target, ctx.settings.export_target_options)

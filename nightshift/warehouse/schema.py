@@ -401,6 +401,24 @@ ENGINE = MergeTree
 PARTITION BY run_date
 ORDER BY (run_date, campaign_id, reason, one_id)
 """
+# The quality gate before export (nightshift/deliveries/gate.py): one row per campaign and expectation of the
+# night's Great Expectations checkpoint; a campaign with a failed row was withheld.
+QUALITY_GATE_DDL = """
+CREATE TABLE IF NOT EXISTS audience.quality_gate
+(
+    run_date     Date,
+    campaign_id  LowCardinality(String),
+    expectation  LowCardinality(String),
+    target       String,
+    success      UInt8,
+    observed     String,
+    unexpected   UInt64,
+    why          String
+)
+ENGINE = MergeTree
+PARTITION BY run_date
+ORDER BY (run_date, campaign_id, expectation, target)
+"""
 # Reconciliation (对账): one row per business key per run date, in exactly one class; history is kept per run date.
 RECONCILIATION_ITEMS_DDL = """
 CREATE TABLE IF NOT EXISTS audience.reconciliation_items
@@ -554,6 +572,7 @@ TABLES: dict[str, str] = {
     "audience.campaign_audience": CAMPAIGN_AUDIENCE_DDL,
     "audience.contact_history": CONTACT_HISTORY_DDL,
     "audience.exclusions": EXCLUSIONS_DDL,
+    "audience.quality_gate": QUALITY_GATE_DDL,
     "audience.reconciliation_items": RECONCILIATION_ITEMS_DDL,
     "audience.reconciliation": RECONCILIATION_DDL,
     "audience.replenishment": REPLENISHMENT_DDL,

@@ -453,8 +453,8 @@ def test_decisions_from_the_contact_history_are_the_plans_night_after_night(clie
 def test_each_delivery_is_sealed_with_its_diff_and_published_whole_to_an_sftp_server(
     client, settings, friday, tmp_path
 ):
-    """Last, after the nights above: every channel folder of the last night is sealed (`_SUCCESS`, every part as its
-    manifest says) with the diff of its people against the previous night the campaign used that channel, from
+    """Last, after the nights above: every channel folder of Saturday to Tuesday is sealed (`_SUCCESS`, every part
+    as its manifest says) with the diff of its people against the previous night the campaign used that channel, from
     contact_history; the same export with NIGHTSHIFT_EXPORT_TARGET set publishes the night to an SFTP server on
     127.0.0.1, and a rerun sends nothing twice."""
     from nightshift.deliveries.manifest import SUCCESS, verify
@@ -464,25 +464,31 @@ def test_each_delivery_is_sealed_with_its_diff_and_published_whole_to_an_sftp_se
     night, _, _ = friday
     last = SATURDAY + timedelta(days=3)
     out_dir = settings.exports_dir / last.isoformat()
-    folders = sorted(path.parent for path in out_dir.rglob(SUCCESS))
-    assert {folder.name for folder in folders} >= set(CHANNELS)
     people = "SELECT one_id FROM audience.contact_history WHERE campaign_id = {c:String} AND channel = {ch:String} "
     people += "AND source = 'plan' "
-    for folder in folders:
-        assert verify(folder) == [], folder
-        manifest = json.loads((folder / "manifest.json").read_text())
-        campaign, channel = manifest["campaign_id"], folder.name
-        if channel not in CHANNELS:
-            continue  # an ad audience: its people are the campaign's on every channel
-        latest = "SELECT max(run_date) FROM audience.contact_history WHERE campaign_id = {c:String} "
-        latest += "AND channel = {ch:String} AND source = 'plan' AND run_date < {d:Date}"
-        earlier = _query(client, latest, c=campaign, ch=channel, d=last)[0][0]
-        tonight = {i for (i,) in _query(client, people + "AND run_date = {d:Date}", c=campaign, ch=channel, d=last)}
-        before = {i for (i,) in _query(client, people + "AND run_date = {d:Date}", c=campaign, ch=channel, d=earlier)}
-        assert manifest["diff"] == {
-            "previous_run_date": earlier.isoformat() if before else None, "added": len(tonight - before),
-            "removed": len(before - tonight), "unchanged": len(tonight & before)}, (campaign, channel)  # fmt: skip
-        assert manifest["contacts"] + manifest["left_out"] == len(tonight)
+    latest = "SELECT max(run_date) FROM audience.contact_history WHERE campaign_id = {c:String} "
+    latest += "AND channel = {ch:String} AND source = 'plan' AND run_date < {d:Date}"
+    seen, diffs = set(), []
+    for day in (SATURDAY + timedelta(days=offset) for offset in range(4)):
+        for folder in sorted(path.parent for path in (settings.exports_dir / day.isoformat()).rglob(SUCCESS)):
+            assert verify(folder) == [], folder
+            manifest = json.loads((folder / "manifest.json").read_text())
+            campaign, channel = manifest["campaign_id"], folder.name
+            if channel not in CHANNELS:
+                continue  # an ad audience: its people are the campaign's on every channel
+            seen.add(channel)
+            earlier = _query(client, latest, c=campaign, ch=channel, d=day)[0][0]
+            tonight = {i for (i,) in _query(client, people + "AND run_date = {d:Date}", c=campaign, ch=channel, d=day)}
+            before = {
+                i for (i,) in _query(client, people + "AND run_date = {d:Date}", c=campaign, ch=channel, d=earlier)
+            }
+            expected = {"previous_run_date": earlier.isoformat() if before else None, "added": len(tonight - before),
+                        "removed": len(before - tonight), "unchanged": len(tonight & before)}  # fmt: skip
+            assert manifest["diff"] == expected, (day, campaign, channel)
+            assert manifest["contacts"] + manifest["left_out"] == len(tonight)
+            diffs.append(manifest["diff"])
+    assert len(seen) >= 3, seen
+    assert any(d["previous_run_date"] for d in diffs) and any(d["unchanged"] or d["removed"] for d in diffs), diffs
 
     with sftp_server(tmp_path / "sftp") as server:
         target = settings.model_copy(

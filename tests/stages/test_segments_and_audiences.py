@@ -502,3 +502,44 @@ def test_each_delivery_is_sealed_with_its_diff_and_published_whole_to_an_sftp_se
         assert all(verify(folder) == [] for folder in (path.parent for path in remote.rglob(SUCCESS)))
         again = export.run(ctx, plans_dir=night.plans_dir)
         assert again.rows["files published"] == 0 and _files_under(remote) == _files_under(out_dir)
+
+
+def test_a_campaign_failing_the_quality_gate_is_withheld_and_the_others_still_go_out(client, settings, friday):
+    """A person planted twice into one campaign of the busiest night fails that campaign's gate: its files are
+    withheld (and its contacts not recorded), the other campaigns are exported as before."""
+    from nightshift.stages import export
+
+    night, _, _ = friday
+    days = [SATURDAY + timedelta(days=offset) for offset in range(4)]
+    busiest = max(days, key=lambda day: len(list((settings.exports_dir / day.isoformat()).glob("campaign__*.csv"))))
+    out_dir = settings.exports_dir / busiest.isoformat()
+    before = {path.name for path in out_dir.glob("campaign__*.csv")}
+    assert len({name.split("__")[1] for name in before}) >= 2, before
+    victim = sorted(before)[0].split("__")[1]
+    ctx = StageContext(run_date=busiest, settings=settings, _client=client)
+    planted = "audience.campaign_audience WHERE run_date = {d:Date} AND campaign_id = {c:String}"
+    original = client.query(f"SELECT * FROM {planted}", parameters={"d": busiest, "c": victim})
+    client.command(
+        f"INSERT INTO audience.campaign_audience SELECT * FROM {planted} AND variant != 'holdout' LIMIT 1",
+        parameters={"d": busiest, "c": victim},
+    )
+    try:
+        result = export.run(ctx, plans_dir=night.plans_dir)
+        assert f"withheld by the quality gate (see the report's data quality section): {victim}: " in result.summary
+        assert "expect_compound_columns_to_be_unique" in result.summary
+        now = {path.name for path in out_dir.glob("campaign__*.csv")}
+        assert now == {name for name in before if name.split("__")[1] != victim}
+        assert not (out_dir / victim).exists()
+        recorded = _query(client, "SELECT DISTINCT campaign_id FROM audience.contact_history WHERE run_date = {d:Date}",
+                          d=busiest)  # fmt: skip
+        assert victim not in {campaign for (campaign,) in recorded}
+        gate = _query(client, "SELECT campaign_id, countIf(success = 0) FROM audience.quality_gate "
+                      "WHERE run_date = {d:Date} GROUP BY campaign_id", d=busiest)  # fmt: skip
+        assert {campaign for campaign, failed in gate if failed} == {victim}
+    finally:
+        client.command(
+            "ALTER TABLE audience.campaign_audience DELETE WHERE run_date = {d:Date} AND campaign_id = {c:String} "
+            "SETTINGS mutations_sync = 1",
+            parameters={"d": busiest, "c": victim},
+        )
+        client.insert("audience.campaign_audience", original.result_rows, column_names=list(original.column_names))

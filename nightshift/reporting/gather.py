@@ -154,6 +154,11 @@ def ingestion(client, run_date: date) -> Section:
 
 TEST_RESOURCE_TYPES = ("test", "unit_test")
 QUARANTINE_ROWS_SQL = "SELECT count() FROM raw.quarantine WHERE _drop_date = {d:Date}"
+# The export stage's quality gate (nightshift/deliveries/gate.py): failed expectations first.
+EXPORT_GATE_SQL = """
+SELECT campaign_id, expectation, target, success, unexpected, observed, why FROM audience.quality_gate
+WHERE run_date = {d:Date} ORDER BY success, campaign_id, expectation, target
+"""
 
 
 def dbt_test_results(dbt_target: Path, run_date: date) -> list[tuple[str, str, str, str]] | None:
@@ -178,7 +183,21 @@ def dbt_test_results(dbt_target: Path, run_date: date) -> list[tuple[str, str, s
     return sorted(tests)
 
 
-def data_quality(client, run_date: date, dbt_target: Path) -> Section:
+def _export_gate(client, run_date: date, docs: Path | None, headline: dict, notes: list[str]) -> Table:
+    rows = _rows(client, "audience.quality_gate", EXPORT_GATE_SQL, run_date)
+    if rows:
+        headline["export gate campaigns"] = len({row[0] for row in rows})
+        headline["export gate failed"] = len({row[0] for row in rows if not row[3]})
+        if docs is not None and docs.exists():
+            notes.append(f"Great Expectations Data Docs of the export gate: {docs}")
+    return Table(
+        "quality__export_gate", "Quality gate before export (a campaign with a failed expectation was withheld)",
+        ["campaign_id", "expectation", "target", "success", "unexpected", "observed", "why"],
+        [(c, e, t, bool(ok), n, observed, why) for c, e, t, ok, n, observed, why in rows],
+    )  # fmt: skip
+
+
+def data_quality(client, run_date: date, dbt_target: Path, gate_docs: Path | None = None) -> Section:
     tests = dbt_test_results(dbt_target, run_date)
     headline: dict[str, int] = {}
     notes = []
@@ -214,6 +233,7 @@ def data_quality(client, run_date: date, dbt_target: Path) -> Section:
     if by_source:
         headline["late rows"] = sum(int(row[4]) for row in by_source)
         headline["drift rows"] = sum(int(row[5]) for row in by_source)
+    tables.append(_export_gate(client, run_date, gate_docs, headline, notes))
     return Section("quality", "Data quality", headline, tables, notes=notes)
 
 

@@ -69,6 +69,10 @@ EXPECTED_SCRIPT = textwrap.dedent(
     expected["quality"] = {"dbt tests": len(tests), "dbt tests passed": passed,
                            "dbt tests not passed": len(tests) - passed, "quarantine rows": quarantine_rows,
                            "late rows": late, "drift rows": drift}
+    gated, gate_failed = one("SELECT uniqExact(campaign_id), uniqExactIf(campaign_id, success = 0)"
+                             " FROM audience.quality_gate WHERE run_date = {d:Date}")
+    if gated:
+        expected["quality"] |= {"export gate campaigns": gated, "export gate failed": gate_failed}
 
     people, ids, largest = one(
         "SELECT uniqExact(one_id), count(), max(n) FROM (SELECT one_id, count() OVER (PARTITION BY one_id) AS n"

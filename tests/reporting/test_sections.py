@@ -192,6 +192,27 @@ def test_exports_list_each_sealed_delivery_with_its_diff_and_flag_a_tampered_one
         shutil.rmtree(export_dir / CAMPAIGN)
 
 
+def test_the_export_gate_is_in_data_quality_failures_first_with_its_data_docs(client, settings, night, tmp_path):
+    ensure_tables(client, "audience.quality_gate")
+    client.insert("audience.quality_gate",
+                  [(night, "gate_ok", "expect_table_row_count_to_be_between", "table", 1, "12", 0, ""),
+                   (night, "gate_bad", "expect_column_values_to_be_in_set", "can_receive", 0, "[0]", 1, "consent")],
+                  column_names=["run_date", "campaign_id", "expectation", "target", "success", "observed",
+                                "unexpected", "why"])  # fmt: skip
+    docs = tmp_path / "index.html"
+    docs.write_text("<html></html>")
+    try:
+        section = gather.data_quality(client, night, settings.home / "no-dbt", docs)
+        gate = next(table for table in section.tables if table.name == "quality__export_gate")
+        assert [row[:5] for row in gate.rows] == [
+            ("gate_bad", "expect_column_values_to_be_in_set", "can_receive", False, 1),
+            ("gate_ok", "expect_table_row_count_to_be_between", "table", True, 0)]  # fmt: skip
+        assert (section.headline["export gate campaigns"], section.headline["export gate failed"]) == (2, 1)
+        assert any(str(docs) in note for note in section.notes)
+    finally:
+        client.command("DROP TABLE audience.quality_gate")
+
+
 def test_segments_trend_sums_entered_and_exited_per_night(client, night):
     section = gather.segments(client, night)
     assert section.headline == {"segments": 2, "members": 15, "entered": 8, "exited": 1}

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from nightshift.deliveries.manifest import SUCCESS, verify
 from tests.conftest import REPO_ROOT, VENV_BIN, isolated_env, run_cli, run_python
 
 FIRST_NIGHT = "2026-11-20"
@@ -231,9 +232,15 @@ def test_killing_reconcile_or_export_midway_then_rerunning_makes_up_and_contacts
     _kill_when(nights, "reconcile", night, nights / "lake" / "reconciliation_items" / f"run_date={night}", "_SUCCESS")
     # killed while the export stage writes its files: the first campaign file is out, contact_history incomplete
     _kill_when(nights, "export", night, nights / "exports" / night, "campaign__*.manifest.json")
+    # killed while a channel's delivery folder is being written: whatever is sealed is whole, the rest is unsealed
+    exports = nights / "exports" / night
+    _kill_when(nights, "export", night, exports, "*/*/part-*")
+    assert all(verify(path.parent) == [] for path in exports.glob(f"*/*/{SUCCESS}"))
     run_cli(nights, "run", "--date", night, "--stages", "reconcile,export", timeout=1200)
     after = _result(run_python(nights, PRINTS))
     assert after == before
+    folders = {path.parent for path in exports.glob("*/*/part-*")}
+    assert folders and all((folder / SUCCESS).exists() and verify(folder) == [] for folder in folders)
 
 
 BURST_NIGHT, NEXT_NIGHT = "2026-11-25", "2026-11-26"

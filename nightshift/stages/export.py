@@ -21,6 +21,9 @@ NIGHTSHIFT_EXPORTS/<date>/. This stage is the only writer of that folder.
   (`<campaign>/tencent_ads/`, `<campaign>/ocean_engine/`). A contact a writer cannot address (a number that is not
   an 11-digit mainland mobile, a WeCom contact without its staff owner) is left out of the payload and counted in
   the summary; it stays in the campaign file, which remains the record of what was handed over.
+- Before any campaign file is written, the quality gate (`nightshift.deliveries.gate`, a Great Expectations
+  checkpoint per campaign) checks the rows the campaign's files would carry; a campaign that fails is withheld like
+  one whose breaker is open, and the reason is in the summary, `audience.quality_gate` and the report.
 - A campaign whose circuit breaker is open (`nightshift.reconciliation.breaker`) gets no file at all: its rows stay
   in the plan, are not handed over and so are not recorded as contacted; the summary says so.
 - `audience.contact_history`: one row per contact in those files, written from the same rows each file was

@@ -453,7 +453,7 @@ def test_decisions_from_the_contact_history_are_the_plans_night_after_night(clie
 def test_each_delivery_is_sealed_with_its_diff_and_published_whole_to_an_sftp_server(
     client, settings, friday, tmp_path
 ):
-    """Last, after the nights above: every channel folder of Saturday to Tuesday is sealed (`_SUCCESS`, every part
+    """Last, after the nights above: every channel folder of Friday to Tuesday is sealed (`_SUCCESS`, every part
     as its manifest says) with the diff of its people against the previous night the campaign used that channel, from
     contact_history; the same export with NIGHTSHIFT_EXPORT_TARGET set publishes the night to an SFTP server on
     127.0.0.1, and a rerun sends nothing twice."""
@@ -469,7 +469,7 @@ def test_each_delivery_is_sealed_with_its_diff_and_published_whole_to_an_sftp_se
     latest = "SELECT max(run_date) FROM audience.contact_history WHERE campaign_id = {c:String} "
     latest += "AND channel = {ch:String} AND source = 'plan' AND run_date < {d:Date}"
     seen, diffs = set(), []
-    for day in (SATURDAY + timedelta(days=offset) for offset in range(4)):
+    for day in (FRIDAY + timedelta(days=offset) for offset in range(5)):
         for folder in sorted(path.parent for path in (settings.exports_dir / day.isoformat()).rglob(SUCCESS)):
             assert verify(folder) == [], folder
             manifest = json.loads((folder / "manifest.json").read_text())

@@ -13,7 +13,7 @@ from tests.conftest import run_python
 
 GATE = """
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from bench.synthetic.campaign_world import DEFAULT_POLICY, plan
 from nightshift.contracts import CHANNELS
@@ -45,10 +45,16 @@ audience += rows("duplicate", [1, 2, 3, 3])
 audience += rows("holdout_leak", [1, 2, 3]) + rows("holdout_leak", [3], channel="", variant="holdout", ref="-")
 audience += rows("bad_phone", [1, 2]) + rows("bad_phone", [3], ref="+1 415 555 0100")
 audience += rows("over_budget", range(1, 16))
+audience += rows("surge", range(1, 16))  # 15 tonight, 2 on each of the three nights before: over 5 x the median
+sent = datetime(2026, 11, 1)
+history = [(night - timedelta(days=k), "surge", i, "sms", f"s{k}-{i}", "a", sent, "coupon", 100, "plan")
+           for k in (1, 2, 3) for i in (1, 2)]
+client.insert("audience.contact_history", history, column_names=["run_date", "campaign_id", "one_id", "channel",
+              "contact_id", "variant", "send_at", "benefit_id", "cost_fen", "source"])
 client.insert("audience.campaign_audience", audience, column_names=["run_date", "campaign_id", "one_id", "contact_id",
               "variant", "channel", "contact_ref", "send_at", "benefit_id", "cost_fen"])
 plans = [plan(id=c, benefit={"id": "coupon", "unit_cost_fen": 100}, budget_fen=1000 if c == "over_budget" else None)
-         for c in ("clean", "opted_out", "complaint", "duplicate", "holdout_leak", "bad_phone", "over_budget")]
+         for c in ("clean", "opted_out", "complaint", "duplicate", "holdout_leak", "bad_phone", "over_budget", "surge")]
 outcome = run_gate(client, night, plans, DEFAULT_POLICY, get_settings().reports_dir, {"over_budget": 200})
 table = client.query("SELECT campaign_id, expectation, target, success, unexpected, observed FROM audience.quality_gate"
                      " ORDER BY campaign_id, expectation, target").result_rows
@@ -67,7 +73,7 @@ def gate(tmp_path_factory) -> dict:
 def test_each_planted_fault_fails_its_own_campaign_only(gate) -> None:
     failed = {campaign: " ".join(why) for campaign, why in gate["failed"].items()}
     assert set(gate["checked"]) == {"clean", "opted_out", "complaint", "duplicate", "holdout_leak", "bad_phone",
-                                    "over_budget"}  # fmt: skip
+                                    "over_budget", "surge"}  # fmt: skip
     assert set(failed) == set(gate["checked"]) - {"clean"}
     assert "can_receive" in failed["opted_out"] and "is_suppressed" not in failed["opted_out"]
     assert "is_suppressed" in failed["complaint"] and "can_receive" not in failed["complaint"]
@@ -75,6 +81,7 @@ def test_each_planted_fault_fails_its_own_campaign_only(gate) -> None:
     assert failed["holdout_leak"] == "expect_column_values_to_be_in_set (in_holdout)"
     assert "expect_column_values_to_match_regex (contact_ref where channel in" in failed["bad_phone"]
     assert failed["over_budget"] == "expect_column_sum_to_be_between (cost_fen)"  # 1,500 fen against 800 left
+    assert failed["surge"] == "expect_table_row_count_to_be_between (table)"  # 15 rows, band 0 .. 11
 
 
 def test_every_expectation_outcome_is_kept_with_what_was_observed(gate) -> None:

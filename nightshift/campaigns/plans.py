@@ -18,16 +18,16 @@ from pydantic import BaseModel, ValidationError
 from nightshift.campaigns.models import CampaignPlan, Policy, first_send_time
 from nightshift.contracts import USER_PROFILE_COLUMNS
 from nightshift.errors import NightshiftError
+from nightshift.segments.catalogue import TAG_CATALOGUE
 from nightshift.settings import PROJECT_ROOT
 
 CAMPAIGNS_DIR = PROJECT_ROOT / "segments" / "campaigns"
 POLICY_PATH = PROJECT_ROOT / "segments" / "policy.yml"
-# The profile has one column per catalogue tag besides the contract's columns (nightshift/contracts.py).
-TAG_CATALOGUE = PROJECT_ROOT / "dbt_project" / "seeds" / "tag_catalogue.csv"
 
 
 def documented_profile_columns() -> set[str]:
-    """Profile columns known without a warehouse: the data contract plus every tag code of the catalogue."""
+    """Profile columns known without a warehouse: the data contract plus every tag code of the catalogue (the
+    profile has one column per catalogue tag besides the contract's columns)."""
     import csv
 
     columns = set(USER_PROFILE_COLUMNS)

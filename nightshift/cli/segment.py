@@ -13,7 +13,7 @@ from nightshift.segments.files import SEGMENTS_DIR
 from nightshift.segments.schema import MARTS
 
 segment_app = typer.Typer(
-    help="Analysts' segments (segments/<name>.sql): validate, preview, diff, explain.",
+    help="Segments (segments/<name>.sql, rule segments segments/<name>.yml): validate, preview, diff, explain, show.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -66,7 +66,11 @@ def validate(
 
 @segment_app.command()
 def preview(
-    name: Annotated[str, typer.Argument(help="Segment name.")],
+    name: Annotated[str | None, typer.Argument(help="Segment name (omit with --rule).")] = None,
+    rule: Annotated[
+        str | None,
+        typer.Option(help="An unsaved rule, in YAML: '{all: [{device_os: ios}, {rfm_m_score: {\">=\": 4}}]}'."),
+    ] = None,
     sample: Annotated[int, typer.Option(min=0, max=1000, help="How many one_ids to show.")] = 10,
     tag: Annotated[list[str] | None, typer.Option(help="Tag to show the distribution of (repeatable).")] = None,
     cache: Annotated[
@@ -78,8 +82,18 @@ def preview(
     """Size, share of all people, overlap with every other segment, a sample and the key tag mix."""
     from nightshift.segments.inspect import preview_segment
 
+    if (name is None) == (rule is None):
+        raise typer.BadParameter("give a segment name or --rule, not both")
     client = _client()
     definitions = _valid(directory, database, client, name)
+    if rule is not None:
+        from nightshift.segments.rules import parse_rule_text
+        from nightshift.segments.schema import marts_schema
+        from nightshift.segments.validate import validate_segment
+
+        unsaved = validate_segment(parse_rule_text(rule), marts_schema(client, database))
+        definitions = [definition for definition in definitions if definition.name != unsaved.name] + [unsaved]
+        name = unsaved.name
     result = preview_segment(client, name, definitions, database, sample, tag, use_cache=cache)
     console.print(
         f"[bold]{result.segment}[/]: {result.size:,} people = {result.share:.2%} of {result.people:,} "
@@ -144,16 +158,22 @@ def explain(
 @segment_app.command()
 def show(
     name: Annotated[str, typer.Argument(help="Segment name.")],
+    sql: Annotated[bool, typer.Option("--sql", help="Print only the ClickHouse SQL (a rule's compiled SQL).")] = False,
     directory: DirectoryOption = SEGMENTS_DIR,
     database: DatabaseOption = MARTS,
 ) -> None:
-    """The segment's ClickHouse SQL, the Spark SQL it runs as, and how preview computes it."""
+    """The segment's ClickHouse SQL (compiled, for a rule), the Spark SQL it runs as, and how preview computes it."""
     from nightshift.segments.inspect import find_definition, preview_method
     from nightshift.segments.schema import tag_codes
     from nightshift.segments.spark_sql import to_spark_sql
 
     client = _client()
     definition = find_definition(_valid(directory, database, client, name), name)
-    console.print(f"[bold]ClickHouse[/] ({definition.path}):\n{definition.sql}\n")
+    if sql:
+        typer.echo(definition.sql)  # plain text, for piping into `nightshift sql`
+        return
+    source = f"compiled from the rule in {definition.path}" if definition.file.kind == "rule" else definition.path
+    console.print(f"[bold]ClickHouse[/] ({source}):")
+    console.print(f"{definition.sql}\n", markup=False)
     console.print(f"[bold]Spark[/]:\n{to_spark_sql(definition.expression, definition.schema)}\n")
     console.print(f"preview computes it with: {preview_method(definition, tag_codes(client, database), database)}")

@@ -1,4 +1,5 @@
-"""Segment definition files: `segments/<name>.sql` = `-- key: value` header lines + one ClickHouse SELECT.
+"""Segment definition files: `segments/<name>.sql` = `-- key: value` header lines + one ClickHouse SELECT,
+or `segments/<name>.yml`, a rule over the tag catalogue compiled to such a SELECT (`rules.py`).
 
 Parsing here is purely textual (header and body); what the SELECT may do is checked in `validate.py`.
 Every problem is a `SegmentError` that names the file, line and column and says what to do.
@@ -49,6 +50,7 @@ class SegmentFile:
     sql: str  # the SELECT, without the header, trailing `;` and whitespace removed
     sql_first_line: int  # 1-based line of the file where `sql` starts (maps SQL positions to file positions)
     header: dict[str, str] = field(default_factory=dict)
+    kind: str = "sql"  # "sql": written by an analyst; "rule": compiled from a rule file (rules.py)
 
     @property
     def refresh(self) -> str:
@@ -138,8 +140,3 @@ def parse_segment_file(path: Path) -> SegmentFile:
         )
     values = {key: value for key, (_, value) in header.items()}
     return SegmentFile(values["name"], path, sql, body_start + 1, values)
-
-
-def load_segment_files(directory: Path = SEGMENTS_DIR) -> list[SegmentFile]:
-    """Parse every `*.sql` in `directory` (raises on the first bad header; see `validate_all` to collect)."""
-    return [parse_segment_file(path) for path in sorted(Path(directory).glob("*.sql"))]

@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nightshift.errors import NightshiftError
+from nightshift.segments.sampling import Sample, parse_sample
 from nightshift.settings import PROJECT_ROOT
 
 SEGMENTS_DIR = PROJECT_ROOT / "segments"
 HEADER_LINE = re.compile(r"^--\s*(?P<key>[A-Za-z_]+)\s*:\s*(?P<value>.*?)\s*$")
 REQUIRED_HEADER_KEYS = ("name", "owner", "description")
-OPTIONAL_HEADER_KEYS = ("refresh",)
+OPTIONAL_HEADER_KEYS = ("refresh", "sample", "sample_salt")
 REFRESH_VALUES = ("daily", "weekly", "monthly")
 SEGMENT_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -55,6 +56,13 @@ class SegmentFile:
     @property
     def refresh(self) -> str:
         return self.header.get("refresh", "daily")
+
+    @property
+    def sample(self) -> Sample | None:
+        """The `sample:` header (N people or x%), salted with `sample_salt:` or else the segment's name."""
+        if not self.header.get("sample"):
+            return None
+        return parse_sample(self.header["sample"], self.header.get("sample_salt") or self.name)
 
     def error_at_offset(self, offset: int, message: str, hint: str = "") -> SegmentError:
         """A SegmentError located at a character offset of `sql` (as sqlglot reports in node metadata)."""
@@ -110,6 +118,14 @@ def _check_header(path: Path, header: dict[str, tuple[int, str]]) -> None:
             f"refresh {value!r} is not one of {', '.join(REFRESH_VALUES)}.",
             "Remove the line for the default (daily).",
         )
+    if "sample" in header:
+        line, value = header["sample"]
+        try:
+            parse_sample(value, name)
+        except ValueError as error:
+            raise SegmentError(
+                path, line, 1, f"{error}.", "Write e.g. `-- sample: 10%` or `-- sample: 1000`."
+            ) from None
 
 
 def parse_segment_file(path: Path) -> SegmentFile:

@@ -4,6 +4,7 @@
     owner: crm-ops
     description: iOS champions who are not coupon hunters
     refresh: daily                           # optional
+    sample: 10%                              # optional: 10% or 1000 people, deterministic (sampling.py)
     rule:
       all:                                   # all / any: a list of rules; not: one rule
         - device_os: ios                     # tag = value
@@ -40,6 +41,7 @@ from nightshift.segments.files import (
     SegmentFile,
     closest,
 )
+from nightshift.segments.sampling import parse_sample
 from nightshift.segments.sql import DIALECT
 
 RULE_SUFFIX = ".yml"
@@ -304,6 +306,13 @@ def _header(path: Path, fields: dict[str, tuple[yaml.Node, yaml.Node]], compiler
             f"name {header['name']!r} does not match the file name {path.stem!r}.",
             f"Rename the file to {header['name']}{RULE_SUFFIX} or set `name: {path.stem}`.",
         )
+    if header.get("sample"):
+        try:
+            parse_sample(header["sample"], header["name"])
+        except ValueError as error:
+            raise compiler.error(
+                fields["sample"][1], f"{error}.", "Write e.g. `sample: 10%` or `sample: 1000`."
+            ) from None
     if "refresh" in header and header["refresh"] not in REFRESH_VALUES:
         raise compiler.error(
             fields["refresh"][1], f"refresh {header['refresh']!r} is not one of {', '.join(REFRESH_VALUES)}."

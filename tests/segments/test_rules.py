@@ -20,6 +20,8 @@ from nightshift.segments.files import SEGMENTS_DIR, SegmentError
 from nightshift.segments.inspect import preview_segment
 from nightshift.segments.loading import load_segment_files
 from nightshift.segments.rules import parse_rule_file, parse_rule_text
+from nightshift.segments.sampling import Sample
+from tests.segments.test_sampling import expected_sample
 
 HEADER = "name: {name}\nowner: tests\ndescription: {name}\n"
 # Rules over the synthetic marts, each non-empty there; together they use every kind of condition.
@@ -55,6 +57,10 @@ RULES = {
     """,
 }
 HISTORY_DATES = ("2026-11-01", "2026-11-10")  # synthetic history: an older period, then the current value
+# Sampled segments (sampling.py) go through the same paths: a sampled rule and a sampled SQL segment.
+PILOT_RULE = Sample("tags_only_pilot", percent=20)
+PILOT_SQL = Sample("pilot", size=150)
+PILOT_SQL_BASE = "SELECT one_id FROM marts.user_profile WHERE can_receive_sms = 1"
 
 
 def write_rule(directory: Path, name: str, rule: str) -> Path:
@@ -188,6 +194,12 @@ def definitions(client, marts, tmp_path_factory):
     directory = tmp_path_factory.mktemp("rules")
     for name, rule in RULES.items():
         write_rule(directory, name, rule)
+    pilot = write_rule(directory, "tags_only_pilot", RULES["tags_only"])
+    pilot.write_text(pilot.read_text().replace("rule:", "sample: 20%\nrule:", 1))
+    (directory / "profile_pilot.sql").write_text(
+        "-- name: profile_pilot\n-- owner: t\n-- description: d\n-- sample: 150\n-- sample_salt: pilot\n"
+        + PILOT_SQL_BASE
+    )
     report = validate_all(directory, client, marts)
     assert report.errors == []
     return report.valid
@@ -254,10 +266,14 @@ def expected(client, marts) -> dict[str, set[int]]:
     periods_by_person: dict[int, list[tuple]] = {}
     for row in client.query(f"SELECT * FROM {marts}.user_tag_periods").result_rows:
         periods_by_person.setdefault(row[0], []).append(row)
-    return {
+    expected = {
         name: {p["one_id"] for p in people if evaluate(rule, p, periods_by_person.get(p["one_id"], [])) is True}
         for name, rule in rules.items()
     }
+    reachable = {int(i) for (i,) in client.query(PILOT_SQL_BASE.replace("marts.", f"{marts}.")).result_rows}
+    expected["tags_only_pilot"] = expected_sample(expected["tags_only"], PILOT_RULE)
+    expected["profile_pilot"] = expected_sample(reachable, PILOT_SQL)
+    return expected
 
 
 def _members(client, definition, database) -> set[int]:
@@ -277,7 +293,14 @@ def test_compiled_sql_members_equal_the_rule_and_the_bitmap_preview(client, mart
         assert preview.size == len(members) and set(preview.sample) <= members
         methods[definition.name] = preview.method
     # a rule over bitmap tags (enums, booleans, bounded integers, comparisons included) is all bitmap operations
-    assert methods == {"tags_only": "tag bitmaps", "numbers_lists_dates": "profile scan", "history": "sql"}
+    assert methods == {
+        "tags_only": "tag bitmaps",
+        "numbers_lists_dates": "profile scan",
+        "history": "sql",
+        "tags_only_pilot": "sql",
+        "profile_pilot": "sql",
+    }
+    assert 0 < len(expected["tags_only_pilot"]) < len(expected["tags_only"]) and len(expected["profile_pilot"]) == 150
 
 
 def test_rule_members_are_the_same_in_spark(spark, client, marts, definitions, tmp_path_factory):
@@ -308,7 +331,7 @@ def test_preview_of_an_unsaved_rule(client, marts, definitions):
     preview = preview_segment(client, unsaved.name, [*definitions, unsaved], marts, use_cache=False)
     assert preview.method == "tag bitmaps"
     assert preview.size == len(_members(client, unsaved, marts)) > 0
-    assert set(preview.overlaps) == set(RULES)
+    assert set(preview.overlaps) == {*RULES, "tags_only_pilot", "profile_pilot"}
 
 
 def test_cli_shows_the_compiled_sql_and_previews_saved_and_unsaved_rules(client, marts, definitions, tmp_path):

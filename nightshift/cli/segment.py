@@ -94,7 +94,14 @@ def preview(
         unsaved = validate_segment(parse_rule_text(rule), marts_schema(client, database))
         definitions = [definition for definition in definitions if definition.name != unsaved.name] + [unsaved]
         name = unsaved.name
-    result = preview_segment(client, name, definitions, database, sample, tag, use_cache=cache)
+    uploads = _upload_plans(client, directory / "uploads", {d.name for d in definitions})
+    try:
+        result = preview_segment(
+            client, name, definitions, database, sample, tag, use_cache=cache, extra_plans=[plan for plan, _ in uploads]
+        )
+    finally:
+        for _, scratch in uploads:
+            client.command(f"DROP TABLE IF EXISTS {scratch}")
     console.print(
         f"[bold]{result.segment}[/]: {result.size:,} people = {result.share:.2%} of {result.people:,} "
         f"(computed with {result.method} in {result.seconds * 1000:.0f} ms)"
@@ -109,6 +116,64 @@ def preview(
             table.add_row(repr(value), f"{count:,}", f"{count / result.size:.1%}" if result.size else "-")
         console.print(table)
     console.print(f"sample one_ids: {', '.join(map(str, result.sample)) or '(none)'}")
+
+
+def _upload_plans(client, directory: Path, taken: set[str]):
+    """(plan, scratch table) per usable uploaded list, matched through the current identity map for the preview;
+    an unusable list is reported and left out (`nightshift segment upload NAME` says why)."""
+    import uuid
+
+    from nightshift.segments.bitmaps import SegmentPlan
+    from nightshift.uploads.matching import match_upload
+    from nightshift.uploads.nightly import upload_paths
+    from nightshift.uploads.reading import UploadError, read_upload
+    from nightshift.warehouse.partitions import table_exists
+    from nightshift.warehouse.schema import INGEST_SCRATCH_DATABASE
+
+    paths = [path for path in upload_paths(directory) if path.stem not in taken]
+    if not paths or not table_exists(client, "identity.identity_map"):
+        return []
+    plans = []
+    for path in paths:
+        try:
+            match = match_upload(client, read_upload(path))
+        except UploadError as error:
+            console.print(f"[yellow]upload left out:[/] {error}", soft_wrap=True)
+            continue
+        scratch = f"{INGEST_SCRATCH_DATABASE}.preview_{uuid.uuid4().hex[:12]}"
+        client.command(f"CREATE TABLE {scratch} (one_id UInt64) ENGINE = Memory")
+        if match.members:
+            client.insert(scratch, [[one_id] for one_id in match.members], column_names=["one_id"])
+        expression = f"(SELECT groupBitmapState(toUInt32(one_id)) FROM {scratch})"
+        plans.append((SegmentPlan(match.name, "uploaded list", expression), scratch))
+    return plans
+
+
+@segment_app.command()
+def upload(
+    name: Annotated[str, typer.Argument(help="Upload name: segments/uploads/<name>.csv.")],
+    file: Annotated[Path | None, typer.Option(help="Check this file instead (e.g. before copying it in).")] = None,
+    show: Annotated[int, typer.Option(min=0, max=1000, help="How many unmatched rows to list.")] = 20,
+    directory: DirectoryOption = SEGMENTS_DIR,
+) -> None:
+    """Match an uploaded list through the current identity map: match rate, reasons, the unmatched rows."""
+    from nightshift.uploads.matching import match_upload
+    from nightshift.uploads.reading import read_upload
+
+    path = file or directory / "uploads" / f"{name}.csv"
+    if not path.exists():
+        raise typer.BadParameter(f"{path} does not exist; uploads live in {directory / 'uploads'}/<name>.csv")
+    result = match_upload(_client(), read_upload(path, name))
+    console.print(
+        f"[bold]{name}[/]: {result.matched_rows:,} of {result.rows:,} rows matched ({result.match_rate:.1%}), "
+        f"{len(result.members):,} people"
+    )
+    reasons = Table("reason", "rows", title="Unmatched rows")
+    for reason, count in result.reason_counts.items():
+        reasons.add_row(reason, f"{count:,}")
+    console.print(reasons)
+    for row in result.unmatched[:show]:
+        console.print(f"  line {row.line}: {row.values or '(no id)'}: {row.reason}", markup=False, soft_wrap=True)
 
 
 @segment_app.command()

@@ -119,33 +119,11 @@ def preview(
 
 
 def _upload_plans(client, directory: Path, taken: set[str]):
-    """(plan, scratch table) per usable uploaded list, matched through the current identity map for the preview;
-    an unusable list is reported and left out (`nightshift segment upload NAME` says why)."""
-    import uuid
+    from nightshift.uploads.preview import upload_plans
 
-    from nightshift.segments.bitmaps import SegmentPlan
-    from nightshift.uploads.matching import match_upload
-    from nightshift.uploads.nightly import upload_paths
-    from nightshift.uploads.reading import UploadError, read_upload
-    from nightshift.warehouse.partitions import table_exists
-    from nightshift.warehouse.schema import INGEST_SCRATCH_DATABASE
-
-    paths = [path for path in upload_paths(directory) if path.stem not in taken]
-    if not paths or not table_exists(client, "identity.identity_map"):
-        return []
-    plans = []
-    for path in paths:
-        try:
-            match = match_upload(client, read_upload(path))
-        except UploadError as error:
-            console.print(f"[yellow]upload left out:[/] {error}", soft_wrap=True)
-            continue
-        scratch = f"{INGEST_SCRATCH_DATABASE}.preview_{uuid.uuid4().hex[:12]}"
-        client.command(f"CREATE TABLE {scratch} (one_id UInt64) ENGINE = Memory")
-        if match.members:
-            client.insert(scratch, [[one_id] for one_id in match.members], column_names=["one_id"])
-        expression = f"(SELECT groupBitmapState(toUInt32(one_id)) FROM {scratch})"
-        plans.append((SegmentPlan(match.name, "uploaded list", expression), scratch))
+    plans, problems = upload_plans(client, directory, taken)
+    for problem in problems:
+        console.print(f"[yellow]upload left out:[/] {problem}", soft_wrap=True)
     return plans
 
 
@@ -160,10 +138,17 @@ def upload(
     from nightshift.uploads.matching import match_upload
     from nightshift.uploads.reading import read_upload
 
+    from nightshift.errors import NightshiftError
+    from nightshift.warehouse.partitions import table_exists
+
     path = file or directory / "uploads" / f"{name}.csv"
     if not path.exists():
         raise typer.BadParameter(f"{path} does not exist; uploads live in {directory / 'uploads'}/<name>.csv")
-    result = match_upload(_client(), read_upload(path, name))
+    upload = read_upload(path, name)  # a broken file fails here, before the warehouse is opened
+    client = _client()
+    if not table_exists(client, "identity.identity_map"):
+        raise NightshiftError("identity.identity_map does not exist yet: run the identity stage, then match uploads.")
+    result = match_upload(client, upload)
     console.print(
         f"[bold]{name}[/]: {result.matched_rows:,} of {result.rows:,} rows matched ({result.match_rate:.1%}), "
         f"{len(result.members):,} people"

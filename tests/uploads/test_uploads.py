@@ -133,3 +133,44 @@ def test_a_million_rows_are_matched_without_trouble(client, identity_map, tmp_pa
     assert result.reason_counts == {"not in the identity map": 999_998} and result.unmatched_rows == 999_998
     assert len(result.unmatched) == 1_000 and result.unmatched[0].values == "app_user_id=u0"
     print(f"1,000,000-row upload read and matched in {seconds:.1f} s")
+
+
+def test_an_upload_is_previewed_and_overlapped_like_a_segment(client, identity_map, synthetic_marts, tmp_path):
+    from nightshift.segments import validate_all
+    from nightshift.segments.files import SEGMENTS_DIR
+    from nightshift.segments.inspect import preview_segment
+    from nightshift.uploads.preview import UPLOADED_LIST, upload_plans
+
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    (uploads / "partner.csv").write_text("phone,app_user_id\n13812345678,\n13987654321,\n,u3\n,nobody\n")
+    (uploads / "broken.csv").write_text("phon\n1\n")
+    definitions = validate_all(SEGMENTS_DIR, client, synthetic_marts).valid
+    plans, problems = upload_plans(client, uploads, {d.name for d in definitions}, identity_map)
+    assert len(problems) == 1 and "Did you mean `phone`?" in problems[0]
+    try:
+        preview = preview_segment(
+            client, "partner", definitions, synthetic_marts, use_cache=False, extra_plans=[p for p, _ in plans]
+        )
+        ios = preview_segment(client, "ios_users", definitions, synthetic_marts, extra_plans=[p for p, _ in plans])
+    finally:
+        for _, scratch in plans:
+            client.command(f"DROP TABLE {scratch}")
+    assert (preview.method, preview.size, sorted(preview.sample)) == (UPLOADED_LIST, 3, [1, 2, 3])
+    ios_members = {
+        int(one_id)
+        for (one_id,) in client.query(
+            f"SELECT one_id FROM {synthetic_marts}.user_profile WHERE device_os = 'ios' AND one_id IN (1, 2, 3)"
+        ).result_rows
+    }
+    assert preview.overlaps["ios_users"] == len(ios_members) == ios.overlaps["partner"]
+
+
+def test_cli_upload_check_names_the_problem(tmp_path):
+    from typer.testing import CliRunner
+
+    from nightshift.cli.segment import segment_app
+
+    path = upload(tmp_path, "phone\n138\x00\n")
+    result = CliRunner().invoke(segment_app, ["upload", "partner_list", "--file", str(path)])
+    assert result.exit_code != 0 and f"{path}:2: the file contains NUL bytes" in str(result.exception)

@@ -135,10 +135,9 @@ def upload(
     directory: DirectoryOption = SEGMENTS_DIR,
 ) -> None:
     """Match an uploaded list through the current identity map: match rate, reasons, the unmatched rows."""
+    from nightshift.errors import NightshiftError
     from nightshift.uploads.matching import match_upload
     from nightshift.uploads.reading import read_upload
-
-    from nightshift.errors import NightshiftError
     from nightshift.warehouse.partitions import table_exists
 
     path = file or directory / "uploads" / f"{name}.csv"

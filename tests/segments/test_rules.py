@@ -361,3 +361,13 @@ def test_cli_shows_the_compiled_sql_and_previews_saved_and_unsaved_rules(client,
     assert "<command line>:1:13: unknown value 'andriod' for tag `device_os`. Did you mean `android`?" in str(
         typo.exception
     )
+
+
+def test_the_documented_example_compiles(tmp_path):
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "segments_without_sql.md").read_text()
+    example = docs.split("```yaml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "ios_champions_no_coupon_hunters.yml"
+    path.write_text(example)
+    segment = parse_rule_file(path)
+    assert segment.sample == Sample("ios_champions_no_coupon_hunters", percent=20)
+    assert "has(categories_browsed, 'phone')" in segment.sql and "marts.user_tag_periods" in segment.sql

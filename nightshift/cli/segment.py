@@ -161,6 +161,48 @@ def upload(
 
 
 @segment_app.command()
+def expand(
+    seed: Annotated[str, typer.Argument(help="Seed segment name.")],
+    to: Annotated[int, typer.Option("--to", min=1, help="How many lookalikes (people outside the seed).")],
+    output: Annotated[
+        Path | None, typer.Option(help="Write every lookalike (one_id, score, drivers) to this CSV.")
+    ] = None,
+    show: Annotated[int, typer.Option(min=0, max=1000, help="How many lookalikes to list.")] = 10,
+    directory: DirectoryOption = SEGMENTS_DIR,
+    database: DatabaseOption = MARTS,
+) -> None:
+    """Lookalike expansion: the people outside SEED who look most like it (per-tag lift, explained by tag)."""
+    import csv
+
+    from nightshift.segments.inspect import find_definition
+    from nightshift.segments.lookalike import expand_segment
+
+    client = _client()
+    definition = find_definition(_valid(directory, database, client, seed), seed)
+    result = expand_segment(client, definition, to, database)
+    console.print(
+        f"[bold]{seed}[/]: seed {result.seed_size:,} of {result.people:,} people; "
+        f"{len(result.lookalikes):,} lookalikes (method: per-tag lift, see nightshift/segments/lookalike.py)"
+    )
+    weights = Table("tag value", "in seed", "outside", "weight (ln lift)", title="Tags that drive the score")
+    for weight in result.weights[:10]:
+        weights.add_row(f"{weight.tag_code}={weight.tag_value}", f"{weight.in_seed:,}", f"{weight.outside:,}",
+                        f"{weight.weight:+.2f}")  # fmt: skip
+    console.print(weights)
+    for lookalike in result.lookalikes[:show]:
+        drivers = ", ".join(f"{tag} ({weight:+.2f})" for tag, weight in lookalike.drivers)
+        console.print(f"  {lookalike.one_id}: score {lookalike.score:.2f}: {drivers}", markup=False)
+    if output is not None:
+        with output.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["one_id", "score", "drivers"])
+            for lookalike in result.lookalikes:
+                drivers = "; ".join(f"{tag} {weight:+.3f}" for tag, weight in lookalike.drivers)
+                writer.writerow([lookalike.one_id, f"{lookalike.score:.6f}", drivers])
+        console.print(f"written: {output}")
+
+
+@segment_app.command()
 def diff(
     name: Annotated[str, typer.Argument(help="Segment name.")],
     run_date: Annotated[str, typer.Option("--date", help="Run date, YYYY-MM-DD.")],

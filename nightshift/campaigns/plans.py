@@ -197,7 +197,11 @@ def load_plans(
 
 
 def known_segment_names() -> set[str]:
-    """Names of the segments defined in the repository (what plans may include or exclude)."""
-    from nightshift.segments import load_segment_files
+    """Names of the segments defined in the repository (what plans may include or exclude): SQL and rule segment
+    files and uploaded lists (`segments/uploads/<name>.csv`). Names come from file names (a segment's header must
+    match its file), so one broken segment does not hide the others from plan validation."""
+    from nightshift.segments.files import SEGMENTS_DIR
+    from nightshift.segments.loading import segment_paths
 
-    return {segment.name for segment in load_segment_files()}
+    uploads = SEGMENTS_DIR / "uploads"
+    return {path.stem for path in segment_paths()} | {path.stem for path in uploads.glob("*.csv")}

@@ -63,7 +63,12 @@ def schema_of(tables: Mapping[str, DataFrame]) -> MartsSchema:
 
 def _as_queries(definitions: Iterable | Mapping[str, str]) -> list[tuple[str, exp.Query]]:
     """(name, parsed ClickHouse query) from SegmentDefinitions, SegmentFiles or a {name: sql} mapping."""
-    items = definitions.items() if isinstance(definitions, Mapping) else ((d.name, d.sql) for d in definitions)
+    # a SegmentFile's query_sql is its SELECT narrowed to its sample (a SegmentDefinition's sql already is)
+    items = (
+        definitions.items()
+        if isinstance(definitions, Mapping)
+        else ((d.name, getattr(d, "query_sql", d.sql)) for d in definitions)
+    )
     return sorted((name, sqlglot.parse_one(sql, read=DIALECT)) for name, sql in items)
 
 

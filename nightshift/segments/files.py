@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nightshift.errors import NightshiftError
-from nightshift.segments.sampling import Sample, parse_sample
+from nightshift.segments.sampling import Sample, parse_sample, sampled_sql
 from nightshift.settings import PROJECT_ROOT
 
 SEGMENTS_DIR = PROJECT_ROOT / "segments"
@@ -63,6 +63,12 @@ class SegmentFile:
         if not self.header.get("sample"):
             return None
         return parse_sample(self.header["sample"], self.header.get("sample_salt") or self.name)
+
+    @property
+    def query_sql(self) -> str:
+        """What runs: the SELECT narrowed to the `sample:` header's sample, when there is one."""
+        sample = self.sample
+        return sampled_sql(self.sql, sample) if sample else self.sql
 
     def error_at_offset(self, offset: int, message: str, hint: str = "") -> SegmentError:
         """A SegmentError located at a character offset of `sql` (as sqlglot reports in node metadata)."""

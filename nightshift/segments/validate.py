@@ -23,7 +23,6 @@ from nightshift.segments.files import (
     closest,
 )
 from nightshift.segments.loading import parse_any_segment_file, segment_paths
-from nightshift.segments.sampling import sampled_sql
 from nightshift.segments.schema import MARTS, MartsSchema, marts_schema, warehouse_schema
 from nightshift.segments.sql import DIALECT, in_database, qualify_query
 
@@ -45,8 +44,7 @@ class SegmentDefinition:
     @property
     def sql(self) -> str:
         """What runs: the file's SELECT (a rule's compiled SELECT), narrowed to its sample when it has one."""
-        sample = self.file.sample
-        return sampled_sql(self.file.sql, sample) if sample else self.file.sql
+        return self.file.query_sql
 
     @property
     def path(self) -> Path:
@@ -92,9 +90,8 @@ def validate_segment(segment: SegmentFile, schema: MartsSchema) -> SegmentDefini
             f"the SELECT returns {', '.join(qualified.named_selects) or 'no named columns'} but no `one_id`.",
             "Select the person key: `SELECT one_id FROM marts.user_profile WHERE ...` (or `... AS one_id`).",
         )
-    sample = segment.sample
-    if sample:
-        query = sqlglot.parse_one(sampled_sql(segment.sql, sample), read=DIALECT)
+    if segment.sample:
+        query = sqlglot.parse_one(segment.query_sql, read=DIALECT)
         checks.check_spark(segment, query, schema)
     return SegmentDefinition(segment, query, schema)
 

@@ -88,3 +88,13 @@ def test_sample_header_in_sql_and_rule_segments(tmp_path):
     with pytest.raises(SegmentError, match="between 0 and 100") as caught:
         parse_segment_file(sql)
     assert caught.value.line == 4
+
+
+def test_segment_files_run_their_sample(tmp_path):
+    path = tmp_path / "pilot.sql"
+    path.write_text(
+        "-- name: pilot\n-- owner: t\n-- description: d\n-- sample: 10%\nSELECT one_id FROM marts.user_profile\n"
+    )
+    segment = parse_segment_file(path)
+    assert segment.sql == "SELECT one_id FROM marts.user_profile"  # the analyst's text, for error positions
+    assert segment.query_sql == sampled_sql(segment.sql, Sample("pilot", percent=10))  # what Spark's main() runs

@@ -48,7 +48,7 @@ USER_PROFILE_COLUMNS: dict[str, str] = {
 # `marts.user_tag_periods` (a view over the tag history snapshot): what rule segments' `had:` conditions read.
 USER_TAG_PERIODS_COLUMNS: dict[str, str] = {
     "one_id": "UInt64",
-    "tag_code": "String",
+    "tag_code": "LowCardinality(String)",
     "tag_value": "Nullable(String)",
     "valid_from_date": "Date",
     "valid_to_date": "Nullable(Date)",

@@ -68,14 +68,13 @@ def _column(code: str) -> str:
 class _RuleCompiler:
     """Walks the YAML node tree (nodes keep their line and column) and writes the SQL condition."""
 
-    def __init__(self, path: Path, catalogue: dict[str, TagSpec], line_offset: int = 0) -> None:
+    def __init__(self, path: Path, catalogue: dict[str, TagSpec]) -> None:
         self.path = path
         self.catalogue = catalogue
-        self.line_offset = line_offset
 
     def error(self, node: yaml.Node, message: str, hint: str = "") -> SegmentError:
         mark = node.start_mark
-        return SegmentError(self.path, mark.line + 1 + self.line_offset, mark.column + 1, message, hint)
+        return SegmentError(self.path, mark.line + 1, mark.column + 1, message, hint)
 
     def scalar(self, node: yaml.Node, what: str) -> object:
         if not isinstance(node, yaml.ScalarNode):
@@ -257,11 +256,9 @@ class _RuleCompiler:
         return f"one_id IN (SELECT one_id FROM {HISTORY_TABLE} WHERE {' AND '.join(conditions)})"
 
 
-def compile_rule_node(
-    node: yaml.Node, path: Path, catalogue: dict[str, TagSpec] | None = None, line_offset: int = 0
-) -> str:
+def compile_rule_node(node: yaml.Node, path: Path, catalogue: dict[str, TagSpec] | None = None) -> str:
     """The ClickHouse SELECT a rule tree stands for."""
-    condition = _RuleCompiler(path, catalogue or tag_catalogue(), line_offset).condition(node)
+    condition = _RuleCompiler(path, catalogue or tag_catalogue()).condition(node)
     return f"SELECT one_id\nFROM marts.user_profile\nWHERE {condition}"
 
 

@@ -5,6 +5,8 @@ row of a working frame with a `reason` column (null = still in). Each step below
 the rows and only fills `reason` for the pairs it removes, so every pair ends as exactly one audience row or one
 exclusion row. The steps run in this documented order:
 
+0. pilot sample a plan's `sample:` keeps only that deterministic sample of its candidates (N people or x%, by
+                  md5("<salt>:<one_id>") as in nightshift.segments.sampling); the others are not candidates.
 1. suppression    person flags from the policy (complaints, risk blacklist -> their rule's reason), internal test
                   accounts unless the plan allows them (`internal_test_account`), a member without a profile row
                   (`no_profile`); per channel, `can_receive_<channel>` (reachability + consent), an empty
@@ -96,6 +98,9 @@ CAMPAIGN_SCHEMA = T.StructType(
         T.StructField("campaign_cap_days", T.IntegerType(), True),
         T.StructField("remaining_budget_fen", T.LongType(), True),
         T.StructField("send_local_time", T.StringType(), False),
+        T.StructField("sample_salt", T.StringType(), True),
+        T.StructField("sample_size", T.IntegerType(), True),
+        T.StructField("sample_threshold", T.StringType(), True),
     ]
 )
 HISTORY_SCHEMA = "run_date date, campaign_id string, one_id long, channel string, benefit_id string"
@@ -125,6 +130,7 @@ def campaign_frame(
         if send_time is None:
             raise ValueError(f"campaign {plan.id}: send window lies inside quiet hours (validate plans first)")
         budget = plan.budget_fen
+        sample = plan.sample.for_campaign(plan.id) if plan.sample else None
         rows.append(
             (
                 plan.id,
@@ -144,6 +150,9 @@ def campaign_frame(
                 plan.frequency_cap.days if plan.frequency_cap else None,
                 None if budget is None else max(budget - spent_fen.get(plan.id, 0), 0),
                 send_time.strftime("%H:%M:%S"),
+                sample.salt if sample else None,
+                sample.size if sample else None,
+                sample.threshold if sample and sample.percent is not None and sample.percent < 100 else None,
             )
         )
     return spark.createDataFrame(rows, CAMPAIGN_SCHEMA)
@@ -156,7 +165,27 @@ def candidates(membership: DataFrame, campaigns: DataFrame) -> DataFrame:
         wanted = campaigns.select("campaign_id", F.explode(segments_column).alias("segment"))
         return wanted.join(membership, on="segment", how="inner").select("campaign_id", "one_id").distinct()
 
-    return members("include_segments").join(members("exclude_segments"), ["campaign_id", "one_id"], "left_anti")
+    pairs = members("include_segments").join(members("exclude_segments"), ["campaign_id", "one_id"], "left_anti")
+    return pilot_sample(pairs, campaigns)
+
+
+def pilot_sample(pairs: DataFrame, campaigns: DataFrame) -> DataFrame:
+    """Step 0: a plan with `sample:` keeps the candidates whose hash is below its percent line, or its N smallest
+    hashes; the hash is the twin of nightshift.segments.sampling.hash_sql (lowercase hex md5 of "<salt>:<one_id>")."""
+    parameters = campaigns.select("campaign_id", "sample_salt", "sample_size", "sample_threshold")
+    frame = pairs.join(parameters, on="campaign_id", how="inner").withColumn(
+        "sample_hash", F.md5(F.concat(F.col("sample_salt"), F.lit(":"), F.col("one_id").cast("string")))
+    )
+    below_line = F.col("sample_threshold").isNull() | (F.col("sample_hash") < F.col("sample_threshold"))
+    unsized = frame.where(F.col("sample_size").isNull() & below_line)
+    # only sized samples pay for ranking
+    by_hash = Window.partitionBy("campaign_id").orderBy("sample_hash", "one_id")
+    sized = (
+        frame.where(F.col("sample_size").isNotNull())
+        .withColumn("rank", F.row_number().over(by_hash))
+        .where(F.col("rank") <= F.col("sample_size"))
+    )
+    return unsized.select("campaign_id", "one_id").unionByName(sized.select("campaign_id", "one_id"))
 
 
 def profile_columns(policy: Policy) -> list[str]:

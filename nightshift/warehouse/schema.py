@@ -341,6 +341,49 @@ ENGINE = MergeTree
 PARTITION BY run_date
 ORDER BY (run_date, segment)
 """
+# Uploaded lists (segments/uploads/<name>.csv), matched by the segments stage: the people each list names (they
+# join audience.segment_membership under the list's name), one summary row per list, and its unmatched rows (the
+# first ones of each list, normalised, with the reason; every one is counted in upload_matches).
+UPLOAD_MEMBERS_DDL = """
+CREATE TABLE IF NOT EXISTS audience.upload_members
+(
+    run_date  Date,
+    upload    LowCardinality(String),
+    one_id    UInt64
+)
+ENGINE = MergeTree
+PARTITION BY run_date
+ORDER BY (run_date, upload, one_id)
+"""
+UPLOAD_MATCHES_DDL = """
+CREATE TABLE IF NOT EXISTS audience.upload_matches
+(
+    run_date            Date,
+    upload              LowCardinality(String),
+    file                String,
+    rows                UInt64,
+    matched_rows        UInt64,
+    members             UInt64,
+    unmatched_by_reason Map(String, UInt64),
+    error               String
+)
+ENGINE = MergeTree
+PARTITION BY run_date
+ORDER BY (run_date, upload)
+"""
+UPLOAD_UNMATCHED_DDL = """
+CREATE TABLE IF NOT EXISTS audience.upload_unmatched
+(
+    run_date  Date,
+    upload    LowCardinality(String),
+    line      UInt32,
+    ids       String,
+    reason    String
+)
+ENGINE = MergeTree
+PARTITION BY run_date
+ORDER BY (run_date, upload, line)
+"""
 # One row per (campaign, person) kept on the run date, holdout included (channel ''). `contact_id` is the contact's
 # idempotency key (nightshift/campaigns/contact_id.py); a table created before it existed gains it in place, keys
 # of older rows recomputed by the same formula (nightshift/audiences/contacts.py).
@@ -569,6 +612,9 @@ TABLES: dict[str, str] = {
     "identity.identity_map": IDENTITY_MAP_DDL,
     "audience.segment_membership": SEGMENT_MEMBERSHIP_DDL,
     "audience.segment_changes": SEGMENT_CHANGES_DDL,
+    "audience.upload_members": UPLOAD_MEMBERS_DDL,
+    "audience.upload_matches": UPLOAD_MATCHES_DDL,
+    "audience.upload_unmatched": UPLOAD_UNMATCHED_DDL,
     "audience.campaign_audience": CAMPAIGN_AUDIENCE_DDL,
     "audience.contact_history": CONTACT_HISTORY_DDL,
     "audience.exclusions": EXCLUSIONS_DDL,

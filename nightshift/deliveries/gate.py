@@ -44,33 +44,60 @@ GROUP BY run_date
 """
 
 
-def rows_sql(policy: Policy) -> str:
-    """Tonight's rows of one campaign exactly as its files carry them, with the flags they must pass: whether the
-    person may receive the row's channel (consent, reachability and the policy's channel flags), whether a person
-    flag is set, and whether the person is also in the campaign's holdout tonight."""
-
-    def is_set(column: str) -> str:
-        return f"coalesce(toUInt8(p.`{column}`), 0) = 1"
-
-    may_receive = []
-    for channel in CHANNELS:
-        closed = " OR ".join(is_set(flag) for flag in policy.suppression.channel.get(channel, [])) or "0"
-        may_receive.append(f"a.channel = '{channel}' AND {is_set(f'can_receive_{channel}')} AND NOT ({closed})")
-    suppressed = " OR ".join(is_set(rule.column) for rule in policy.suppression.person) or "0"
-    return f"""
+# Tonight's rows of one campaign exactly as its files carry them, and whether the person is also in the campaign's
+# holdout tonight.
+ROWS_SQL = f"""
 SELECT a.campaign_id AS campaign_id, a.one_id AS one_id, toString(a.channel) AS channel,
        toString(a.variant) AS variant, a.contact_ref AS contact_ref, a.cost_fen AS cost_fen,
-       toUInt8(({") OR (".join(may_receive)})) AS can_receive, toUInt8({suppressed}) AS is_suppressed,
        toUInt8(a.one_id IN (
            SELECT one_id FROM audience.campaign_audience
            WHERE run_date = {{d:Date}} AND campaign_id = {{campaign:String}} AND variant = '{HOLDOUT}'
        )) AS in_holdout
 FROM audience.campaign_audience AS a
-LEFT JOIN marts.user_profile AS p ON p.one_id = a.one_id
 WHERE a.run_date = {{d:Date}} AND a.campaign_id = {{campaign:String}} AND a.variant != '{HOLDOUT}'
     AND a.channel != ''
-SETTINGS join_use_nulls = 1
 """
+
+
+def profile_flags(profile_path: str, policy: Policy):
+    """The flags of the profile the audiences stage planned from (the segments stage's lake copy of the run date,
+    not today's marts.user_profile, which a rerun of an earlier date would find newer): one_id, can_receive_<channel>
+    and the policy's channel and person flags."""
+    import fsspec
+    import pyarrow.parquet as pq
+
+    wanted = {"one_id", *(f"can_receive_{channel}" for channel in CHANNELS),
+              *(flag for flags in policy.suppression.channel.values() for flag in flags),
+              *(rule.column for rule in policy.suppression.person)}  # fmt: skip
+    fs, path = fsspec.core.url_to_fs(profile_path)
+    dataset = pq.ParquetDataset(path, filesystem=fs)
+    return dataset.read(columns=sorted(wanted & set(dataset.schema.names))).to_pandas()
+
+
+def with_flags(rows, profile, policy: Policy):
+    """`rows` with can_receive (the row's channel: consent and reachability, no closing flag) and is_suppressed (a
+    person flag set); a person missing from the profile can receive nothing."""
+    # one_id is UInt64 in the warehouse and int64 in Spark's Parquet: one type for the join
+    merged = rows.assign(one_id=rows["one_id"].astype("int64")).merge(
+        profile.assign(one_id=profile["one_id"].astype("int64")), on="one_id", how="left"
+    )
+
+    def is_set(column: str):
+        return merged[column].fillna(0).astype(int) == 1 if column in merged else False
+
+    can_receive = merged["one_id"] < 0  # all False, the right length
+    for channel in CHANNELS:
+        open_here = is_set(f"can_receive_{channel}")
+        for flag in policy.suppression.channel.get(channel, []):
+            open_here = open_here & ~is_set(flag)
+        can_receive = can_receive | ((merged["channel"] == channel) & open_here)
+    suppressed = merged["one_id"] < 0
+    for rule in policy.suppression.person:
+        suppressed = suppressed | is_set(rule.column)
+    flagged = rows.copy()
+    flagged["can_receive"] = can_receive.astype(int).to_numpy()
+    flagged["is_suppressed"] = suppressed.astype(int).to_numpy()
+    return flagged
 
 
 @dataclass
@@ -116,10 +143,17 @@ def _outcomes(run_date: date, campaign_id: str, validation) -> list[tuple]:
 
 
 def run_gate(
-    client, run_date: date, plans: list[CampaignPlan], policy: Policy, docs_root: Path, spent_fen: dict[str, int]
+    client,
+    run_date: date,
+    plans: list[CampaignPlan],
+    policy: Policy,
+    profile_path: str,
+    docs_root: Path,
+    spent_fen: dict[str, int],
 ) -> GateResult:
-    """Validate every plan's rows of the night (`spent_fen`: each campaign's cost on earlier nights); returns which
-    campaigns failed (and why)."""
+    """Validate every plan's rows of the night against the profile they were planned from (`profile_path`, the
+    lake copy of the run date) and each campaign's cost on earlier nights (`spent_fen`); returns which campaigns
+    failed (and why)."""
     import great_expectations as gx  # heavy: imported when a night has something to check
 
     outcome = GateResult()
@@ -140,12 +174,14 @@ def run_gate(
         gx.Checkpoint(name="before_export", validation_definitions=[definition],
                       actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs")])
     )  # fmt: skip
-    sql = rows_sql(policy)
-    outcomes = []
+    outcomes, profile = [], None
     for plan in plans:
-        frame = client.query_df(sql, parameters={"d": run_date, "campaign": plan.id})
+        frame = client.query_df(ROWS_SQL, parameters={"d": run_date, "campaign": plan.id})
         if frame.empty:
             continue
+        if profile is None:
+            profile = profile_flags(profile_path, policy)
+        frame = with_flags(frame, profile, policy)
         result = checkpoint.run(
             batch_parameters={"dataframe": frame},
             expectation_parameters=_parameters(client, plan, run_date, spent_fen),

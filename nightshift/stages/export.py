@@ -58,6 +58,7 @@ from nightshift.deliveries.manifest import AudienceDiff, plan_version, seal, uns
 from nightshift.deliveries.publish import publish
 from nightshift.errors import NightshiftError
 from nightshift.files import write_with_manifest
+from nightshift.lake import dataset_path
 from nightshift.reconciliation.breaker import open_breakers
 from nightshift.segments.schema import warehouse_schema
 from nightshift.settings import Settings
@@ -380,7 +381,8 @@ def gate_campaigns(
     campaigns that failed, with the expectations they failed."""
     policy = load_policy(POLICY_PATH, known_columns=profile_columns | set(USER_PROFILE_COLUMNS))
     gated = [plan for campaign_id, plan in sorted(plans.items()) if campaign_id not in withheld]
-    outcome = run_gate(client, run_date, gated, policy, settings.reports_dir, spent_before(client, run_date))
+    profile = dataset_path(settings.lake_root, "user_profile", run_date)  # what the audiences stage planned from
+    outcome = run_gate(client, run_date, gated, policy, profile, settings.reports_dir, spent_before(client, run_date))
     return outcome.failed
 
 

@@ -17,7 +17,10 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from bench.synthetic.campaign_world import DEFAULT_POLICY, plan
 from nightshift.contracts import CHANNELS
+import pyarrow as pa
+import pyarrow.parquet as pq
 from nightshift.deliveries.gate import run_gate
+from nightshift.lake import dataset_path
 from nightshift.settings import get_settings
 from nightshift.warehouse import ensure_databases, get_client
 from nightshift.warehouse.schema import ensure_tables
@@ -26,12 +29,14 @@ night = date(2026, 11, 20)
 client = get_client()
 ensure_databases(client)
 ensure_tables(client, "audience.campaign_audience", "audience.contact_history")
-flags = ", ".join(f"can_receive_{c} UInt8" for c in CHANNELS)
-client.command(f"CREATE TABLE marts.user_profile (one_id UInt64, {flags}, has_complaint UInt8, is_blacklisted UInt8, "
-               "is_sms_unsubscribed UInt8) ENGINE = MergeTree ORDER BY one_id")
+# the profile the audiences stage planned from: the segments stage's lake copy of the night
 # people 1-99 may receive everything; 100 opted out of SMS (unsubscribed); 101 has complained
-profile = [(i, *[1] * len(CHANNELS), int(i == 101), 0, int(i == 100)) for i in range(1, 102)]
-client.insert("marts.user_profile", profile)
+profile = {"one_id": list(range(1, 102)), **{f"can_receive_{c}": [1] * 101 for c in CHANNELS},
+           "has_complaint": [int(i == 101) for i in range(1, 102)], "is_blacklisted": [0] * 101,
+           "is_sms_unsubscribed": [int(i == 100) for i in range(1, 102)]}
+profile_path = dataset_path(get_settings().lake_root, "user_profile", night)
+Path(profile_path).mkdir(parents=True)
+pq.write_table(pa.table(profile), f"{profile_path}/part-0.parquet")
 
 def rows(campaign, people, channel="sms", variant="a", ref=None):
     def address(i):
@@ -55,7 +60,8 @@ client.insert("audience.campaign_audience", audience, column_names=["run_date", 
               "variant", "channel", "contact_ref", "send_at", "benefit_id", "cost_fen"])
 plans = [plan(id=c, benefit={"id": "coupon", "unit_cost_fen": 100}, budget_fen=1000 if c == "over_budget" else None)
          for c in ("clean", "opted_out", "complaint", "duplicate", "holdout_leak", "bad_phone", "over_budget", "surge")]
-outcome = run_gate(client, night, plans, DEFAULT_POLICY, get_settings().reports_dir, {"over_budget": 200})
+outcome = run_gate(client, night, plans, DEFAULT_POLICY, profile_path, get_settings().reports_dir,
+                   {"over_budget": 200})
 table = client.query("SELECT campaign_id, expectation, target, success, unexpected, observed FROM audience.quality_gate"
                      " ORDER BY campaign_id, expectation, target").result_rows
 print("RESULT " + json.dumps({"failed": outcome.failed, "checked": outcome.checked,

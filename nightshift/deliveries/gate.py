@@ -197,8 +197,7 @@ def run_gate(
             log.warning("quality gate failed for %s: %s", plan.id, "; ".join(failed))
     if outcomes:
         client.insert(GATE_TABLE, outcomes, column_names=list(GATE_COLUMNS))
-    index = next(iter(docs_dir.rglob("local_site/index.html")), None)
-    outcome.docs = index
+    outcome.docs = next(iter(docs_dir.rglob("local_site/index.html")), None)
     return outcome
 
 

@@ -14,7 +14,7 @@ from nightshift.warehouse.partitions import table_exists
 
 FUNNEL_MART = "marts.campaign_funnel"
 RETENTION_MART = "marts.campaign_retention"
-RETENTION_DAYS = 7
+RETENTION_DAYS = 7  # dbt_project/macros/campaign_retention_days.sql: the days the curve covers
 # Both marts share the grain (campaign, send date, variant); the funnel's planned people are the curve's too.
 QUERY = f"""
 SELECT f.campaign_id, f.send_date, f.variant, f.planned, f.came_back, f.paid_order, r.days

@@ -12,7 +12,7 @@
     marts campaign_retention and campaign_funnel read it with ClickHouse's retention and windowFunnel.
 -#}
 
-{%- set retention_days = 7 %}
+{%- set retention_days = campaign_retention_days() %}
 
 with
 

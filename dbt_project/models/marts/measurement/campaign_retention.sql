@@ -12,7 +12,7 @@
     bought. Counted by intention to treat, like campaign_measurement.
 -#}
 
-{%- set retention_days = 7 %}
+{%- set retention_days = campaign_retention_days() %}
 
 with
 

@@ -23,7 +23,7 @@ from nightshift.segments.bitmaps import (
     in_database,
     plan_segment,
 )
-from nightshift.segments.cache import cached_plans
+from nightshift.segments.cache import cached_plans, nightly_plans
 from nightshift.segments.files import closest
 from nightshift.segments.schema import MARTS, TagValues, tag_codes
 from nightshift.segments.sql import DIALECT
@@ -125,7 +125,8 @@ def preview_segment(
 ) -> Preview:
     """Size, share of all people, overlap with every other valid segment, a sample and the key tag mix.
 
-    With `use_cache`, bitmaps of segments that need a scan are kept in `ops.segment_bitmap_cache` (see cache.py).
+    Segments that need a scan are read from the nightly segment bitmaps when the segments stage stored them for
+    these marts and this definition; with `use_cache`, the others are kept in `ops.segment_bitmap_cache` (cache.py).
     `extra_plans`: members computed elsewhere (an uploaded list's bitmap), previewed and overlapped like segments.
     """
     started = time.perf_counter()
@@ -133,7 +134,7 @@ def preview_segment(
     if name not in {plan.name for plan in extra}:
         find_definition(definitions, name)
     tags = tag_codes(client, database)
-    planned = [plan_segment(d, tags, database) for d in definitions]
+    planned = nightly_plans(client, [plan_segment(d, tags, database) for d in definitions], database)
     if use_cache:
         planned = cached_plans(client, planned, database)
     plans = {plan.name: plan for plan in [*planned, *extra]}

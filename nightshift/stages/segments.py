@@ -5,6 +5,8 @@ when a segment joins it), exported to the lake as Parquet by ClickHouse. Writes,
 - `audience.segment_membership` (run_date, segment, one_id);
 - `audience.segment_changes` (run_date, segment, previous_date, members, entered, exited): who entered and left
   each segment since its previous run;
+- `audience.segment_bitmaps`: the members of every segment that a preview would have to scan for, as one bitmap
+  under the fingerprint of (definition, marts data), which `segment preview` reads for its overlaps;
 - the lake copies of the marts it read (`<lake>/user_profile/run_date=D`, ...) and the membership
   (`<lake>/segment_membership/run_date=D`), which the audiences stage reads next.
 
@@ -20,8 +22,10 @@ import logging
 from datetime import date
 
 from nightshift.lake import dataset_path, lake_to_table, table_to_lake
+from nightshift.segments.bitmaps import plan_segment
+from nightshift.segments.cache import NIGHTLY_TABLE, store_nightly_bitmaps
 from nightshift.segments.files import SEGMENTS_DIR
-from nightshift.segments.schema import MARTS, warehouse_schema
+from nightshift.segments.schema import MARTS, tag_codes, warehouse_schema
 from nightshift.segments.validate import validate_all
 from nightshift.stages.context import StageContext, StageResult
 from nightshift.uploads.nightly import UPLOAD_TABLES, match_uploads
@@ -29,7 +33,7 @@ from nightshift.warehouse.partitions import reset_partitions, table_exists
 
 log = logging.getLogger(__name__)
 
-OUTPUT_TABLES = ("audience.segment_membership", "audience.segment_changes", *UPLOAD_TABLES)
+OUTPUT_TABLES = ("audience.segment_membership", "audience.segment_changes", NIGHTLY_TABLE, *UPLOAD_TABLES)
 # Per segment: members on the run date, and who entered / exited since the segment's previous run.
 CHANGES_SQL = """
 WITH previous AS (
@@ -121,6 +125,9 @@ def run(ctx: StageContext) -> StageResult:
     membership.coalesce(1).write.mode("overwrite").parquet(membership_path)
     loaded = lake_to_table(client, membership_path, "audience.segment_membership")
 
+    # tonight's members as bitmaps, so tomorrow's previews overlap with these segments without scanning the marts
+    tags = tag_codes(client)
+    stored = store_nightly_bitmaps(client, ctx.run_date, [plan_segment(d, tags) for d in definitions])
     changes = segment_changes(client, ctx.run_date, names) if names else []
     if changes:
         client.insert("audience.segment_changes", changes, column_names=CHANGES_COLUMNS)
@@ -139,6 +146,7 @@ def run(ctx: StageContext) -> StageResult:
             **{f"lake.{table}": rows for table, rows in exported.items()},
             "audience.segment_membership": loaded.rows,
             "audience.segment_changes": len(changes),
+            NIGHTLY_TABLE: stored,
         },
         outputs={
             **{f"{table}_parquet": path for table, path in paths.items()},

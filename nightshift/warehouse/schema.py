@@ -341,6 +341,22 @@ ENGINE = MergeTree
 PARTITION BY run_date
 ORDER BY (run_date, segment)
 """
+# Each segment's members of the night as one bitmap, under the fingerprint of (its query, the marts' data) that
+# `nightshift.segments.cache` computes: previews overlap with shipped segments by reading these instead of scanning.
+SEGMENT_BITMAPS_DDL = """
+CREATE TABLE IF NOT EXISTS audience.segment_bitmaps
+(
+    run_date     Date,
+    segment      LowCardinality(String),
+    fingerprint  String,
+    members      UInt64,
+    bitmap       AggregateFunction(groupBitmap, UInt32)
+)
+ENGINE = MergeTree
+PARTITION BY run_date
+ORDER BY (fingerprint, segment)
+SETTINGS index_granularity = 1
+"""
 # Uploaded lists (segments/uploads/<name>.csv), matched by the segments stage: the people each list names (they
 # join audience.segment_membership under the list's name), one summary row per list, and its unmatched rows (the
 # first ones of each list, normalised, with the reason; every one is counted in upload_matches).
@@ -612,6 +628,7 @@ TABLES: dict[str, str] = {
     "identity.identity_map": IDENTITY_MAP_DDL,
     "audience.segment_membership": SEGMENT_MEMBERSHIP_DDL,
     "audience.segment_changes": SEGMENT_CHANGES_DDL,
+    "audience.segment_bitmaps": SEGMENT_BITMAPS_DDL,
     "audience.upload_members": UPLOAD_MEMBERS_DDL,
     "audience.upload_matches": UPLOAD_MATCHES_DDL,
     "audience.upload_unmatched": UPLOAD_UNMATCHED_DDL,
@@ -631,8 +648,10 @@ TABLES: dict[str, str] = {
 
 
 def ensure_tables(client, *names: str) -> None:
-    """Create the named tables if they do not exist yet (their databases come from `ensure_databases`)."""
+    """Create the named tables, and their databases, if they do not exist yet (a fresh installation may preview a
+    segment before any night has run)."""
     for name in names:
         if name not in TABLES:
             raise KeyError(f"{name} is not declared in nightshift/warehouse/schema.py; declare it there first")
+        client.command(f"CREATE DATABASE IF NOT EXISTS {name.split('.')[0]}")
         client.command(TABLES[name])

@@ -10,9 +10,17 @@ from typer.testing import CliRunner
 from nightshift.cli.segment import segment_app
 from nightshift.errors import NightshiftError
 from nightshift.segments import validate_all
-from nightshift.segments.bitmaps import CLICKHOUSE_SEGMENT_SETTINGS, clickhouse_sql
+from nightshift.segments.bitmaps import CLICKHOUSE_SEGMENT_SETTINGS, clickhouse_sql, plan_segment
+from nightshift.segments.cache import marts_version, nightly_plans, store_nightly_bitmaps
 from nightshift.segments.files import SEGMENTS_DIR
-from nightshift.segments.inspect import diff_segment, explain_segment, find_definition, preview_segment
+from nightshift.segments.inspect import (
+    diff_segment,
+    explain_segment,
+    find_definition,
+    preview_method,
+    preview_segment,
+)
+from nightshift.segments.schema import tag_codes
 from tests.conftest import SYNTHETIC_MARTS_PEOPLE
 
 # Tag combinations with NOT, !=, NOT IN and OR, where SQL's NULL semantics and the bitmap sets could disagree;
@@ -90,6 +98,72 @@ def test_cached_bitmaps_are_rebuilt_when_the_marts_change(client, tmp_path):
     after = preview_segment(client, name, definitions, database)
     assert after.size == before.size + 1 == len(members(client, segment, database))
     assert after.people == 301
+
+
+def test_the_marts_version_ignores_background_merges_but_not_new_rows_or_mutations(client):
+    database = "segtest_version"
+    client.command(f"CREATE DATABASE IF NOT EXISTS {database}")
+    client.command(f"DROP TABLE IF EXISTS {database}.t")
+    client.command(f"CREATE TABLE {database}.t (a UInt32, b String) ENGINE = MergeTree ORDER BY a")
+    for start in (0, 10, 20):
+        client.command(f"INSERT INTO {database}.t SELECT number, 'x' FROM numbers({start}, 10)")
+    versions = [marts_version(client, database)]
+    steps = [
+        "OPTIMIZE TABLE {t} FINAL",  # a merge: same data
+        "ALTER TABLE {t} UPDATE b = 'y' WHERE a = 1 SETTINGS mutations_sync = 1",
+        "OPTIMIZE TABLE {t} FINAL",
+        "INSERT INTO {t} VALUES (100, 'z')",
+        "OPTIMIZE TABLE {t} FINAL",
+    ]
+    for step in steps:
+        client.command(step.format(t=f"{database}.t"))
+        versions.append(marts_version(client, database))
+    assert versions[0] == versions[1] != versions[2] == versions[3] != versions[4] == versions[5]
+    assert len(set(versions)) == 3
+
+
+def test_previews_overlap_with_the_nights_stored_bitmaps_until_the_marts_change(client):
+    """The segments stage stores each night's members of segments that need a scan; a preview reads them for its
+    overlaps (no scan, no preview cache) while definition and marts are unchanged, and ignores them after."""
+    from bench.synthetic.segment_marts import create_synthetic_marts
+
+    database, night = "segtest_nightly", date(2031, 1, 1)
+    create_synthetic_marts(client, database, 400)
+    definitions = validate_all(SEGMENTS_DIR, client, database).valid
+    tags = tag_codes(client, database)
+    scanned = [d for d in definitions if preview_method(d, tags, database) != "tag bitmaps"]
+    assert {"profile scan", "sql"} <= {preview_method(d, tags, database) for d in scanned}
+    membership = f"{database}.segment_membership"
+    client.command(f"CREATE TABLE {membership} (run_date Date, segment String, one_id UInt64) ENGINE = Memory")
+    nights_members = {d.name: members(client, d, database) for d in definitions}
+    target = "ios_users"  # a tag combination, computed live
+    live_target = nights_members[target]
+    # what the Spark stage wrote, except one of the target's people planted out of one scanned segment's night:
+    # the preview must show the stored set, not a fresh scan
+    planted = next(d.name for d in scanned if live_target & nights_members[d.name])
+    live_overlap = len(live_target & nights_members[planted])
+    nights_members[planted].remove(min(live_target & nights_members[planted]))
+    rows = [(night, name, one_id) for name, ids in nights_members.items() for one_id in ids]
+    client.insert(membership, rows, column_names=["run_date", "segment", "one_id"])
+    plans = [plan_segment(d, tags, database) for d in definitions]
+    try:
+        assert store_nightly_bitmaps(client, night, plans, database, membership) == len(scanned)
+        assert all(plan.cached for plan in nightly_plans(client, plans, database) if plan.method != "tag bitmaps")
+        stored = preview_segment(client, target, definitions, database, use_cache=False)
+        assert stored.size == len(live_target)
+        assert stored.overlaps[planted] == live_overlap - 1
+        for definition in scanned:
+            assert stored.overlaps[definition.name] == len(live_target & nights_members[definition.name])
+
+        client.command(
+            f"INSERT INTO {database}.user_profile (one_id, profile_date, phone, app_user_id, has_phone) "
+            "VALUES (100000, '2026-11-20', '+8613800000000', 'a100000', true)"
+        )
+        assert not any(plan.cached for plan in nightly_plans(client, plans, database)), "marts changed: scan again"
+        after = preview_segment(client, target, definitions, database, use_cache=False)
+        assert after.overlaps[planted] == live_overlap
+    finally:
+        client.command("ALTER TABLE audience.segment_bitmaps DROP PARTITION '2031-01-01'")
 
 
 def test_tag_combinations_compile_to_bitmaps(client, marts, definitions):

@@ -15,8 +15,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pyarrow as pa
@@ -163,7 +165,9 @@ def batch_offsets(keys: Sequence[np.ndarray], size: int) -> np.ndarray:
     for key in keys:
         changes |= key[1:] != key[:-1]
     starts = [0, *(np.flatnonzero(changes) + 1).tolist()] if count else []
-    offsets = [offset for start, end in zip(starts, [*starts[1:], count]) for offset in range(start, end, size)]
+    offsets = [
+        offset for start, end in zip(starts, [*starts[1:], count], strict=True) for offset in range(start, end, size)
+    ]
     return np.array([*offsets, count], np.int32)
 
 
@@ -179,6 +183,20 @@ def rendered(pieces: Sequence[str], holes: Sequence[pa.StringArray | str], rows:
         return pa.array([whole] * rows, pa.string())
     parts = [part for piece, hole in zip(pieces[:-1], holes, strict=True) for part in (piece, hole)] + [pieces[-1]]
     return pc.binary_join_element_wise(*parts, "")
+
+
+def rendered_parts(
+    rows: int, per_part: int, render: Callable[[int, int], pa.StringArray], header: str = ""
+) -> list[bytes]:
+    """`text_parts` of lines rendered part by part: `render(offset, length)` gives the lines of rows
+    [offset, offset + length). Parts are rendered on a thread per core (Arrow's kernels release the GIL), so a
+    writer whose lines are independent row by row uses every core."""
+
+    def part(offset: int) -> bytes:
+        return text_parts(render(offset, min(per_part, rows - offset)), per_part, header)[0]
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        return list(pool.map(part, range(0, rows, per_part)))
 
 
 def text_parts(lines: pa.StringArray, per_part: int, header: str = "") -> list[bytes]:

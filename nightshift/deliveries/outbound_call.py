@@ -27,10 +27,10 @@ from nightshift.deliveries.columnar import (
     mainland_mobiles,
     ranks,
     rendered,
+    rendered_parts,
     row_ids,
     sort_order,
     text,
-    text_parts,
 )
 from nightshift.deliveries.common import CONTACTS_PER_PART, INVALID_MOBILE, Payload, china_time, window_end
 
@@ -59,25 +59,30 @@ def outbound_call_payload(audience: Audience, plan: CampaignPlan) -> Payload:
     table = audience_table(audience)
     if table.num_rows == 0:
         return payload
-    table = table.take(sort_order([ranks(text(table, "send_at"))], row_ids(table)))
+    order = sort_order([ranks(text(table, "send_at"))], row_ids(table))
+    table = table.select(["contact_id", "contact_ref", "send_at", "timezone"]).take(order)
     phones = mainland_mobiles(text(table, "contact_ref", null=None))
     is_mobile = phones.is_valid().to_numpy(zero_copy_only=False)
     payload.rejected = dict.fromkeys(text(table, "contact_id").filter(pa.array(~is_mobile)).to_pylist(), INVALID_MOBILE)
     if not is_mobile.all():
         table, phones = table.filter(pa.array(is_mobile)), phones.filter(pa.array(is_mobile))
     payload.contacts = table.num_rows
-    if table.num_rows == 0:
-        return payload
-    send_at = text(table, "send_at")
     constant = f",,{csv_field(plan.template.id)},{csv_field(str(plan.priority))},"
-    columns = [
-        phones,
-        csv_fields(china_times(send_at)),
-        call_until(text(table, "timezone"), send_at, plan),
-        csv_fields(text(table, "contact_id")),
-    ]
-    lines = rendered(["", constant, ",", ",", ""], columns, table.num_rows)
     header = io.StringIO()
     csv.writer(header, lineterminator="\n").writerow(CALL_LIST_COLUMNS)
-    payload.parts = [("csv", part) for part in text_parts(lines, CONTACTS_PER_PART, header.getvalue())]
+
+    def lines(offset: int, length: int) -> pa.StringArray:
+        rows = table.slice(offset, length)
+        send_at = text(rows, "send_at")
+        columns = [
+            phones.slice(offset, length),
+            csv_fields(china_times(send_at)),
+            call_until(text(rows, "timezone"), send_at, plan),
+            csv_fields(text(rows, "contact_id")),
+        ]
+        return rendered(["", constant, ",", ",", ""], columns, length)
+
+    payload.parts = [
+        ("csv", part) for part in rendered_parts(table.num_rows, CONTACTS_PER_PART, lines, header.getvalue())
+    ]
     return payload

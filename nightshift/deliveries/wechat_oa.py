@@ -12,7 +12,6 @@ column (`columnar.py`).
 
 from __future__ import annotations
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -25,11 +24,11 @@ from nightshift.deliveries.columnar import (
     json_template,
     ranks,
     rendered,
+    rendered_parts,
     row_ids,
     sort_order,
     string_hole,
     text,
-    text_parts,
 )
 from nightshift.deliveries.common import CONTACTS_PER_PART, Payload
 
@@ -70,23 +69,28 @@ def wechat_oa_payload(audience: Audience, plan: CampaignPlan) -> Payload:
     table = audience_table(audience)
     if table.num_rows == 0:
         return payload
+    params = [name for name in table.column_names if name.startswith(PARAM_PREFIX)]
     order = sort_order([ranks(text(table, "send_at"))], row_ids(table))
-    table = table.take(order)
+    table = table.select(["contact_id", "contact_ref", "send_at", *params]).take(order)
     is_openid = pc.match_substring_regex(text(table, "contact_ref"), OPENID).to_numpy(zero_copy_only=False)
     payload.rejected = dict.fromkeys(text(table, "contact_id").filter(pa.array(~is_openid)).to_pylist(), INVALID_OPENID)
     table = table.filter(pa.array(is_openid)) if not is_openid.all() else table
     payload.contacts = table.num_rows
-    if table.num_rows == 0:
-        return payload
-    params = [name for name in table.column_names if name.startswith(PARAM_PREFIX)]
-    columns = {
-        "send_at": json_contents(china_times(text(table, "send_at"))),
-        "touser": json_contents(text(table, "contact_ref")),
-        "client_msg_id": json_contents(client_msg_ids(text(table, "contact_id"))),
-        **{f"p{index}": json_contents(text(table, name)) for index, name in enumerate(params)},
+    envelope = {
+        "send_at": string_hole("send_at"),
+        "body": template_message([name.removeprefix(PARAM_PREFIX) for name in params], plan),
     }
-    envelope = {"send_at": string_hole("send_at"), "body": template_message([name.removeprefix(PARAM_PREFIX) for name in params], plan)}
     pieces, names = json_template(envelope)
-    lines = rendered(pieces, [columns[name] for name in names], table.num_rows)
-    payload.parts = [("jsonl", part) for part in text_parts(lines, CONTACTS_PER_PART)]
+
+    def lines(offset: int, length: int) -> pa.StringArray:
+        rows = table.slice(offset, length)
+        columns = {
+            "send_at": json_contents(china_times(text(rows, "send_at"))),
+            "touser": json_contents(text(rows, "contact_ref")),
+            "client_msg_id": json_contents(client_msg_ids(text(rows, "contact_id"))),
+            **{f"p{index}": json_contents(text(rows, name)) for index, name in enumerate(params)},
+        }
+        return rendered(pieces, [columns[name] for name in names], length)
+
+    payload.parts = [("jsonl", part) for part in rendered_parts(table.num_rows, CONTACTS_PER_PART, lines)]
     return payload

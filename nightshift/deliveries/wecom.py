@@ -24,11 +24,11 @@ from nightshift.deliveries.columnar import (
     json_template,
     ranks,
     rendered,
+    rendered_parts,
     row_ids,
     sort_order,
     string_hole,
     text,
-    text_parts,
 )
 from nightshift.deliveries.common import CONTACTS_PER_PART, NO_ADDRESS, Payload
 
@@ -60,15 +60,20 @@ def wecom_payload(audience: Audience, plan: CampaignPlan) -> Payload:
     if table.num_rows == 0:
         return payload
     owners, send_at = text(table, "wecom_owner_userid"), text(table, "send_at")
-    table = table.take(sort_order([ranks(owners), ranks(send_at)], row_ids(table)))
-    columns = {
-        "send_at": json_contents(china_times(text(table, "send_at"))),
-        "contact_id": json_contents(text(table, "contact_id")),
-        "userid": json_contents(text(table, "wecom_owner_userid")),
-        "external_userid": json_contents(text(table, "contact_ref")),
-    }
+    order = sort_order([ranks(owners), ranks(send_at)], row_ids(table))
+    table = table.select(["contact_id", "contact_ref", "send_at", "wecom_owner_userid"]).take(order)
     envelope = {"send_at": string_hole("send_at"), "contact_id": string_hole("contact_id"), "body": mark_tag_body(plan)}
     pieces, names = json_template(envelope)
-    lines = rendered(pieces, [columns[name] for name in names], table.num_rows)
-    payload.parts = [("jsonl", part) for part in text_parts(lines, CONTACTS_PER_PART)]
+
+    def lines(offset: int, length: int) -> pa.StringArray:
+        rows = table.slice(offset, length)
+        columns = {
+            "send_at": json_contents(china_times(text(rows, "send_at"))),
+            "contact_id": json_contents(text(rows, "contact_id")),
+            "userid": json_contents(text(rows, "wecom_owner_userid")),
+            "external_userid": json_contents(text(rows, "contact_ref")),
+        }
+        return rendered(pieces, [columns[name] for name in names], length)
+
+    payload.parts = [("jsonl", part) for part in rendered_parts(table.num_rows, CONTACTS_PER_PART, lines)]
     return payload

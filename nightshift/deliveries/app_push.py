@@ -105,6 +105,6 @@ def app_push_payload(audience: Audience, plan: CampaignPlan) -> Payload:
             templates[group] = json_template(push_envelope(*group, plan))
         pieces, names = templates[group]
         values = [f'["{holes[name][batch]}"]' if name in lists else holes[name][batch] for name in names]
-        lines.append("".join(piece + value for piece, value in zip(pieces, [*values, ""], strict=True)))
+        lines.append("".join(piece + value for piece, value in zip(pieces, [*values, "\n"], strict=True)))
     payload.parts = [("jsonl", part) for part in text_parts(pa.array(lines, pa.string()), PUSHES_PER_PART)]
     return payload

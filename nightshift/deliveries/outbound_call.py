@@ -80,7 +80,7 @@ def outbound_call_payload(audience: Audience, plan: CampaignPlan) -> Payload:
             call_until(text(rows, "timezone"), send_at, plan),
             csv_fields(text(rows, "contact_id")),
         ]
-        return rendered(["", constant, ",", ",", ""], columns, length)
+        return rendered(["", constant, ",", ",", "\n"], columns, length)
 
     payload.parts = [
         ("csv", part) for part in rendered_parts(table.num_rows, CONTACTS_PER_PART, lines, header.getvalue())

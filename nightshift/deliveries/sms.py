@@ -139,7 +139,7 @@ def aliyun_lines(sendable: Sendable, plan: CampaignPlan) -> pa.StringArray:
         "contact_ids": rendered(['["', '"]'], [joined(json_contents(sendable.contact_ids), offsets, '","')], 0),
         "send_at": json_contents(sendable.local_times.take(offsets[:-1])),
     }
-    return rendered(pieces, [batches[name] for name in names], 0)
+    return rendered([*pieces[:-1], pieces[-1] + "\n"], [batches[name] for name in names], 0)
 
 
 def chuanglan_parts(sendable: Sendable) -> list[bytes]:
@@ -149,7 +149,7 @@ def chuanglan_parts(sendable: Sendable) -> list[bytes]:
 
     def lines(offset: int, length: int) -> pa.StringArray:
         mobiles, *others = (column.slice(offset, length) for column in columns)
-        return rendered([""] + [","] * len(others) + [""], [mobiles, *map(csv_fields, others)], length)
+        return rendered([""] + [","] * len(others) + ["\n"], [mobiles, *map(csv_fields, others)], length)
 
     return rendered_parts(len(sendable.mobiles), CONTACTS_PER_PART, lines, header.getvalue())
 

@@ -81,6 +81,7 @@ def wechat_oa_payload(audience: Audience, plan: CampaignPlan) -> Payload:
         "body": template_message([name.removeprefix(PARAM_PREFIX) for name in params], plan),
     }
     pieces, names = json_template(envelope)
+    pieces[-1] += "\n"  # each line ends with its newline
 
     def lines(offset: int, length: int) -> pa.StringArray:
         rows = table.slice(offset, length)

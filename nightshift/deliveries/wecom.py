@@ -64,6 +64,7 @@ def wecom_payload(audience: Audience, plan: CampaignPlan) -> Payload:
     table = table.select(["contact_id", "contact_ref", "send_at", "wecom_owner_userid"]).take(order)
     envelope = {"send_at": string_hole("send_at"), "contact_id": string_hole("contact_id"), "body": mark_tag_body(plan)}
     pieces, names = json_template(envelope)
+    pieces[-1] += "\n"  # each line ends with its newline
 
     def lines(offset: int, length: int) -> pa.StringArray:
         rows = table.slice(offset, length)

@@ -24,11 +24,13 @@ import csv
 import io
 import json
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
+from itertools import pairwise
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from nightshift.campaigns.models import CampaignPlan
 from nightshift.deliveries.columnar import (
@@ -37,6 +39,7 @@ from nightshift.deliveries.columnar import (
     batch_offsets,
     china_times,
     csv_fields,
+    in_parallel,
     joined,
     json_contents,
     json_escaped,
@@ -45,7 +48,6 @@ from nightshift.deliveries.columnar import (
     ranks,
     raw_hole,
     rendered,
-    rendered_parts,
     row_ids,
     sort_order,
     string_hole,
@@ -78,12 +80,22 @@ class Sendable:
     local_times: pa.StringArray  # send_at in Asia/Shanghai time
     params: dict[str, pa.StringArray]  # template parameter name -> values, in the export's column order
 
+    def slice(self, start: int, end: int) -> Sendable:
+        """Contacts [start, end): views, no copy."""
+        return Sendable(
+            mobiles=self.mobiles.slice(start, end - start),
+            contact_ids=self.contact_ids.slice(start, end - start),
+            send_ranks=self.send_ranks[start:end],
+            local_times=self.local_times.slice(start, end - start),
+            params={name: values.slice(start, end - start) for name, values in self.params.items()},
+        )
+
 
 def _sendable(audience: Audience, payload: Payload) -> Sendable | None:
     table = audience_table(audience)
     if table.num_rows == 0:
         return None
-    send_at = text(table, "send_at")
+    send_at = pc.dictionary_encode(text(table, "send_at"))  # a handful of send times: sorted and converted once
     send_ranks = ranks(send_at)
     order = sort_order([send_ranks], row_ids(table))
     mobiles = mainland_mobiles(text(table, "contact_ref", null=None))
@@ -113,9 +125,9 @@ def _template_param_elements(sendable: Sendable) -> pa.StringArray:
     return rendered([json_escaped(piece) for piece in pieces], columns, len(sendable.contact_ids))
 
 
-def aliyun_lines(sendable: Sendable, plan: CampaignPlan) -> pa.StringArray:
-    """One SendBatchSms envelope per batch of at most 100 numbers of one send time."""
-    offsets = batch_offsets([sendable.send_ranks], ALIYUN_NUMBERS_PER_REQUEST)
+def aliyun_template(plan: CampaignPlan) -> tuple[list[str], list[str]]:
+    """The SendBatchSms envelope split at its holes (`columnar.json_template`); the brackets of the lists are moved
+    into the pieces, so a hole takes the batch's joined values as they are."""
     envelope = {
         "send_at": string_hole("send_at"),
         "contact_ids": raw_hole("contact_ids"),
@@ -128,30 +140,40 @@ def aliyun_lines(sendable: Sendable, plan: CampaignPlan) -> pa.StringArray:
         },
     }
     pieces, names = json_template(envelope)
-    escaped_sign = json_escaped(_json(plan.template.sign_name))
-    signs = {size: f"[{','.join([escaped_sign] * size)}]" for size in set(np.diff(offsets).tolist())}
     # 11-digit numbers need no escaping: '["1..","1.."]' inside a JSON string is '[\"1..\",\"1..\"]'
+    brackets = {"phones": ('[\\"', '\\"]'), "params": ("[", "]"), "contact_ids": ('["', '"]')}
+    for index, name in enumerate(names):
+        opening, closing = brackets.get(name, ("", ""))
+        pieces[index] += opening
+        pieces[index + 1] = closing + pieces[index + 1]
+    pieces[-1] += "\n"  # each line ends with its newline
+    return pieces, names
+
+
+def aliyun_part(sendable: Sendable, plan: CampaignPlan) -> bytes:
+    """One `.jsonl` part: a SendBatchSms envelope per batch of at most 100 numbers of one send time."""
+    offsets = batch_offsets([sendable.send_ranks], ALIYUN_NUMBERS_PER_REQUEST)
+    pieces, names = aliyun_template(plan)
+    escaped_sign = json_escaped(_json(plan.template.sign_name))
+    sizes = np.diff(offsets).tolist()
+    signs = {size: f"[{','.join([escaped_sign] * size)}]" for size in set(sizes)}
     batches = {
-        "phones": rendered(['[\\"', '\\"]'], [joined(sendable.mobiles, offsets, '\\",\\"')], 0),
-        "signs": pa.array([signs[size] for size in np.diff(offsets).tolist()], pa.string()),
-        "params": rendered(["[", "]"], [joined(_template_param_elements(sendable), offsets, ",")], 0),
+        "phones": joined(sendable.mobiles, offsets, '\\",\\"'),
+        "signs": pa.array([signs[size] for size in sizes], pa.string()),
+        "params": joined(_template_param_elements(sendable), offsets, ","),
         "out_id": pa.array([batch_key([ids]) for ids in joined(sendable.contact_ids, offsets, ",").to_pylist()]),
-        "contact_ids": rendered(['["', '"]'], [joined(json_contents(sendable.contact_ids), offsets, '","')], 0),
+        "contact_ids": joined(json_contents(sendable.contact_ids), offsets, '","'),
         "send_at": json_contents(sendable.local_times.take(offsets[:-1])),
     }
-    return rendered([*pieces[:-1], pieces[-1] + "\n"], [batches[name] for name in names], 0)
+    lines = rendered(pieces, [batches[name] for name in names], 0)
+    return text_parts(lines, len(lines))[0]
 
 
-def chuanglan_parts(sendable: Sendable) -> list[bytes]:
-    header = io.StringIO()
-    csv.writer(header, lineterminator="\n").writerow(CHUANGLAN_BASE_COLUMNS + list(sendable.params))
-    columns = [sendable.mobiles, sendable.contact_ids, sendable.local_times, *sendable.params.values()]
-
-    def lines(offset: int, length: int) -> pa.StringArray:
-        mobiles, *others = (column.slice(offset, length) for column in columns)
-        return rendered([""] + [","] * len(others) + ["\n"], [mobiles, *map(csv_fields, others)], length)
-
-    return rendered_parts(len(sendable.mobiles), CONTACTS_PER_PART, lines, header.getvalue())
+def chuanglan_part(sendable: Sendable, header: str) -> bytes:
+    """One `.csv` part of the Chuanglan import: mobile, uid (contact_id), send time, template parameters."""
+    columns = [sendable.contact_ids, sendable.local_times, *sendable.params.values()]
+    lines = rendered([""] + [","] * len(columns) + ["\n"], [sendable.mobiles, *map(csv_fields, columns)], 0)
+    return text_parts(lines, len(lines), header)[0]
 
 
 def sms_payload(audience: Audience, plan: CampaignPlan) -> Payload:
@@ -159,9 +181,21 @@ def sms_payload(audience: Audience, plan: CampaignPlan) -> Payload:
     sendable = _sendable(audience, payload)
     if sendable is None:
         return payload
-    payload.contacts = len(sendable.contact_ids)
-    with ThreadPoolExecutor(max_workers=1) as pool:  # the CSV beside the JSON, on the other core
-        chuanglan = pool.submit(chuanglan_parts, sendable)
-        aliyun = text_parts(aliyun_lines(sendable, plan), ALIYUN_REQUESTS_PER_PART)
-        payload.parts = [("jsonl", part) for part in aliyun] + [("csv", part) for part in chuanglan.result()]
+    payload.contacts = count = len(sendable.contact_ids)
+    # parts are cut at batch boundaries, so each part batches its contacts as the whole audience would
+    batch_starts = batch_offsets([sendable.send_ranks], ALIYUN_NUMBERS_PER_REQUEST).tolist()
+    aliyun_bounds = [*batch_starts[:-1:ALIYUN_REQUESTS_PER_PART], count]
+    chuanglan_bounds = [*range(0, count, CONTACTS_PER_PART), count]
+    header = io.StringIO()
+    csv.writer(header, lineterminator="\n").writerow(CHUANGLAN_BASE_COLUMNS + list(sendable.params))
+    tasks = [partial(aliyun_part, sendable.slice(start, end), plan) for start, end in pairwise(aliyun_bounds)]
+    tasks += [
+        partial(chuanglan_part, sendable.slice(start, end), header.getvalue())
+        for start, end in pairwise(chuanglan_bounds)
+    ]
+    parts = in_parallel(tasks)
+    aliyun_parts = len(aliyun_bounds) - 1
+    payload.parts = [("jsonl", part) for part in parts[:aliyun_parts]] + [
+        ("csv", part) for part in parts[aliyun_parts:]
+    ]
     return payload

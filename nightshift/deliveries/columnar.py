@@ -49,7 +49,7 @@ def audience_table(audience: Audience) -> pa.Table:
         if pa.types.is_binary(column.type) or pa.types.is_large_binary(column.type) or column.type == pa.large_string():
             column = column.cast(pa.string())
         columns.append(column)
-    return pa.Table.from_arrays(columns, names=table.column_names).combine_chunks()
+    return pa.Table.from_arrays(columns, names=table.column_names)  # chunks are combined per column read (`text`)
 
 
 def text(table: pa.Table, name: str, null: str | None = "") -> pa.StringArray:

@@ -282,7 +282,8 @@ def canonical_json(text: str) -> str:
 def test_awkward_values_come_out_as_json_dumps_and_csv_writer_write_them_from_rows_or_an_arrow_table(tmp_path):
     """Every JSON line (and the JSON texts inside Aliyun's body) is the canonical dump of what it parses to, and
     every CSV is what csv.writer writes for what it parses to: the escaping the per-row writers had. Rows as dicts
-    and the warehouse's Arrow table (uint64 one_id, dictionary-encoded strings) give the same bytes."""
+    and the warehouse's Arrow table (uint64 one_id, dictionary-encoded strings, several record batches) give the
+    same bytes."""
     addresses = {"sms": phone, "outbound_call": phone, "app_push": lambda i: f'U"{i}', "wecom": lambda i: f"w\\{i}",
                  "wechat_oa_template": lambda i: f"o{i:027d}"}  # fmt: skip
     service = plan(purpose="service", channels=list(WRITERS), template={"id": "t", "sign_name": '夜"班'})
@@ -297,6 +298,8 @@ def test_awkward_values_come_out_as_json_dumps_and_csv_writer_write_them_from_ro
         payload = writer(rows, service)
         assert payload.parts and payload.contacts > 200, channel
         assert writer(table, service).parts == payload.parts, channel
+        in_batches = pa.Table.from_batches(table.to_batches(max_chunksize=50))  # as a warehouse streams them
+        assert writer(in_batches, service).parts == payload.parts, channel
         for extension, data in payload.parts:
             text = data.decode("utf-8")
             if extension == "jsonl":

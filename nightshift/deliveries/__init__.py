@@ -1,25 +1,28 @@
 """Channel-native deliveries: each channel's files as the vendor takes them, from a campaign's audience rows.
 
-One module per channel, each a pure writer `(rows, plan) -> Payload` (see `common.py`); `WRITERS` maps a channel
-of `nightshift.contracts.CHANNELS` to its writer and `AD_WRITERS` an ad platform of a plan's `ad_audiences` to
-its writer. `PROFILE_COLUMNS` says which profile columns, beyond the campaign file's, each writer reads.
-The export stage runs them; `write_parts` puts a payload on disk as `part-NNNNN.<ext>`.
+One module per channel, each a pure writer `(audience, plan) -> Payload` (see `common.py`); `WRITERS` maps a
+channel of `nightshift.contracts.CHANNELS` to its writer and `AD_WRITERS` an ad platform of a plan's
+`ad_audiences` to its writer. A channel writer takes the audience as a pyarrow Table (what the export stage reads
+with `client.query_arrow`; rows as dicts work too) and builds its files column by column (`columnar.py`); the ad
+writers hash ids row by row. `PROFILE_COLUMNS` says which profile columns, beyond the campaign file's, each writer
+reads. The export stage runs them; `write_parts` puts a payload on disk as `part-NNNNN.<ext>`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from nightshift.campaigns.models import CampaignPlan
 from nightshift.deliveries.ad_audiences import ocean_engine_payload, tencent_ads_payload
 from nightshift.deliveries.app_push import app_push_payload
+from nightshift.deliveries.columnar import Audience
 from nightshift.deliveries.common import Payload, Row, write_parts
 from nightshift.deliveries.outbound_call import outbound_call_payload
 from nightshift.deliveries.sms import sms_payload
 from nightshift.deliveries.wechat_oa import wechat_oa_payload
 from nightshift.deliveries.wecom import wecom_payload
 
-Writer = Callable[[Sequence[Row], CampaignPlan], Payload]
+Writer = Callable[[Audience, CampaignPlan], Payload]
 
 WRITERS: dict[str, Writer] = {
     "sms": sms_payload,
@@ -41,4 +44,13 @@ PROFILE_COLUMNS: dict[str, tuple[str, ...]] = {
 # Profile columns an ad audience is hashed from (besides one_id and contact_id).
 AD_PROFILE_COLUMNS: tuple[str, ...] = ("phone", "unionid")
 
-__all__ = ["AD_PROFILE_COLUMNS", "AD_WRITERS", "PROFILE_COLUMNS", "WRITERS", "Payload", "Row", "write_parts"]
+__all__ = [
+    "AD_PROFILE_COLUMNS",
+    "AD_WRITERS",
+    "Audience",
+    "PROFILE_COLUMNS",
+    "WRITERS",
+    "Payload",
+    "Row",
+    "write_parts",
+]

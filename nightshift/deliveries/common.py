@@ -77,11 +77,11 @@ def mainland_mobile(value: object) -> str | None:
 
 def send_instant(row: Row) -> datetime:
     """The row's send_at (UTC text from the export) as an aware datetime."""
-    return _parsed_send_at(str(row["send_at"]))
+    return parsed_send_at(str(row["send_at"]))
 
 
 @lru_cache(maxsize=4096)  # a campaign has a handful of send times, parsed once each instead of once a row
-def _parsed_send_at(text: str) -> datetime:
+def parsed_send_at(text: str) -> datetime:
     return datetime.strptime(text, SEND_AT_FORMAT).replace(tzinfo=UTC)
 
 

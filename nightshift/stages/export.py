@@ -267,8 +267,9 @@ def export_payloads(
 ) -> int:
     """The channel-native files of one campaign-channel file's rows; returns how many contacts were left out."""
     sql, _ = campaign_export_sql(plan, PROFILE_COLUMNS.get(channel, ()), known)
-    rows = list(client.query(sql, parameters=parameters).named_results())
-    payload = WRITERS[channel](rows, plan)
+    # Arrow columns straight from the warehouse: the writers build their files column by column
+    audience = client.query_arrow(sql, parameters=parameters, use_strings=True)
+    payload = WRITERS[channel](audience, plan)
     delivery = {"run_date": parameters["d"], "channel": channel, "cost_fen": cost_fen}
     _record_payload(client, result, plan, channel, out_dir / plan.id / channel, payload, delivery)
     return len(payload.rejected)

@@ -5,10 +5,14 @@ published normalisation, and writing twice gives the same bytes."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import zipfile
 from datetime import date
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from nightshift.campaigns.contact_id import contact_id
@@ -265,3 +269,78 @@ def test_a_marketing_plan_may_not_use_wechat_template_messages(purpose):
     assert "['wechat_oa_template']" in message and "service notices only" in message
     assert "sms, app_push, wecom, outbound_call" in message and "purpose: service" in message
     assert plan(purpose="service", **{"channels": ["wechat_oa_template", "sms"]}).purpose == "service"
+
+
+# Values the columnar writers must escape or quote exactly as json.dumps / csv.writer do, in every position.
+AWKWARD_TEXTS = ('say "hi"', "back\\slash", "bell\x07", "tab\tand\nnewline", "a,b", "上海", "", "\u2028")
+
+
+def canonical_json(text: str) -> str:
+    return json.dumps(json.loads(text), ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def test_awkward_values_come_out_as_json_dumps_and_csv_writer_write_them_from_rows_or_an_arrow_table(tmp_path):
+    """Every JSON line (and the JSON texts inside Aliyun's body) is the canonical dump of what it parses to, and
+    every CSV is what csv.writer writes for what it parses to: the escaping the per-row writers had. Rows as dicts
+    and the warehouse's Arrow table (uint64 one_id, dictionary-encoded strings, several record batches) give the
+    same bytes."""
+    addresses = {"sms": phone, "outbound_call": phone, "app_push": lambda i: f'U"{i}', "wecom": lambda i: f"w\\{i}",
+                 "wechat_oa_template": lambda i: f"o{i:027d}"}  # fmt: skip
+    service = plan(purpose="service", channels=list(WRITERS), template={"id": "t", "sign_name": '夜"班'})
+    for channel, writer in WRITERS.items():
+        rows = audience(channel, 240, addresses[channel])
+        for row in rows:
+            row["param_city"] = AWKWARD_TEXTS[row["one_id"] % len(AWKWARD_TEXTS)]
+            row["contact_id"] += AWKWARD_TEXTS[row["one_id"] % 3]
+        table = pa.Table.from_pylist(rows)
+        table = table.set_column(0, "one_id", table.column("one_id").cast(pa.uint64()))
+        table = table.set_column(4, "send_at", table.column("send_at").dictionary_encode())
+        payload = writer(rows, service)
+        assert payload.parts and payload.contacts > 200, channel
+        assert writer(table, service).parts == payload.parts, channel
+        in_batches = pa.Table.from_batches(table.to_batches(max_chunksize=50))  # as a warehouse streams them
+        assert writer(in_batches, service).parts == payload.parts, channel
+        for extension, data in payload.parts:
+            text = data.decode("utf-8")
+            if extension == "jsonl":
+                for line in text.removesuffix("\n").split("\n"):  # not splitlines(): U+2028 stays raw in JSON
+                    assert line == canonical_json(line), line
+                    body = json.loads(line)["body"]
+                    for key in ("PhoneNumberJson", "SignNameJson", "TemplateParamJson"):
+                        assert key not in body or body[key] == canonical_json(body[key]), body
+            else:
+                parsed = list(csv.reader(io.StringIO(text, newline="")))
+                rewritten = io.StringIO()
+                csv.writer(rewritten, lineterminator="\n").writerows(parsed)
+                assert rewritten.getvalue() == text, channel
+
+
+@pytest.mark.parametrize(("people", "requests"), [(100, [100]), (101, [100, 1])])
+def test_aliyun_takes_exactly_100_numbers_a_request(people, requests):
+    rows = audience("sms", people, lambda one_id: f"+86138{one_id:08d}")
+    for row in rows:
+        row["send_at"] = SEND_TIMES[0]  # one send time: only the batch size splits
+    lines = WRITERS["sms"](rows, plan()).parts[0][1].decode().splitlines()
+    assert [len(json.loads(json.loads(line)["body"]["PhoneNumberJson"])) for line in lines] == requests
+
+
+@pytest.mark.parametrize(("people", "pushes"), [(1_000, [1_000]), (1_001, [1_000, 1])])
+def test_jpush_takes_exactly_1000_aliases_a_push(people, pushes):
+    rows = audience("app_push", people, lambda one_id: f"U{one_id}")
+    for row in rows:
+        row.update(send_at=SEND_TIMES[0], variant="a", device_os="ios")  # one group: only the push size splits
+    lines = WRITERS["app_push"](rows, plan()).parts[0][1].decode().splitlines()
+    assert [len(json.loads(line)["body"]["audience"]["alias"]) for line in lines] == pushes
+
+
+def test_an_empty_audience_or_one_nobody_can_be_sent_to_writes_no_file_and_names_who_was_left_out():
+    columns = {"one_id": pa.uint64(), "contact_id": pa.string(), "contact_ref": pa.string(), "send_at": pa.string()}
+    for channel, writer in WRITERS.items():
+        for empty in ([], pa.schema(columns).empty_table()):
+            payload = writer(empty, plan())
+            assert (payload.parts, payload.rejected, payload.contacts) == ([], {}, 0), channel
+    for channel in ("sms", "outbound_call"):
+        rows = audience(channel, 30, lambda one_id: "+14155550100" if one_id % 2 else "not a number")
+        payload = WRITERS[channel](rows, plan())
+        assert payload.parts == [] and payload.contacts == 0
+        assert payload.rejected == dict.fromkeys((row["contact_id"] for row in rows), INVALID_MOBILE)

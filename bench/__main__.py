@@ -35,7 +35,8 @@ AREA_BENCHMARKS = {
     "tags": "tag_bitmaps from a synthetic user_tags at 1M and 10M people, bitmap vs long-table segment",
     "profile_build": "whole tag and profile build (user_profile, user_tags, tag_bitmaps) at 1M and 10M people, "
     "from a real 100k world replicated",
-    "segments": "segment preview latency, bitmaps vs naive queries",
+    "segments": "segment preview latency, bitmaps vs naive queries, and a cold rule preview after a night",
+    "lookalike": "lookalike expansion on a generated world: precision at N and lift recovering a planted group",
     "audience": "whole segments stage (20 segments, 10 campaigns), Spark vs naive",
     "reconcile": "reconciliation of 1M planned keys against the ledger and receipts, Spark vs one ClickHouse query",
     "deliveries": "channel writers, rows per second at 1M rows against the 1M rows/s goal",

@@ -195,6 +195,7 @@ class SegmentPlan:
     method: str  # TAG_BITMAPS or SQL: `expression` is a groupBitmap state; PROFILE_SCAN: a row condition
     expression: str
     cached: bool = False  # `expression` reads the bitmap from the cache (whatever the method)
+    nightly_fingerprint: str = ""  # stored by the segments stage under this fingerprint (`cache.nightly_plans`)
 
     @property
     def is_condition(self) -> bool:

@@ -1,9 +1,10 @@
 """Look at segments in ClickHouse: preview (size, share, overlaps, sample, tag mix), diff between runs, and
 explain (which conditions held for one person).
 
-Preview plans each segment (`bitmaps.py`: tag bitmaps, a condition on the profile, or its SQL) and answers with
-two queries whatever the number of segments: one for size, share, every overlap and the sample, one for the tag
-distribution.
+Preview plans each segment (`bitmaps.py`: tag bitmaps, a condition on the profile, or its SQL; or the bitmap the
+segments stage stored tonight, `cache.py`) and answers with one query whatever the number of segments: size,
+share, every overlap, the sample and the tag distribution (a second query for the distribution when the previewed
+segment is a plain profile condition).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from nightshift.segments.bitmaps import (
     in_database,
     plan_segment,
 )
-from nightshift.segments.cache import cached_plans, nightly_plans
+from nightshift.segments.cache import NIGHTLY_TABLE, cached_plans, nightly_plans
 from nightshift.segments.files import closest
 from nightshift.segments.schema import MARTS, TagValues, tag_codes
 from nightshift.segments.sql import DIALECT
@@ -74,37 +75,62 @@ def _key_tags(tags: TagValues, wanted: list[str] | None) -> list[str]:
     return present or sorted(tags)[:KEY_TAG_COUNT]
 
 
-def _figures_query(target: SegmentPlan, others: list[SegmentPlan], database: str, sample_size: int) -> str:
-    """ONE query for people, size, sample and every overlap.
+def _tag_mix(target_alias: str, shown: list[str], database: str) -> str:
+    """A scalar subquery: (tag_code, tag_value, people of the target with it) for every value of the shown tags."""
+    if not shown:
+        return "[]"
+    codes = ", ".join(exp.Literal.string(tag).sql(DIALECT) for tag in shown)
+    return (
+        f"(SELECT groupArray((toString(tag_code), tag_value, bitmapAndCardinality(bitmap, {target_alias}))) "
+        f"FROM `{database}`.tag_bitmaps WHERE tag_code IN ({codes}))"
+    )
+
+
+def _figures_query(
+    target: SegmentPlan, others: list[SegmentPlan], database: str, sample_size: int, shown: list[str]
+) -> str:
+    """ONE query for people, size, sample, every overlap and, when the target is a bitmap, the key tag mix.
 
     Bitmap segments (tag combinations, other SQL) are bound once in WITH; plain profile segments become
-    `countIf` conditions of a single profile scan, which is far cheaper than building their bitmaps. With no
-    profile-scan segment involved, the query reads no profile rows but its count.
+    `countIf` conditions of a single profile scan, which is far cheaper than building their bitmaps. Segments the
+    segments stage stored tonight are overlapped in one pass over their stored rows (one scalar subquery, not one
+    bitmap read each). With no profile-scan segment involved, the query reads no profile rows but its count.
     """
-    bound = [target] + [plan for plan in others if not plan.is_condition]
+    stored = [plan for plan in others if plan.nightly_fingerprint]
+    bound = [target] + [plan for plan in others if not plan.is_condition and not plan.nightly_fingerprint]
     aliases = {plan.name: f"segment_{index}" for index, plan in enumerate(bound)}
-    bindings = ", ".join(f"{plan.expression} AS {aliases[plan.name]}" for plan in bound)
-    with_clause = f"WITH {bindings} " if bindings else ""
+    bindings = [f"{plan.expression} AS {aliases[plan.name]}" for plan in bound]
     n = int(sample_size)
-    if not target.is_condition and not any(plan.is_condition for plan in others):
-        t = aliases[target.name]
-        overlaps = ", ".join(f"bitmapAndCardinality({t}, {aliases[o.name]})" for o in others)
-        return (
-            f"{with_clause}SELECT (SELECT count() FROM `{database}`.{PROFILE}), bitmapCardinality({t}), "
-            f"[{overlaps}], bitmapToArray(bitmapSubsetLimit({t}, 0, {n}))"
-        )
     if not target.is_condition:
-        # only the target's rows matter: filter on its bitmap, then count the plain segments' conditions
         t = aliases[target.name]
-        overlaps = ", ".join(
-            f"countIf({o.member_condition('')})" if o.is_condition else f"bitmapAndCardinality({t}, {aliases[o.name]})"
-            for o in others
+        if stored:
+            fingerprints = ", ".join(f"'{plan.nightly_fingerprint}'" for plan in stored)
+            bindings.append(
+                "(SELECT CAST(mapFromArrays(groupArray(fingerprint), groupArray(overlap)), 'Map(String, UInt64)') "
+                f"FROM (SELECT fingerprint, argMax(bitmapAndCardinality(bitmap, {t}), run_date) AS overlap "
+                f"FROM {NIGHTLY_TABLE} WHERE fingerprint IN ({fingerprints}) GROUP BY fingerprint)) AS stored_overlaps"
+            )
+
+        def overlap(other: SegmentPlan) -> str:
+            if other.nightly_fingerprint:
+                return f"stored_overlaps['{other.nightly_fingerprint}']"
+            if other.is_condition:
+                return f"countIf({other.member_condition('')})"
+            return f"bitmapAndCardinality({t}, {aliases[other.name]})"
+
+        select = (
+            f"WITH {', '.join(bindings)} SELECT (SELECT count() FROM `{database}`.{PROFILE}), bitmapCardinality({t}), "
+            f"[{', '.join(overlap(o) for o in others)}], bitmapToArray(bitmapSubsetLimit({t}, 0, {n})), "
+            f"{_tag_mix(t, shown, database)}"
         )
-        return (
-            f"{with_clause}SELECT (SELECT count() FROM `{database}`.{PROFILE}), bitmapCardinality({t}), "
-            f"[{overlaps}], bitmapToArray(bitmapSubsetLimit({t}, 0, {n})) "
-            f"FROM `{database}`.{PROFILE} WHERE bitmapContains({t}, toUInt32(one_id))"
-        )
+        if not any(plan.is_condition for plan in others):
+            return select
+        # only the target's rows matter: filter on its bitmap, then count the plain segments' conditions
+        return f"{select} FROM `{database}`.{PROFILE} WHERE bitmapContains({t}, toUInt32(one_id))"
+    bindings += [
+        f"{plan.expression} AS {aliases.setdefault(plan.name, f'stored_{i}')}" for i, plan in enumerate(stored)
+    ]
+    with_clause = f"WITH {', '.join(bindings)} " if bindings else ""
     member = target.member_condition(aliases[target.name])
     overlaps = ", ".join(f"countIf({member} AND {o.member_condition(aliases.get(o.name, ''))})" for o in others)
     return (
@@ -139,23 +165,27 @@ def preview_segment(
         planned = cached_plans(client, planned, database)
     plans = {plan.name: plan for plan in [*planned, *extra]}
     target, others = plans[name], [plan for plan_name, plan in plans.items() if plan_name != name]
-    people, size, overlap_sizes, sample = client.query(
-        _figures_query(target, others, database, sample_size), settings=CLICKHOUSE_SEGMENT_SETTINGS
-    ).result_rows[0]
-
-    distribution: dict[str, dict[str, int]] = {}
     shown = _key_tags(tags, key_tags)
-    if shown and size:
+    row = client.query(
+        _figures_query(target, others, database, sample_size, shown), settings=CLICKHOUSE_SEGMENT_SETTINGS
+    ).result_rows[0]
+    people, size, overlap_sizes, sample = row[:4]
+    if len(row) > 4:
+        mix = sorted(row[4], key=lambda item: (item[0], -item[2], item[1]))
+    elif shown and size:
         codes = ", ".join(exp.Literal.string(tag).sql(DIALECT) for tag in shown)
-        rows = client.query(
+        mix = client.query(
             f"WITH {target.bitmap(database)} AS target "
             f"SELECT tag_code, tag_value, bitmapAndCardinality(bitmap, target) AS people "
             f"FROM `{database}`.tag_bitmaps WHERE tag_code IN ({codes}) ORDER BY tag_code, people DESC, tag_value",
             settings=CLICKHOUSE_SEGMENT_SETTINGS,
         ).result_rows
-        for code, value, count in rows:
-            if count:
-                distribution.setdefault(code, {})[value] = int(count)
+    else:
+        mix = []
+    distribution: dict[str, dict[str, int]] = {}
+    for code, value, count in mix:
+        if count:
+            distribution.setdefault(code, {})[value] = int(count)
     return Preview(
         segment=name,
         method=target.method,

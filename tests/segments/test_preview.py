@@ -147,19 +147,21 @@ def test_previews_overlap_with_the_nights_stored_bitmaps_until_the_marts_change(
     client.insert(membership, rows, column_names=["run_date", "segment", "one_id"])
     plans = [plan_segment(d, tags, database) for d in definitions]
     try:
-        assert store_nightly_bitmaps(client, night, plans, database, membership) == len(scanned)
-        assert all(plan.cached for plan in nightly_plans(client, plans, database) if plan.method != "tag bitmaps")
+        assert store_nightly_bitmaps(client, night, plans, database, membership) == len(definitions)
+        assert all(plan.nightly_fingerprint for plan in nightly_plans(client, plans, database))
         stored = preview_segment(client, target, definitions, database, use_cache=False)
         assert stored.size == len(live_target)
         assert stored.overlaps[planted] == live_overlap - 1
-        for definition in scanned:
-            assert stored.overlaps[definition.name] == len(live_target & nights_members[definition.name])
+        for definition in definitions:
+            if definition.name != target:
+                assert stored.overlaps[definition.name] == len(live_target & nights_members[definition.name])
+        assert stored.tag_distribution["device_os"] == {"ios": len(live_target)}
 
         client.command(
             f"INSERT INTO {database}.user_profile (one_id, profile_date, phone, app_user_id, has_phone) "
             "VALUES (100000, '2026-11-20', '+8613800000000', 'a100000', true)"
         )
-        assert not any(plan.cached for plan in nightly_plans(client, plans, database)), "marts changed: scan again"
+        assert not any(plan.nightly_fingerprint for plan in nightly_plans(client, plans, database)), "marts changed"
         after = preview_segment(client, target, definitions, database, use_cache=False)
         assert after.overlaps[planted] == live_overlap
     finally:

@@ -174,3 +174,26 @@ def test_cli_upload_check_names_the_problem(tmp_path):
     path = upload(tmp_path, "phone\n138\x00\n")
     result = CliRunner().invoke(segment_app, ["upload", "partner_list", "--file", str(path)])
     assert result.exit_code != 0 and f"{path}:2: the file contains NUL bytes" in str(result.exception)
+
+
+def test_cli_upload_reports_the_match_rate_and_unmatched_rows_against_the_worlds_identity_map(nightly_world, tmp_path):
+    """`nightshift segment upload` on the shared world: a phone and an app user id the world's sources delivered
+    match; a valid number nobody has and a malformed one are listed with their reasons."""
+    import csv
+
+    from tests.conftest import run_cli
+
+    truth = nightly_world / "landing" / "_truth" / "identities.csv"
+    known = {}
+    with truth.open(encoding="utf-8") as rows:
+        for row in csv.DictReader(rows):
+            if row["id_type"] in ("phone", "app_user_id") and "-" not in row["person_id"]:
+                known.setdefault(row["id_type"], row["id_value"])
+    path = tmp_path / "partner.csv"
+    path.write_text(
+        f"phone,app_user_id\n{known['phone']},\n,{known['app_user_id']}\n13800000000,\n12345,\n", encoding="utf-8"
+    )
+    output = run_cli(nightly_world, "segment", "upload", "partner", "--file", str(path)).stdout
+    assert "partner: 2 of 4 rows matched (50.0%)" in output, output
+    assert "line 4: " in output and "not in the identity map" in output
+    assert "line 5: " in output and "not a valid phone" in output

@@ -264,6 +264,17 @@ def compile_rule_node(node: yaml.Node, path: Path, catalogue: dict[str, TagSpec]
 
 def _compose(text: str, path: Path) -> yaml.Node | None:
     try:
+        # Aliases (`*name`) are refused before composing: a rule never needs one, and a self-referencing alias or
+        # aliases of aliases would make a node graph that is endless or exponentially large.
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent):
+                raise SegmentError(
+                    path,
+                    event.start_mark.line + 1,
+                    event.start_mark.column + 1,
+                    f"YAML alias *{event.anchor} is not allowed in a rule segment.",
+                    "Write the condition out where it is used (anchors and aliases are not supported).",
+                )
         return yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark

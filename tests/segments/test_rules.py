@@ -105,6 +105,8 @@ def test_unknown_tag_suggests_the_closest_code(tmp_path):
         ("had: {tag: lifecycle_stage, on: yesterday}", "is not a date"),
         ("had: {tag: lifetime_spend, value: 3, on: 2026-11-01}", "only be asked without `value:`"),
         ("all:\n  - device_os: [ios\n", "not valid YAML"),
+        ("&loop {all: [*loop]}", "YAML alias *loop is not allowed"),  # would be an endless node graph
+        ("all:\n  - &ios {device_os: ios}\n  - *ios\n", "YAML alias *ios is not allowed"),
     ],
 )
 def test_rule_mistakes_are_located_errors(tmp_path, rule, message):

@@ -141,9 +141,8 @@ def bench_segment_preview(people: int) -> dict[str, float]:
 def _store_the_night(client, definitions) -> float:
     """What the segments stage leaves after a night: every shipped segment's members (computed here by ClickHouse
     instead of Spark: the same members, tested) stored as bitmaps under their fingerprints."""
-    from nightshift.segments.bitmaps import CLICKHOUSE_SEGMENT_SETTINGS, clickhouse_sql, plan_segment
+    from nightshift.segments.bitmaps import CLICKHOUSE_SEGMENT_SETTINGS, clickhouse_sql
     from nightshift.segments.cache import store_nightly_bitmaps
-    from nightshift.segments.schema import tag_codes
 
     started = time.perf_counter()
     shipped = [d for d in definitions if d.name != "five_conditions"]
@@ -159,8 +158,7 @@ def _store_the_night(client, definitions) -> float:
             f"FROM ({clickhouse_sql(definition, DATABASE)})",
             settings=CLICKHOUSE_SEGMENT_SETTINGS,
         )
-    tags = tag_codes(client, DATABASE)
-    store_nightly_bitmaps(client, NIGHT, [plan_segment(d, tags, DATABASE) for d in shipped], DATABASE, MEMBERSHIP)
+    store_nightly_bitmaps(client, NIGHT, shipped, DATABASE, MEMBERSHIP)
     return time.perf_counter() - started
 
 
@@ -169,7 +167,7 @@ def bench_cold_preview(people: int) -> dict[str, float]:
     dropped, no preview cache; then twice more warm."""
     os.environ.setdefault("NIGHTSHIFT_HOME", tempfile.mkdtemp(prefix="nightshift-bench-segments-"))
     from nightshift.segments.bitmaps import CLICKHOUSE_SEGMENT_SETTINGS, TAG_BITMAPS, clickhouse_sql, plan_segment
-    from nightshift.segments.cache import nightly_plans
+    from nightshift.segments.cache import stored_tonight
     from nightshift.segments.files import SEGMENTS_DIR
     from nightshift.segments.inspect import preview_segment
     from nightshift.segments.rules import parse_rule_text
@@ -202,10 +200,7 @@ def bench_cold_preview(people: int) -> dict[str, float]:
         f"rule preview + {len(shipped)} overlaps, fresh process, cold (ms)": round(cold_ms, 1),
         "  the same, warm (ms)": round(warm_ms, 1),
         f"  validating the rule and {len(shipped)} segments first (ms)": round(validation_ms, 1),
-        "  shipped segments read from the night's bitmaps": sum(
-            bool(plan.nightly_fingerprint)
-            for plan in nightly_plans(client, [plan_segment(d, tags, DATABASE) for d in shipped], DATABASE)
-        ),
+        "  shipped segments read from the night's bitmaps": len(stored_tonight(client, shipped, DATABASE)),
         "  shipped segments a live preview would scan for": sum(
             plan_segment(d, tags, DATABASE).method != TAG_BITMAPS for d in shipped
         ),

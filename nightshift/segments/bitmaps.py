@@ -185,6 +185,7 @@ def bitmap_expression(definition: SegmentDefinition, tags: TagValues, database: 
 
 
 TAG_BITMAPS, PROFILE_SCAN, SQL = "tag bitmaps", "profile scan", "sql"
+STORED = "stored tonight"  # another segment read from the bitmap the segments stage stored (cache.py), unplanned
 
 
 @dataclass(frozen=True)
@@ -195,7 +196,7 @@ class SegmentPlan:
     method: str  # TAG_BITMAPS or SQL: `expression` is a groupBitmap state; PROFILE_SCAN: a row condition
     expression: str
     cached: bool = False  # `expression` reads the bitmap from the cache (whatever the method)
-    nightly_fingerprint: str = ""  # stored by the segments stage under this fingerprint (`cache.nightly_plans`)
+    nightly_fingerprint: str = ""  # read from the bitmap the segments stage stored (`cache.stored_plan`)
 
     @property
     def is_condition(self) -> bool:

@@ -21,6 +21,7 @@ from datetime import date
 
 from nightshift.segments.bitmaps import CLICKHOUSE_SEGMENT_SETTINGS, PROFILE, PROFILE_SCAN, TAG_BITMAPS, SegmentPlan
 from nightshift.segments.schema import MARTS
+from nightshift.segments.validate import SegmentDefinition
 from nightshift.warehouse.schema import SEGMENT_BITMAP_CACHE_TABLE, ensure_tables
 
 CACHE_TABLE = SEGMENT_BITMAP_CACHE_TABLE
@@ -55,17 +56,27 @@ def _needs_scan(plan: SegmentPlan) -> bool:
     return plan.method != TAG_BITMAPS and not plan.cached
 
 
+def nightly_fingerprint(version: str, definition: SegmentDefinition, database: str) -> str:
+    """What a stored nightly bitmap is valid for: the marts' data and the segment's query as it runs (its plan
+    follows from these two, so the preview need not plan every other segment to look their bitmaps up)."""
+    return hashlib.sha256(f"{version}\n{database}\n{definition.sql}".encode()).hexdigest()[:32]
+
+
 def store_nightly_bitmaps(
-    client, run_date: date, plans: list[SegmentPlan], database: str = MARTS, membership: str = MEMBERSHIP_TABLE
+    client,
+    run_date: date,
+    definitions: list[SegmentDefinition],
+    database: str = MARTS,
+    membership: str = MEMBERSHIP_TABLE,
 ) -> int:
-    """Store the members of `run_date` (from `audience.segment_membership`) of every planned segment as one bitmap
-    under its fingerprint; a segment without members gets an empty bitmap. Returns the count.
+    """Store the members of `run_date` (from `audience.segment_membership`) of every segment as one bitmap under
+    its fingerprint; a segment without members gets an empty bitmap. Returns the count.
 
     Tag combinations too: a preview then reads every other segment in one pass over these rows instead of one
     bitmap expression each."""
     ensure_tables(client, NIGHTLY_TABLE)
     version = marts_version(client, database)
-    wanted = [(plan.name, _fingerprint(version, plan)) for plan in plans if not plan.cached]
+    wanted = [(d.name, nightly_fingerprint(version, d, database)) for d in definitions]
     if not wanted:
         return 0
     # LEFT JOIN: a segment with no member row keeps the empty bitmap state (the column's default)
@@ -91,14 +102,14 @@ def nightly_read(fingerprint: str) -> str:
     )
 
 
-def nightly_plans(client, plans: list[SegmentPlan], database: str = MARTS) -> list[SegmentPlan]:
-    """The plans with every segment read from the nightly bitmaps when stored for exactly this definition and these
-    marts (`nightly_fingerprint` set)."""
-    if not plans:
-        return plans
+def stored_tonight(client, definitions: list[SegmentDefinition], database: str = MARTS) -> dict[str, str]:
+    """Segment name -> fingerprint, for the segments whose bitmap was stored for exactly this definition and these
+    marts."""
+    if not definitions:
+        return {}
     ensure_tables(client, NIGHTLY_TABLE)
     version = marts_version(client, database)
-    wanted = {plan.name: _fingerprint(version, plan) for plan in plans if not plan.cached}
+    wanted = {d.name: nightly_fingerprint(version, d, database) for d in definitions}
     stored = {
         fingerprint
         for (fingerprint,) in client.query(
@@ -106,14 +117,12 @@ def nightly_plans(client, plans: list[SegmentPlan], database: str = MARTS) -> li
             parameters={"fps": list(wanted.values())},
         ).result_rows
     }
-    return [
-        SegmentPlan(
-            plan.name, plan.method, nightly_read(wanted[plan.name]), cached=True, nightly_fingerprint=wanted[plan.name]
-        )
-        if wanted.get(plan.name) in stored
-        else plan
-        for plan in plans
-    ]
+    return {name: fingerprint for name, fingerprint in wanted.items() if fingerprint in stored}
+
+
+def stored_plan(name: str, method: str, fingerprint: str) -> SegmentPlan:
+    """The segment read from its stored nightly bitmap."""
+    return SegmentPlan(name, method, nightly_read(fingerprint), cached=True, nightly_fingerprint=fingerprint)
 
 
 def cached_plans(client, plans: list[SegmentPlan], database: str) -> list[SegmentPlan]:

@@ -19,12 +19,13 @@ from nightshift.errors import NightshiftError
 from nightshift.segments.bitmaps import (
     CLICKHOUSE_SEGMENT_SETTINGS,
     PROFILE,
+    STORED,
     SegmentPlan,
     clickhouse_sql,
     in_database,
     plan_segment,
 )
-from nightshift.segments.cache import NIGHTLY_TABLE, cached_plans, nightly_plans
+from nightshift.segments.cache import NIGHTLY_TABLE, cached_plans, stored_plan, stored_tonight
 from nightshift.segments.files import closest
 from nightshift.segments.schema import MARTS, TagValues, tag_codes
 from nightshift.segments.sql import DIALECT
@@ -160,7 +161,15 @@ def preview_segment(
     if name not in {plan.name for plan in extra}:
         find_definition(definitions, name)
     tags = tag_codes(client, database)
-    planned = nightly_plans(client, [plan_segment(d, tags, database) for d in definitions], database)
+    stored = stored_tonight(client, definitions, database)
+    planned = []
+    for definition in definitions:
+        if definition.name in stored and definition.name != name:
+            # another segment stored tonight is read as it is: planning it (SQL parsing) would only cost time
+            planned.append(stored_plan(definition.name, STORED, stored[definition.name]))
+            continue
+        plan = plan_segment(definition, tags, database)  # the target keeps its method, for what the preview says
+        planned.append(stored_plan(name, plan.method, stored[name]) if definition.name in stored else plan)
     if use_cache:
         planned = cached_plans(client, planned, database)
     plans = {plan.name: plan for plan in [*planned, *extra]}

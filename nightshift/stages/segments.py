@@ -22,10 +22,9 @@ import logging
 from datetime import date
 
 from nightshift.lake import dataset_path, lake_to_table, table_to_lake
-from nightshift.segments.bitmaps import plan_segment
 from nightshift.segments.cache import NIGHTLY_TABLE, store_nightly_bitmaps
 from nightshift.segments.files import SEGMENTS_DIR
-from nightshift.segments.schema import MARTS, tag_codes, warehouse_schema
+from nightshift.segments.schema import MARTS, warehouse_schema
 from nightshift.segments.validate import validate_all
 from nightshift.stages.context import StageContext, StageResult
 from nightshift.uploads.nightly import UPLOAD_TABLES, match_uploads
@@ -126,8 +125,7 @@ def run(ctx: StageContext) -> StageResult:
     loaded = lake_to_table(client, membership_path, "audience.segment_membership")
 
     # tonight's members as bitmaps, so tomorrow's previews overlap with these segments without scanning the marts
-    tags = tag_codes(client)
-    stored = store_nightly_bitmaps(client, ctx.run_date, [plan_segment(d, tags) for d in definitions])
+    stored = store_nightly_bitmaps(client, ctx.run_date, definitions)
     changes = segment_changes(client, ctx.run_date, names) if names else []
     if changes:
         client.insert("audience.segment_changes", changes, column_names=CHANGES_COLUMNS)

@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 from nightshift.cli.segment import segment_app
 from nightshift.errors import NightshiftError
 from nightshift.segments import validate_all
-from nightshift.segments.bitmaps import CLICKHOUSE_SEGMENT_SETTINGS, clickhouse_sql, plan_segment
-from nightshift.segments.cache import marts_version, nightly_plans, store_nightly_bitmaps
+from nightshift.segments.bitmaps import CLICKHOUSE_SEGMENT_SETTINGS, clickhouse_sql
+from nightshift.segments.cache import marts_version, store_nightly_bitmaps, stored_tonight
 from nightshift.segments.files import SEGMENTS_DIR
 from nightshift.segments.inspect import (
     diff_segment,
@@ -145,10 +145,9 @@ def test_previews_overlap_with_the_nights_stored_bitmaps_until_the_marts_change(
     nights_members[planted].remove(min(live_target & nights_members[planted]))
     rows = [(night, name, one_id) for name, ids in nights_members.items() for one_id in ids]
     client.insert(membership, rows, column_names=["run_date", "segment", "one_id"])
-    plans = [plan_segment(d, tags, database) for d in definitions]
     try:
-        assert store_nightly_bitmaps(client, night, plans, database, membership) == len(definitions)
-        assert all(plan.nightly_fingerprint for plan in nightly_plans(client, plans, database))
+        assert store_nightly_bitmaps(client, night, definitions, database, membership) == len(definitions)
+        assert set(stored_tonight(client, definitions, database)) == {d.name for d in definitions}
         stored = preview_segment(client, target, definitions, database, use_cache=False)
         assert stored.size == len(live_target)
         assert stored.overlaps[planted] == live_overlap - 1
@@ -161,7 +160,7 @@ def test_previews_overlap_with_the_nights_stored_bitmaps_until_the_marts_change(
             f"INSERT INTO {database}.user_profile (one_id, profile_date, phone, app_user_id, has_phone) "
             "VALUES (100000, '2026-11-20', '+8613800000000', 'a100000', true)"
         )
-        assert not any(plan.nightly_fingerprint for plan in nightly_plans(client, plans, database)), "marts changed"
+        assert stored_tonight(client, definitions, database) == {}, "the marts changed: computed live again"
         after = preview_segment(client, target, definitions, database, use_cache=False)
         assert after.overlaps[planted] == live_overlap
     finally:

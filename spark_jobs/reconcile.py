@@ -177,18 +177,22 @@ def _key_totals(keyed: DataFrame) -> DataFrame:
     plan_columns = ("business_date", "route", "one_id", "planned_fen", "has_benefit", "expects_receipt", "in_window")
     # Rows of one key rarely meet before the shuffle: partitioning by key first makes one aggregation after the
     # shuffle instead of a partial one before it that reduces nothing.
-    return keyed.repartition("contact_id").groupBy("contact_id").agg(
-        F.max(is_kind(PLAN_ROW)).alias("is_planned"),
-        *[F.max(column).alias(column) for column in plan_columns],  # only plan rows carry them
-        F.max(is_kind(REFERENCE_ROW)).alias("is_referenced"),
-        F.count(F.when(counted_grant, 1)).alias("grants"),
-        F.coalesce(F.sum(F.when(counted_grant, F.col("amount_fen"))), F.lit(0)).alias("granted_fen"),
-        F.max(is_kind(MAKE_UP_GRANT_ROW)).alias("make_up_granted"),
-        # failed if any receipt reports a failure (with that code), delivered otherwise, null without receipts
-        F.max("failed").alias("failed"),
-        F.coalesce(F.max(F.when(F.col("failed") == 1, F.col("code_rank"))), F.max("code_rank")).alias("code_rank"),
-        F.max("first_seen_run_date").alias("seen_before"),
-        F.max("resolved_run_date").alias("resolved_before"),
+    return (
+        keyed.repartition("contact_id")
+        .groupBy("contact_id")
+        .agg(
+            F.max(is_kind(PLAN_ROW)).alias("is_planned"),
+            *[F.max(column).alias(column) for column in plan_columns],  # only plan rows carry them
+            F.max(is_kind(REFERENCE_ROW)).alias("is_referenced"),
+            F.count(F.when(counted_grant, 1)).alias("grants"),
+            F.coalesce(F.sum(F.when(counted_grant, F.col("amount_fen"))), F.lit(0)).alias("granted_fen"),
+            F.max(is_kind(MAKE_UP_GRANT_ROW)).alias("make_up_granted"),
+            # failed if any receipt reports a failure (with that code), delivered otherwise, null without receipts
+            F.max("failed").alias("failed"),
+            F.coalesce(F.max(F.when(F.col("failed") == 1, F.col("code_rank"))), F.max("code_rank")).alias("code_rank"),
+            F.max("first_seen_run_date").alias("seen_before"),
+            F.max("resolved_run_date").alias("resolved_before"),
+        )
     )
 
 

@@ -38,6 +38,7 @@ AREA_BENCHMARKS = {
     "segments": "segment preview latency, bitmaps vs naive queries",
     "audience": "whole segments stage (20 segments, 10 campaigns), Spark vs naive",
     "reconcile": "reconciliation of 1M planned keys against the ledger and receipts, Spark vs one ClickHouse query",
+    "deliveries": "channel writers, rows per second at 1M rows against the 1M rows/s goal",
 }
 
 

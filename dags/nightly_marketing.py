@@ -10,7 +10,10 @@ import os
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import CronDataIntervalTimetable, TriggerRule, chain, dag, task
+from airflow.sdk import Asset, CronDataIntervalTimetable, TriggerRule, chain, dag, task
+
+# The channels are written once, in nightshift.contracts (a light module of names, like nightshift.pipeline).
+from nightshift.contracts import CHANNELS
 
 # The stage order is written once, in nightshift.pipeline (a light module: it imports no stage, warehouse client,
 # Spark or dataframe library at import time, which tests/dags/test_nightly_marketing.py checks).
@@ -22,6 +25,13 @@ WAREHOUSE_POOL = "nightshift_warehouse"
 # Ingestion is a source listing plus one mapped task per source; every later stage is one task, in pipeline order.
 STAGES_AFTER_INGEST = STAGES[1:]
 RETRIES = 2
+# One Asset per delivery channel, updated by the export task each night (its extra: the run date, the contacts and
+# the delivery folders of that channel), so a delivery DAG can be scheduled on the channel it sends:
+# `@dag(schedule=[Asset("nightshift://exports/sms")])`.
+EXPORT_ASSETS = {
+    channel: Asset(name=f"nightshift_export_{channel}", uri=f"nightshift://exports/{channel}", group="nightshift")
+    for channel in CHANNELS
+}
 # Long enough for a transient problem (a busy warehouse, a slow disk) to clear. `nightshift.airflow_setup.dags_test`
 # sets NIGHTSHIFT_RETRY_DELAY_SECONDS=1 so a broken stage fails in seconds when debugging. (Airflow's own
 # [core] default_task_retry_delay cannot do this: a delay equal to it is dropped when the DAG is serialised and
@@ -43,7 +53,7 @@ partition every stage reads and writes, so re-running a date replaces that date'
 | `segments` | Spark evaluates segment definitions into segment membership |
 | `audiences` | Spark turns every active campaign plan into its audience (suppression, caps, A/B + holdout, budget) |
 | `reconcile` | Spark reconciles contacts with the benefit ledger and receipts; make-up orders; loss alerts |
-| `export` | segment and campaign files, each with a manifest, under `NIGHTSHIFT_EXPORTS/<ds>/` |
+| `export` | files and sealed deliveries under `NIGHTSHIFT_EXPORTS/<ds>/`; Asset `nightshift://exports/<channel>` |
 | `report` | the run report under `NIGHTSHIFT_REPORTS/<ds>/` |
 
 Each task returns a small summary (rows, output paths) in XCom; `ops.stage_runs` in the warehouse records every
@@ -115,10 +125,16 @@ def nightly_marketing():
         ).as_dict()
 
     @task
-    def run_stage(stage: str, ds: str | None = None) -> dict:
+    def run_stage(stage: str, ds: str | None = None, outlet_events=None) -> dict:
         from nightshift import pipeline
 
-        return pipeline.run_stage(stage, _require_ds(ds)).as_dict()
+        result = pipeline.run_stage(stage, _require_ds(ds))
+        if stage == "export" and outlet_events is not None:
+            from nightshift.stages.export import channel_deliveries
+
+            for channel, extra in channel_deliveries(result).items():
+                outlet_events[EXPORT_ASSETS[channel]].extra = extra
+        return result.as_dict()
 
     ingested = ingest_source.expand(source=list_sources())
     stages = [
@@ -127,6 +143,7 @@ def nightly_marketing():
         run_stage.override(
             task_id=stage,
             trigger_rule=TriggerRule.NONE_FAILED if stage == STAGES_AFTER_INGEST[0] else TriggerRule.ALL_SUCCESS,
+            outlets=list(EXPORT_ASSETS.values()) if stage == "export" else [],
         )(stage=stage)
         for stage in STAGES_AFTER_INGEST
     ]

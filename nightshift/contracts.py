@@ -44,3 +44,12 @@ USER_PROFILE_COLUMNS: dict[str, str] = {
     # the person's local time zone (IANA), for send windows and quiet hours
     "timezone": "String",
 }
+
+# `marts.user_tag_periods` (a view over the tag history snapshot): what rule segments' `had:` conditions read.
+USER_TAG_PERIODS_COLUMNS: dict[str, str] = {
+    "one_id": "UInt64",
+    "tag_code": "LowCardinality(String)",
+    "tag_value": "Nullable(String)",
+    "valid_from_date": "Date",
+    "valid_to_date": "Nullable(Date)",
+}

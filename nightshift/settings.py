@@ -14,6 +14,12 @@
 | NIGHTSHIFT_SPARK_UI                 | `false`                      | start the Spark web UI                      |
 | NIGHTSHIFT_WAREHOUSE_LOCK_TIMEOUT   | `120` (seconds)              | how long to wait for a locked warehouse     |
 
+Where the export stage publishes each night's files besides `$EXPORTS/<date>/` (`nightshift.deliveries.publish`),
+off unless set: NIGHTSHIFT_EXPORT_TARGET, an fsspec URL (`sftp://user:password@host:port/path`,
+`s3://bucket/prefix`, or a directory), and NIGHTSHIFT_EXPORT_TARGET_OPTIONS, the filesystem's options as JSON
+(e.g. `{"known_hosts": null}` for SFTP, `{"client_kwargs": {"endpoint_url": "https://..."}}` for S3; AWS keys
+come from the usual AWS_* variables).
+
 Delivery of the nightly report (`nightshift.reporting.delivery`), off unless set:
 
 - NIGHTSHIFT_REPORT_EMAIL_TO: comma-separated recipients (empty: no e-mail); NIGHTSHIFT_REPORT_EMAIL_FROM
@@ -108,6 +114,14 @@ def parse_warehouse_url(url: str, default_embedded_path: Path) -> WarehouseTarge
     )
 
 
+def hide_password(url: str) -> str:
+    """The URL with its password, if any, shown as ***."""
+    parsed = urlparse(url)
+    if not parsed.password:
+        return url
+    return url.replace(f":{parsed.password}@", ":***@", 1)
+
+
 class Settings(BaseSettings):
     """Settings in force, read from NIGHTSHIFT_* environment variables (see the module docstring)."""
 
@@ -118,6 +132,8 @@ class Settings(BaseSettings):
     lake: str = ""
     landing: Path | None = None
     exports: Path | None = None
+    export_target: str = ""
+    export_target_options: str = ""
     reports: Path | None = None
     spark_master: str = "local[2]"
     spark_driver_memory: str = "2g"
@@ -176,6 +192,7 @@ class Settings(BaseSettings):
             "NIGHTSHIFT_LAKE": self.lake_root,
             "NIGHTSHIFT_LANDING": str(self.landing_dir),
             "NIGHTSHIFT_EXPORTS": str(self.exports_dir),
+            "NIGHTSHIFT_EXPORT_TARGET": hide_password(self.export_target) or "(the exports folder only)",
             "NIGHTSHIFT_REPORTS": str(self.reports_dir),
             "NIGHTSHIFT_SPARK_MASTER": self.spark_master,
             "NIGHTSHIFT_SPARK_DRIVER_MEMORY": self.spark_driver_memory,

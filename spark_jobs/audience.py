@@ -5,6 +5,8 @@ row of a working frame with a `reason` column (null = still in). Each step below
 the rows and only fills `reason` for the pairs it removes, so every pair ends as exactly one audience row or one
 exclusion row. The steps run in this documented order:
 
+0. pilot sample a plan's `sample:` keeps only that deterministic sample of its candidates (N people or x%, by
+                  md5("<salt>:<one_id>") as in nightshift.segments.sampling); the others are not candidates.
 1. suppression    person flags from the policy (complaints, risk blacklist -> their rule's reason), internal test
                   accounts unless the plan allows them (`internal_test_account`), a member without a profile row
                   (`no_profile`); per channel, `can_receive_<channel>` (reachability + consent), an empty
@@ -20,7 +22,8 @@ exclusion row. The steps run in this documented order:
                   the highest priority, ties by campaign id; the others record `arbitration`.
 4. experiment     u = xxhash64("<one_id>:<salt>") mapped to [0, 1): u < holdout_share -> `holdout`, otherwise
                   variants by cumulative weights over the rest. Depends on nothing but the id and the salt, so
-                  it is stable across days and independent of audience size.
+                  it is stable across days and independent of audience size. Recorded on every pair, those
+                  left out before included (exclusions keep their arm and channel for the per-variant funnel).
 5. channel        the first open channel in the plan's preference order; none -> `no_reachable_channel`
                   (holdout people too, so the holdout stays comparable with the treated group). Holdout rows
                   keep an empty channel and contact ref: they are recorded, never contacted.
@@ -95,6 +98,9 @@ CAMPAIGN_SCHEMA = T.StructType(
         T.StructField("campaign_cap_days", T.IntegerType(), True),
         T.StructField("remaining_budget_fen", T.LongType(), True),
         T.StructField("send_local_time", T.StringType(), False),
+        T.StructField("sample_salt", T.StringType(), True),
+        T.StructField("sample_size", T.IntegerType(), True),
+        T.StructField("sample_threshold", T.StringType(), True),
     ]
 )
 HISTORY_SCHEMA = "run_date date, campaign_id string, one_id long, channel string, benefit_id string"
@@ -110,7 +116,7 @@ AUDIENCE_COLUMNS = (
     "benefit_id",
     "cost_fen",
 )
-EXCLUSION_COLUMNS = ("run_date", "campaign_id", "one_id", "reason")
+EXCLUSION_COLUMNS = ("run_date", "campaign_id", "one_id", "reason", "variant", "channel")
 
 
 def campaign_frame(
@@ -124,6 +130,7 @@ def campaign_frame(
         if send_time is None:
             raise ValueError(f"campaign {plan.id}: send window lies inside quiet hours (validate plans first)")
         budget = plan.budget_fen
+        sample = plan.sample.for_campaign(plan.id) if plan.sample else None
         rows.append(
             (
                 plan.id,
@@ -143,6 +150,9 @@ def campaign_frame(
                 plan.frequency_cap.days if plan.frequency_cap else None,
                 None if budget is None else max(budget - spent_fen.get(plan.id, 0), 0),
                 send_time.strftime("%H:%M:%S"),
+                sample.salt if sample else None,
+                sample.size if sample else None,
+                sample.threshold if sample and sample.percent is not None and sample.percent < 100 else None,
             )
         )
     return spark.createDataFrame(rows, CAMPAIGN_SCHEMA)
@@ -155,7 +165,27 @@ def candidates(membership: DataFrame, campaigns: DataFrame) -> DataFrame:
         wanted = campaigns.select("campaign_id", F.explode(segments_column).alias("segment"))
         return wanted.join(membership, on="segment", how="inner").select("campaign_id", "one_id").distinct()
 
-    return members("include_segments").join(members("exclude_segments"), ["campaign_id", "one_id"], "left_anti")
+    pairs = members("include_segments").join(members("exclude_segments"), ["campaign_id", "one_id"], "left_anti")
+    return pilot_sample(pairs, campaigns)
+
+
+def pilot_sample(pairs: DataFrame, campaigns: DataFrame) -> DataFrame:
+    """Step 0: a plan with `sample:` keeps the candidates whose hash is below its percent line, or its N smallest
+    hashes; the hash is the twin of nightshift.segments.sampling.hash_sql (lowercase hex md5 of "<salt>:<one_id>")."""
+    parameters = campaigns.select("campaign_id", "sample_salt", "sample_size", "sample_threshold")
+    frame = pairs.join(parameters, on="campaign_id", how="inner").withColumn(
+        "sample_hash", F.md5(F.concat(F.col("sample_salt"), F.lit(":"), F.col("one_id").cast("string")))
+    )
+    below_line = F.col("sample_threshold").isNull() | (F.col("sample_hash") < F.col("sample_threshold"))
+    unsized = frame.where(F.col("sample_size").isNull() & below_line)
+    # only sized samples pay for ranking
+    by_hash = Window.partitionBy("campaign_id").orderBy("sample_hash", "one_id")
+    sized = (
+        frame.where(F.col("sample_size").isNotNull())
+        .withColumn("rank", F.row_number().over(by_hash))
+        .where(F.col("rank") <= F.col("sample_size"))
+    )
+    return unsized.select("campaign_id", "one_id").unionByName(sized.select("campaign_id", "one_id"))
 
 
 def profile_columns(policy: Policy) -> list[str]:
@@ -284,15 +314,22 @@ def uniform_draw(one_id: Column, salt: Column, *extra: str) -> Column:
     return F.shiftrightunsigned(F.xxhash64(key), 64 - DRAW_BITS).cast("double") / float(2**DRAW_BITS)
 
 
-def assign_variants(frame: DataFrame) -> DataFrame:
-    """Step 4: holdout first, then variants by cumulative weight; recorded for the people still in."""
+def experiment_group() -> Column:
+    """The arm the person's draw puts them in: holdout first, then variants by cumulative weight (needs the
+    campaign's salt, holdout_share, variant_names and variant_upper columns)."""
     u = uniform_draw(F.col("one_id"), F.col("salt"))
     rest = (u - F.col("holdout_share")) / (1 - F.col("holdout_share"))
     buckets_below = F.size(F.filter("variant_upper", lambda upper: upper <= rest))
     # least(): floating rounding can put `rest` at exactly 1.0; it then belongs to the last variant
     index = F.least(buckets_below, F.size("variant_names") - 1) + 1
-    variant = F.when(u < F.col("holdout_share"), F.lit(HOLDOUT)).otherwise(F.element_at("variant_names", index))
-    return frame.withColumn("variant", F.when(F.col("reason").isNull(), variant))
+    return F.when(u < F.col("holdout_share"), F.lit(HOLDOUT)).otherwise(F.element_at("variant_names", index))
+
+
+def assign_variants(frame: DataFrame) -> DataFrame:
+    """Step 4: holdout first, then variants by cumulative weight. Recorded on every pair, also those already
+    left out: the draw depends only on the id and the salt, and the exclusions keep the arm each person left, so
+    the funnel can be read per variant."""
+    return frame.withColumn("variant", experiment_group())
 
 
 def select_channel(frame: DataFrame) -> DataFrame:
@@ -382,17 +419,34 @@ def audience_rows(decided: DataFrame, run_date: date) -> DataFrame:
 
 
 def exclusion_rows(decided: DataFrame, run_date: date) -> DataFrame:
-    """`audience.exclusions` rows: one per (campaign, person) left out, with the first step's reason."""
+    """`audience.exclusions` rows: one per (campaign, person) left out, with the first step's reason, the arm
+    the person's draw puts them in, and the first channel still open to them when they left ('' when none):
+    the channel they would have been planned on had they stayed."""
     return decided.where(F.col("reason").isNotNull()).select(
-        F.lit(run_date).alias("run_date"), "campaign_id", "one_id", "reason"
+        F.lit(run_date).alias("run_date"),
+        "campaign_id",
+        "one_id",
+        "reason",
+        "variant",
+        F.coalesce(F.get("open_channels", 0), F.lit("")).alias("channel"),
     )
 
 
 def stopped_rows(membership: DataFrame, campaigns: DataFrame, run_date: date, reason: str) -> DataFrame:
     """`audience.exclusions` rows for campaigns that may not plan anybody tonight (a circuit breaker is open):
-    every candidate of theirs, with `reason`. They take no part in arbitration, so they take nobody from others."""
-    return candidates(membership, campaigns).select(
-        F.lit(run_date).alias("run_date"), "campaign_id", "one_id", F.lit(reason).alias("reason")
+    every candidate of theirs, with `reason` and their arm; no channel (no step ran). They take no part in
+    arbitration, so they take nobody from others."""
+    return (
+        candidates(membership, campaigns)
+        .join(F.broadcast(campaigns), on="campaign_id", how="inner")
+        .select(
+            F.lit(run_date).alias("run_date"),
+            "campaign_id",
+            "one_id",
+            F.lit(reason).alias("reason"),
+            experiment_group().alias("variant"),
+            F.lit("").alias("channel"),
+        )
     )
 
 

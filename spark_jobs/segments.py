@@ -63,7 +63,12 @@ def schema_of(tables: Mapping[str, DataFrame]) -> MartsSchema:
 
 def _as_queries(definitions: Iterable | Mapping[str, str]) -> list[tuple[str, exp.Query]]:
     """(name, parsed ClickHouse query) from SegmentDefinitions, SegmentFiles or a {name: sql} mapping."""
-    items = definitions.items() if isinstance(definitions, Mapping) else ((d.name, d.sql) for d in definitions)
+    # a SegmentFile's query_sql is its SELECT narrowed to its sample (a SegmentDefinition's sql already is)
+    items = (
+        definitions.items()
+        if isinstance(definitions, Mapping)
+        else ((d.name, getattr(d, "query_sql", d.sql)) for d in definitions)
+    )
     return sorted((name, sqlglot.parse_one(sql, read=DIALECT)) for name, sql in items)
 
 
@@ -124,10 +129,11 @@ def segment_membership(spark: SparkSession, profile: DataFrame, segment_sql: Map
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--table", action="append", default=[], help="marts table as name=parquet_path")
-    parser.add_argument("--segments-dir", type=Path, default=None, help="directory of <name>.sql files")
+    parser.add_argument("--segments-dir", type=Path, default=None, help="directory of segment files (.sql, rule .yml)")
     parser.add_argument("--output", required=True, help="Parquet output path")
     args = parser.parse_args(argv)
-    from nightshift.segments.files import SEGMENTS_DIR, load_segment_files
+    from nightshift.segments.files import SEGMENTS_DIR
+    from nightshift.segments.loading import load_segment_files
 
     spark = SparkSession.builder.appName("nightshift-segments").getOrCreate()
     tables = {name: spark.read.parquet(path) for name, path in (item.split("=", 1) for item in args.table)}

@@ -12,6 +12,7 @@ in place, once:
   planned (channel set, holdout left out), as source 'plan'. Until the table existed, the export stage exported
   exactly those rows, so this is what was handed over; without the seed, the first nights after the upgrade would
   forget earlier contacts and let people through their frequency caps and budgets' fatigue order.
+- `audience.exclusions` without `variant` and `channel`: both are added, '' on the older rows.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from nightshift.warehouse.schema import ensure_tables
 
 AUDIENCE = "audience.campaign_audience"
 HISTORY = "audience.contact_history"
+EXCLUSIONS = "audience.exclusions"
 PLAN_SOURCE = "plan"
 
 # A contact_history row is a campaign_audience row's columns below (from the row aliased `a`), plus its source.
@@ -70,3 +72,7 @@ def ensure_contact_tables(client) -> None:
     ensure_contact_history(client)
     # Make-up orders name the contact they make up; older histories hold plan rows only, which make up nothing.
     client.command(f"ALTER TABLE {HISTORY} ADD COLUMN IF NOT EXISTS replenishes String")
+    # Exclusions gained the person's arm and channel (the funnel per variant and channel); older rows keep ''.
+    if table_exists(client, EXCLUSIONS):
+        for column in ("variant", "channel"):
+            client.command(f"ALTER TABLE {EXCLUSIONS} ADD COLUMN IF NOT EXISTS {column} LowCardinality(String)")

@@ -19,6 +19,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from nightshift.contracts import CHANNELS
+from nightshift.segments.sampling import Sample
 
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -107,6 +108,26 @@ class Experiment(_Strict):
         return bounds
 
 
+class PilotSample(_Strict):
+    """`sample:` in a plan: plan only a deterministic sample of the candidates (a pilot), N people or x%.
+
+    The same hash as segment samples (nightshift.segments.sampling): stable across nights and as the candidates
+    grow; the salt defaults to the campaign id."""
+
+    size: int | None = Field(default=None, ge=1)
+    percent: float | None = Field(default=None, gt=0, le=100)
+    salt: str = ""
+
+    @model_validator(mode="after")
+    def _one_amount(self) -> PilotSample:
+        if (self.size is None) == (self.percent is None):
+            raise ValueError("give either `size` (people) or `percent`, e.g. `sample: {percent: 10}`")
+        return self
+
+    def for_campaign(self, campaign_id: str) -> Sample:
+        return Sample(self.salt or campaign_id, size=self.size, percent=self.percent)
+
+
 class SendWindow(_Strict):
     start: time
     end: time
@@ -155,6 +176,7 @@ class CampaignPlan(_Strict):
     send_window: SendWindow
     frequency_cap: FrequencyCap | None = None
     allow_internal_test_accounts: bool = False
+    sample: PilotSample | None = None
     measurement: Measurement = Field(default_factory=Measurement)
 
     @field_validator("channels")

@@ -18,16 +18,16 @@ from pydantic import BaseModel, ValidationError
 from nightshift.campaigns.models import CampaignPlan, Policy, first_send_time
 from nightshift.contracts import USER_PROFILE_COLUMNS
 from nightshift.errors import NightshiftError
+from nightshift.segments.catalogue import TAG_CATALOGUE
 from nightshift.settings import PROJECT_ROOT
 
 CAMPAIGNS_DIR = PROJECT_ROOT / "segments" / "campaigns"
 POLICY_PATH = PROJECT_ROOT / "segments" / "policy.yml"
-# The profile has one column per catalogue tag besides the contract's columns (nightshift/contracts.py).
-TAG_CATALOGUE = PROJECT_ROOT / "dbt_project" / "seeds" / "tag_catalogue.csv"
 
 
 def documented_profile_columns() -> set[str]:
-    """Profile columns known without a warehouse: the data contract plus every tag code of the catalogue."""
+    """Profile columns known without a warehouse: the data contract plus every tag code of the catalogue (the
+    profile has one column per catalogue tag besides the contract's columns)."""
     import csv
 
     columns = set(USER_PROFILE_COLUMNS)
@@ -197,7 +197,11 @@ def load_plans(
 
 
 def known_segment_names() -> set[str]:
-    """Names of the segments defined in the repository (what plans may include or exclude)."""
-    from nightshift.segments import load_segment_files
+    """Names of the segments defined in the repository (what plans may include or exclude): SQL and rule segment
+    files and uploaded lists (`segments/uploads/<name>.csv`). Names come from file names (a segment's header must
+    match its file), so one broken segment does not hide the others from plan validation."""
+    from nightshift.segments.files import SEGMENTS_DIR
+    from nightshift.segments.loading import segment_paths
 
-    return {segment.name for segment in load_segment_files()}
+    uploads = SEGMENTS_DIR / "uploads"
+    return {path.stem for path in segment_paths()} | {path.stem for path in uploads.glob("*.csv")}

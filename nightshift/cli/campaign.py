@@ -14,6 +14,7 @@ from nightshift.cli.common import OutputFormat
 if TYPE_CHECKING:  # the preview module pulls in Spark helpers; keep `nightshift --help` fast
     from nightshift.audiences.preview import Preview
     from nightshift.measurement import MeasurementRow
+    from nightshift.measurement.responses import ArmResponse
 
 campaign_app = typer.Typer(
     name="campaign",
@@ -146,11 +147,13 @@ def measure(
 
     from nightshift.cli.common import parse_date
     from nightshift.measurement import measure as measure_campaign
+    from nightshift.measurement.responses import arm_responses
     from nightshift.measurement.results import RECORD_COLUMNS, as_record
     from nightshift.settings import get_settings
     from nightshift.warehouse import get_client
 
-    rows = measure_campaign(get_client(get_settings()), campaign_id, parse_date(send_date) if send_date else None)
+    client = get_client(get_settings())
+    rows = measure_campaign(client, campaign_id, parse_date(send_date) if send_date else None)
     if output is OutputFormat.csv:
         writer = csv.DictWriter(sys.stdout, fieldnames=RECORD_COLUMNS, lineterminator="\n")
         writer.writeheader()
@@ -164,6 +167,11 @@ def measure(
             sys.stdout.write(json.dumps(as_record(row)) + "\n")
         return
     print_measurement(rows, console)
+    through = max(row.send_date for row in rows)
+    print_responses(
+        [arm for arm in arm_responses(client, through, campaign_id) if send_date is None or arm.send_date == through],
+        console,
+    )
 
 
 def _percent(value: float | None) -> str:
@@ -221,3 +229,21 @@ def print_measurement(rows: list[MeasurementRow], out: Console) -> None:
         "receipts; a window shown as observed/total days can still grow.",
         soft_wrap=True,
     )
+
+
+def print_responses(responses: list[ArmResponse], out: Console) -> None:
+    """Each arm's funnel and retention curve (marts.campaign_funnel, marts.campaign_retention), if built."""
+    if not responses:
+        return
+    table = Table(title="What the people did after the send: funnel in the conversion window, % active per day")
+    for column in ("send date", "variant", "planned", "came back", "paid order",
+                   *[f"day {day}" for day in range(1, len(responses[0].active_per_day) + 1)]):  # fmt: skip
+        table.add_column(column, overflow="fold", justify="left" if column == "variant" else "right")
+    for arm in responses:
+        shares = [("" if share is None else f"{share * 100:.1f}%") for share in arm.retention]
+        table.add_row(
+            arm.send_date.isoformat(), arm.variant, f"{arm.planned:,}",
+            f"{arm.came_back:,} ({(arm.share(arm.came_back) or 0) * 100:.1f}%)",
+            f"{arm.paid_order:,} ({(arm.share(arm.paid_order) or 0) * 100:.1f}%)", *shares,
+        )  # fmt: skip
+    out.print(table)

@@ -1,6 +1,7 @@
 """The export section: tonight's files from their manifests (rows, checksum), against the last earlier night that
 exported, plus the contacts the export stage recorded in `audience.contact_history` (exactly the campaign files'
-rows)."""
+rows), and the sealed channel deliveries (`<campaign>/<channel>/manifest.json`): contacts, files, cost, the people
+added, removed and unchanged since the previous night, and whether every file still matches its manifest."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 from datetime import date
 from pathlib import Path
 
+from nightshift.deliveries.manifest import MANIFEST, verify
 from nightshift.reporting.model import Section, Table
 from nightshift.warehouse.partitions import table_exists
 
@@ -34,6 +36,23 @@ def previous_export_dir(exports_root: Path, run_date: date) -> Path | None:
         if day < run_date and path.is_dir():
             earlier.append((day, path))
     return max(earlier)[1] if earlier else None
+
+
+def deliveries_table(export_dir: Path) -> Table:
+    rows = []
+    for path in sorted(export_dir.glob(f"*/*/{MANIFEST}")):
+        manifest, problems = json.loads(path.read_text(encoding="utf-8")), verify(path.parent)
+        diff = manifest["diff"]
+        rows.append((
+            manifest["campaign_id"], manifest["target"], manifest["contacts"], manifest["left_out"],
+            manifest["file_count"], round(manifest["cost_fen"] / 100, 2), diff["added"], diff["removed"],
+            diff["unchanged"], diff["previous_run_date"] or "", "ok" if not problems else "; ".join(problems),
+        ))  # fmt: skip
+    return Table(
+        "exports__deliveries", "Channel deliveries (sealed folders): people against the previous night",
+        ["campaign_id", "target", "contacts", "left_out", "files", "cost_yuan", "added", "removed", "unchanged",
+         "previous_night", "sealed"], rows,
+    )  # fmt: skip
 
 
 def exports(client, exports_root: Path, run_date: date) -> Section:
@@ -65,4 +84,8 @@ def exports(client, exports_root: Path, run_date: date) -> Section:
     if table_exists(client, "audience.contact_history"):
         headline["contacts recorded"] = int(client.query(CONTACTS_SQL, parameters={"d": run_date}).result_rows[0][0])
     notes = [f"Last night's files: {previous_dir}"] if previous_dir else ["No earlier night exported anything."]
-    return Section("exports", "Exports", headline, [files], notes=notes)
+    deliveries = deliveries_table(export_dir)
+    if deliveries.rows:
+        headline["deliveries"] = len(deliveries.rows)
+        headline["deliveries not sealed"] = sum(1 for row in deliveries.rows if row[-1] != "ok")
+    return Section("exports", "Exports", headline, [files, deliveries], notes=notes)

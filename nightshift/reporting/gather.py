@@ -154,6 +154,11 @@ def ingestion(client, run_date: date) -> Section:
 
 TEST_RESOURCE_TYPES = ("test", "unit_test")
 QUARANTINE_ROWS_SQL = "SELECT count() FROM raw.quarantine WHERE _drop_date = {d:Date}"
+# The export stage's quality gate (nightshift/deliveries/gate.py): failed expectations first.
+EXPORT_GATE_SQL = """
+SELECT campaign_id, expectation, target, success, unexpected, observed, why FROM audience.quality_gate
+WHERE run_date = {d:Date} ORDER BY success, campaign_id, expectation, target
+"""
 
 
 def dbt_test_results(dbt_target: Path, run_date: date) -> list[tuple[str, str, str, str]] | None:
@@ -178,7 +183,21 @@ def dbt_test_results(dbt_target: Path, run_date: date) -> list[tuple[str, str, s
     return sorted(tests)
 
 
-def data_quality(client, run_date: date, dbt_target: Path) -> Section:
+def _export_gate(client, run_date: date, docs: Path | None, headline: dict, notes: list[str]) -> Table:
+    rows = _rows(client, "audience.quality_gate", EXPORT_GATE_SQL, run_date)
+    if rows:
+        headline["export gate campaigns"] = len({row[0] for row in rows})
+        headline["export gate failed"] = len({row[0] for row in rows if not row[3]})
+        if docs is not None and docs.exists():
+            notes.append(f"Great Expectations Data Docs of the export gate: {docs}")
+    return Table(
+        "quality__export_gate", "Quality gate before export (a campaign with a failed expectation was withheld)",
+        ["campaign_id", "expectation", "target", "success", "unexpected", "observed", "why"],
+        [(c, e, t, bool(ok), n, observed, why) for c, e, t, ok, n, observed, why in rows],
+    )  # fmt: skip
+
+
+def data_quality(client, run_date: date, dbt_target: Path, gate_docs: Path | None = None) -> Section:
     tests = dbt_test_results(dbt_target, run_date)
     headline: dict[str, int] = {}
     notes = []
@@ -214,6 +233,7 @@ def data_quality(client, run_date: date, dbt_target: Path) -> Section:
     if by_source:
         headline["late rows"] = sum(int(row[4]) for row in by_source)
         headline["drift rows"] = sum(int(row[5]) for row in by_source)
+    tables.append(_export_gate(client, run_date, gate_docs, headline, notes))
     return Section("quality", "Data quality", headline, tables, notes=notes)
 
 
@@ -358,44 +378,65 @@ FUNNEL_STEPS = (
 HOLDOUT_VARIANT = "holdout"
 
 EXCLUSIONS_SQL = """
-SELECT campaign_id, reason, count() FROM audience.exclusions WHERE run_date = {d:Date}
-GROUP BY campaign_id, reason ORDER BY campaign_id, reason
+SELECT campaign_id, variant, channel, reason, count() FROM audience.exclusions WHERE run_date = {d:Date}
+GROUP BY campaign_id, variant, channel, reason ORDER BY campaign_id, variant, channel, reason
 """
 AUDIENCE_SQL = """
 SELECT campaign_id, variant, channel, count(), sum(cost_fen) FROM audience.campaign_audience
 WHERE run_date = {d:Date} GROUP BY campaign_id, variant, channel ORDER BY campaign_id, variant, channel
 """
+CONTACTED = "contacted"
+NO_VALUE = "-"  # no channel (none open, or the kept holdout), or no arm (rows older than the arm column)
+
+
+def _funnel_steps(lost: dict[str, int], contacted: int) -> list[tuple[str, int, int]]:
+    """(step, people lost there, people left after it), from the candidates down to the contacted people."""
+    remaining = candidates = sum(lost.values()) + contacted
+    steps = [("segment candidates", 0, candidates)]
+    for step in FUNNEL_STEPS:
+        remaining -= lost.get(step, 0)
+        steps.append((step, lost.get(step, 0), remaining))
+    steps.append((CONTACTED, 0, remaining))
+    return steps
 
 
 def campaigns(client, run_date: date) -> Section:
-    lost: dict[str, dict[str, int]] = {}
-    for campaign, reason, count in _rows(client, "audience.exclusions", EXCLUSIONS_SQL, run_date):
+    # (campaign, arm, channel) -> funnel step -> people lost there; the contacted people under CONTACTED
+    groups: dict[tuple[str, str, str], dict[str, int]] = {}
+    for campaign, variant, channel, reason, count in _rows(client, "audience.exclusions", EXCLUSIONS_SQL, run_date):
+        lost = groups.setdefault((campaign, variant or NO_VALUE, channel or NO_VALUE), {})
         step = REASON_STEPS.get(reason, SUPPRESSED)
-        lost.setdefault(campaign, {}).setdefault(step, 0)
-        lost[campaign][step] += count
+        lost[step] = lost.get(step, 0) + count
     breakdown = _rows(client, "audience.campaign_audience", AUDIENCE_SQL, run_date)
-    contacted: dict[str, int] = {}
     for campaign, variant, channel, people, _ in breakdown:
-        steps = lost.setdefault(campaign, {})
-        if variant == HOLDOUT_VARIANT or not channel:
-            steps[HOLDOUT_STEP] = steps.get(HOLDOUT_STEP, 0) + people
-        else:
-            contacted[campaign] = contacted.get(campaign, 0) + people
+        lost = groups.setdefault((campaign, variant, channel or NO_VALUE), {})
+        step = HOLDOUT_STEP if variant == HOLDOUT_VARIANT or not channel else CONTACTED
+        lost[step] = lost.get(step, 0) + people
+
+    per_campaign: dict[str, dict[str, int]] = {}
+    for (campaign, _, _), lost in groups.items():
+        total = per_campaign.setdefault(campaign, {})
+        for step, people in lost.items():
+            total[step] = total.get(step, 0) + people
+    contacted = {campaign: lost.pop(CONTACTED, 0) for campaign, lost in per_campaign.items()}
 
     funnel_rows, charts = [], []
-    for campaign in sorted(lost):
-        candidates = sum(lost[campaign].values()) + contacted.get(campaign, 0)
-        remaining = candidates
-        steps = [("segment candidates", 0, candidates)]
-        for step in FUNNEL_STEPS:
-            out = lost[campaign].get(step, 0)
-            remaining -= out
-            steps.append((step, out, remaining))
-        steps.append(("contacted", 0, remaining))
+    for campaign in sorted(per_campaign):
+        steps = _funnel_steps(per_campaign[campaign], contacted[campaign])
         funnel_rows += [(campaign, step, out, left) for step, out, left in steps]
         charts.append(Chart(f"Funnel: {campaign}", "bars", [s[0] for s in steps], {"people": [s[2] for s in steps]}))
     funnel = Table("campaigns__funnel", "Funnel per campaign (people lost at each step, people left)",
                    ["campaign_id", "step", "lost", "remaining"], funnel_rows)  # fmt: skip
+    arm_rows = [
+        (campaign, variant, channel, sum(lost.values()), *[lost.get(step, 0) for step in (*FUNNEL_STEPS, CONTACTED)])
+        for (campaign, variant, channel), lost in sorted(groups.items())
+    ]
+    by_arm = Table(
+        "campaigns__funnel_by_arm",
+        "Funnel per variant and channel (people lost at each step; channel: the first one still open to the person "
+        "when they left, '-' for none and for the kept holdout)",
+        ["campaign_id", "variant", "channel", "candidates", *FUNNEL_STEPS, CONTACTED], arm_rows,
+    )  # fmt: skip
     variants = Table(
         "campaigns__variants", "Planned per variant and channel (holdout: recorded, never contacted)",
         ["campaign_id", "variant", "channel", "people", "cost_yuan"],
@@ -408,10 +449,10 @@ def campaigns(client, run_date: date) -> Section:
             "campaigns": len(candidates),
             "candidates": sum(candidates),
             "contacted": sum(contacted.values()),
-            "holdout": sum(steps.get(HOLDOUT_STEP, 0) for steps in lost.values()),
+            "holdout": sum(steps.get(HOLDOUT_STEP, 0) for steps in per_campaign.values()),
             "cost (yuan)": yuan(sum(cost for *_, cost in breakdown)),
         }
-    return Section("campaigns", "Campaign funnels", headline, [funnel, variants], charts)
+    return Section("campaigns", "Campaign funnels", headline, [funnel, by_arm, variants], charts)
 
 
 # ---------------------------------------------------------------------------------------------------------------

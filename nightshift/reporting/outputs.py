@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from nightshift.dbt_runner import dbt_paths
+from nightshift.deliveries.gate import DOCS_FOLDER
 from nightshift.files import write_atomically
 from nightshift.reporting import gather
 from nightshift.reporting.delivery import Delivery, deliver
@@ -55,6 +56,11 @@ def report_link(settings: Settings, run_date: date) -> str:
     return str(report_dir(settings, run_date) / INDEX)
 
 
+def gate_docs_index(settings: Settings, run_date: date) -> Path | None:
+    """The Data Docs page of the night's export gate, written by the export stage next to the report."""
+    return next(iter((settings.reports_dir / run_date.isoformat() / DOCS_FOLDER).rglob("local_site/index.html")), None)
+
+
 def build_report(client, settings: Settings, run_date: date) -> Report:
     """Every section, loss alerts first when there are any (and after reconciliation when there are none)."""
     generated_at = datetime.now(UTC)
@@ -62,7 +68,7 @@ def build_report(client, settings: Settings, run_date: date) -> Report:
     sections = [
         gather.run_summary(client, run_date),
         gather.ingestion(client, run_date),
-        gather.data_quality(client, run_date, dbt_paths(settings)[0]),
+        gather.data_quality(client, run_date, dbt_paths(settings)[0], gate_docs_index(settings, run_date)),
         gather.identity(client, run_date),
         gather.segments(client, run_date),
         gather.campaigns(client, run_date),

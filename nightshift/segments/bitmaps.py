@@ -1,14 +1,15 @@
 """Compile segments to ClickHouse bitmap expressions, so preview and overlaps answer in milliseconds.
 
 A segment whose WHERE is an AND/OR/NOT combination of tag equality conditions (`tag = 'v'`, `tag != 'v'`,
-`tag IN (...)`, `tag NOT IN (...)`) on `marts.user_profile` is evaluated on `marts.tag_bitmaps` rows instead of
-scanning the profile. SQL's three-valued logic is kept exactly: every sub-condition has a TRUE set and a FALSE
-set (a person without a value for the tag is in neither, like a NULL column), so `NOT (tier = 'gold')` means "has
-a tier and it is not gold", as the SQL says. This relies on the marts contract: the profile's tag column holds
-value v exactly when `marts.tag_bitmaps` has that person in the bitmap (tag_code, toString(v)), and is NULL when
-the person has no row for the tag. Boolean tags are the exception the dbt macro `tag_value_expression` makes: their
-UInt8/Bool column holds 1/0 while their tag values are 'true'/'false' (told apart by those values); `flag = 1`,
-`flag` and `NOT flag` compile to those bitmaps.
+`tag IN (...)`, `tag NOT IN (...)`; `<`, `<=`, `>`, `>=` on integer tags with bitmaps, as the set of their values
+that compare true) on `marts.user_profile` is evaluated on `marts.tag_bitmaps` rows instead of scanning the profile.
+SQL's three-valued logic is kept exactly: every sub-condition has a TRUE set and a FALSE set (a person without a
+value for the tag is in neither, like a NULL column), so `NOT (tier = 'gold')` means "has a tier and it is not
+gold", as the SQL says. This relies on the marts contract: the profile's tag column holds value v exactly when
+`marts.tag_bitmaps` has that person in the bitmap (tag_code, toString(v)), and is NULL when the person has no row
+for the tag. Boolean tags are the exception the dbt macro `tag_value_expression` makes: their UInt8/Bool column
+holds 1/0 while their tag values are 'true'/'false' (told apart by those values); `flag = 1`, `flag` and `NOT flag`
+compile to those bitmaps.
 
 Every other segment that is `SELECT one_id FROM marts.user_profile [WHERE ...]` becomes a row condition: preview
 counts all of them (and their overlaps) in ONE scan of the profile. Anything else runs its SQL as a subquery
@@ -17,6 +18,7 @@ aggregated into a bitmap.
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 
 from sqlglot import exp
@@ -59,6 +61,16 @@ class TagSets:
 
 class _NotTagCombination(Exception):
     pass
+
+
+# comparisons of an integer tag with a number, and the same comparison with the sides swapped
+_ORDER = {
+    exp.GT: operator.gt,
+    exp.GTE: operator.ge,
+    exp.LT: operator.lt,
+    exp.LTE: operator.le,
+}
+_FLIPPED = {exp.GT: operator.lt, exp.GTE: operator.le, exp.LT: operator.gt, exp.LTE: operator.ge}
 
 
 def _is_integer(text: str) -> bool:
@@ -135,7 +147,25 @@ class _Compiler:
             return sets if isinstance(node, exp.EQ) else TagSets(sets.false, sets.true)
         if isinstance(node, exp.In) and not node.args.get("query") and not node.args.get("unnest"):
             return self._atom(node.this, list(node.expressions))
+        if isinstance(node, tuple(_ORDER)):
+            return self._ordered(node)
         raise _NotTagCombination
+
+    def _ordered(self, node: exp.Expression) -> TagSets:
+        """`score >= 4` on an integer tag with bitmaps: the values of its bitmaps that satisfy the comparison."""
+        column, value, compare = node.this, node.expression, _ORDER[type(node)]
+        if isinstance(column, exp.Literal):
+            column, value, compare = value, column, _FLIPPED[type(node)]
+        if not isinstance(column, exp.Column) or not isinstance(value, exp.Literal) or value.is_string:
+            raise _NotTagCombination
+        values = self.tags.get(column.name) if isinstance(self.tags, dict) else None
+        if not values or is_boolean_tag(self.tags, column.name) or not all(_is_integer(v) for v in values):
+            raise _NotTagCombination
+        try:
+            bound = float(value.this)
+        except ValueError:
+            raise _NotTagCombination from None
+        return self._sets(column.name, sorted(v for v in values if compare(int(v), bound)) or ["<none>"])
 
 
 def bitmap_expression(definition: SegmentDefinition, tags: TagValues, database: str = MARTS) -> str | None:

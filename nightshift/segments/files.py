@@ -1,4 +1,5 @@
-"""Segment definition files: `segments/<name>.sql` = `-- key: value` header lines + one ClickHouse SELECT.
+"""Segment definition files: `segments/<name>.sql` = `-- key: value` header lines + one ClickHouse SELECT,
+or `segments/<name>.yml`, a rule over the tag catalogue compiled to such a SELECT (`rules.py`).
 
 Parsing here is purely textual (header and body); what the SELECT may do is checked in `validate.py`.
 Every problem is a `SegmentError` that names the file, line and column and says what to do.
@@ -12,12 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nightshift.errors import NightshiftError
+from nightshift.segments.sampling import Sample, parse_sample, sampled_sql
 from nightshift.settings import PROJECT_ROOT
 
 SEGMENTS_DIR = PROJECT_ROOT / "segments"
 HEADER_LINE = re.compile(r"^--\s*(?P<key>[A-Za-z_]+)\s*:\s*(?P<value>.*?)\s*$")
 REQUIRED_HEADER_KEYS = ("name", "owner", "description")
-OPTIONAL_HEADER_KEYS = ("refresh",)
+OPTIONAL_HEADER_KEYS = ("refresh", "sample", "sample_salt")
 REFRESH_VALUES = ("daily", "weekly", "monthly")
 SEGMENT_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -49,10 +51,24 @@ class SegmentFile:
     sql: str  # the SELECT, without the header, trailing `;` and whitespace removed
     sql_first_line: int  # 1-based line of the file where `sql` starts (maps SQL positions to file positions)
     header: dict[str, str] = field(default_factory=dict)
+    kind: str = "sql"  # "sql": written by an analyst; "rule": compiled from a rule file (rules.py)
 
     @property
     def refresh(self) -> str:
         return self.header.get("refresh", "daily")
+
+    @property
+    def sample(self) -> Sample | None:
+        """The `sample:` header (N people or x%), salted with `sample_salt:` or else the segment's name."""
+        if not self.header.get("sample"):
+            return None
+        return parse_sample(self.header["sample"], self.header.get("sample_salt") or self.name)
+
+    @property
+    def query_sql(self) -> str:
+        """What runs: the SELECT narrowed to the `sample:` header's sample, when there is one."""
+        sample = self.sample
+        return sampled_sql(self.sql, sample) if sample else self.sql
 
     def error_at_offset(self, offset: int, message: str, hint: str = "") -> SegmentError:
         """A SegmentError located at a character offset of `sql` (as sqlglot reports in node metadata)."""
@@ -108,6 +124,14 @@ def _check_header(path: Path, header: dict[str, tuple[int, str]]) -> None:
             f"refresh {value!r} is not one of {', '.join(REFRESH_VALUES)}.",
             "Remove the line for the default (daily).",
         )
+    if "sample" in header:
+        line, value = header["sample"]
+        try:
+            parse_sample(value, name)
+        except ValueError as error:
+            raise SegmentError(
+                path, line, 1, f"{error}.", "Write e.g. `-- sample: 10%` or `-- sample: 1000`."
+            ) from None
 
 
 def parse_segment_file(path: Path) -> SegmentFile:
@@ -138,8 +162,3 @@ def parse_segment_file(path: Path) -> SegmentFile:
         )
     values = {key: value for key, (_, value) in header.items()}
     return SegmentFile(values["name"], path, sql, body_start + 1, values)
-
-
-def load_segment_files(directory: Path = SEGMENTS_DIR) -> list[SegmentFile]:
-    """Parse every `*.sql` in `directory` (raises on the first bad header; see `validate_all` to collect)."""
-    return [parse_segment_file(path) for path in sorted(Path(directory).glob("*.sql"))]

@@ -121,19 +121,23 @@ def preview_segment(
     sample_size: int = 10,
     key_tags: list[str] | None = None,
     use_cache: bool = True,
+    extra_plans: list[SegmentPlan] | None = None,
 ) -> Preview:
     """Size, share of all people, overlap with every other valid segment, a sample and the key tag mix.
 
     With `use_cache`, bitmaps of segments that need a scan are kept in `ops.segment_bitmap_cache` (see cache.py).
+    `extra_plans`: members computed elsewhere (an uploaded list's bitmap), previewed and overlapped like segments.
     """
     started = time.perf_counter()
-    find_definition(definitions, name)
+    extra = list(extra_plans or [])
+    if name not in {plan.name for plan in extra}:
+        find_definition(definitions, name)
     tags = tag_codes(client, database)
     planned = [plan_segment(d, tags, database) for d in definitions]
     if use_cache:
         planned = cached_plans(client, planned, database)
-    plans = {plan.name: plan for plan in planned}
-    target, others = plans[name], [plans[d.name] for d in definitions if d.name != name]
+    plans = {plan.name: plan for plan in [*planned, *extra]}
+    target, others = plans[name], [plan for plan_name, plan in plans.items() if plan_name != name]
     people, size, overlap_sizes, sample = client.query(
         _figures_query(target, others, database, sample_size), settings=CLICKHOUSE_SEGMENT_SETTINGS
     ).result_rows[0]

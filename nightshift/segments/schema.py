@@ -6,7 +6,7 @@ isolated copy of the marts (their tables are looked up there, and queries are re
 
 from __future__ import annotations
 
-from nightshift.contracts import USER_PROFILE_COLUMNS
+from nightshift.contracts import USER_PROFILE_COLUMNS, USER_TAG_PERIODS_COLUMNS
 
 MARTS = "marts"
 # table -> column -> ClickHouse type
@@ -14,8 +14,9 @@ MartsSchema = dict[str, dict[str, str]]
 
 
 def contract_schema() -> MartsSchema:
-    """What we know before dbt has built anything: the guaranteed `marts.user_profile` columns."""
-    return {"user_profile": dict(USER_PROFILE_COLUMNS)}
+    """What we know before dbt has built anything: the guaranteed `marts.user_profile` columns (and the tag
+    history's, which rule segments read)."""
+    return {"user_profile": dict(USER_PROFILE_COLUMNS), "user_tag_periods": dict(USER_TAG_PERIODS_COLUMNS)}
 
 
 def warehouse_schema(client, database: str = MARTS) -> MartsSchema:

@@ -11,11 +11,18 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import sqlglot
 from sqlglot import exp
 from sqlglot.errors import OptimizeError
 
 from nightshift.segments import checks
-from nightshift.segments.files import SEGMENTS_DIR, SegmentError, SegmentFile, closest, parse_segment_file
+from nightshift.segments.files import (
+    SEGMENTS_DIR,
+    SegmentError,
+    SegmentFile,
+    closest,
+)
+from nightshift.segments.loading import parse_any_segment_file, segment_paths
 from nightshift.segments.schema import MARTS, MartsSchema, marts_schema, warehouse_schema
 from nightshift.segments.sql import DIALECT, in_database, qualify_query
 
@@ -36,7 +43,8 @@ class SegmentDefinition:
 
     @property
     def sql(self) -> str:
-        return self.file.sql
+        """What runs: the file's SELECT (a rule's compiled SELECT), narrowed to its sample when it has one."""
+        return self.file.query_sql
 
     @property
     def path(self) -> Path:
@@ -82,6 +90,9 @@ def validate_segment(segment: SegmentFile, schema: MartsSchema) -> SegmentDefini
             f"the SELECT returns {', '.join(qualified.named_selects) or 'no named columns'} but no `one_id`.",
             "Select the person key: `SELECT one_id FROM marts.user_profile WHERE ...` (or `... AS one_id`).",
         )
+    if segment.sample:
+        query = sqlglot.parse_one(segment.query_sql, read=DIALECT)
+        checks.check_spark(segment, query, schema)
     return SegmentDefinition(segment, query, schema)
 
 
@@ -100,7 +111,16 @@ def check_in_warehouse(definition: SegmentDefinition, client, database: str = MA
 
 
 def validate_file(path: Path, schema: MartsSchema) -> SegmentDefinition:
-    return validate_segment(parse_segment_file(path), schema)
+    segment = parse_any_segment_file(path)
+    try:
+        return validate_segment(segment, schema)
+    except SegmentError as error:
+        if segment.kind != "rule":
+            raise
+        # a rule's compiled SQL is not in the file: point at the rule and quote the SQL's complaint
+        raise SegmentError(
+            segment.path, segment.sql_first_line, 1, f"the compiled rule does not run here: {error.message}", error.hint
+        ) from None
 
 
 def validate_all(
@@ -110,7 +130,7 @@ def validate_all(
     live = warehouse_schema(client, database) if client is not None else {}
     schema = marts_schema(client, database) if "user_profile" not in live else live
     report = ValidationReport()
-    paths = sorted(Path(directory).glob("*.sql"))
+    paths = segment_paths(directory)
     if names:
         wanted = set(names)
         missing = wanted - {path.stem for path in paths}
@@ -126,7 +146,20 @@ def validate_all(
                 )
             )
         paths = [path for path in paths if path.stem in wanted]
+    seen: dict[str, Path] = {}
     for path in paths:
+        if path.stem in seen:  # x.sql and x.yml: one name, two definitions
+            report.errors.append(
+                SegmentError(
+                    path,
+                    1,
+                    1,
+                    f"segment {path.stem!r} is also defined by {seen[path.stem].name}.",
+                    "Keep one of the two files.",
+                )
+            )
+            continue
+        seen[path.stem] = path
         try:
             definition = validate_file(path, schema)
             if live and definition.tables <= set(live):

@@ -21,11 +21,20 @@ NIGHTSHIFT_EXPORTS/<date>/. This stage is the only writer of that folder.
   (`<campaign>/tencent_ads/`, `<campaign>/ocean_engine/`). A contact a writer cannot address (a number that is not
   an 11-digit mainland mobile, a WeCom contact without its staff owner) is left out of the payload and counted in
   the summary; it stays in the campaign file, which remains the record of what was handed over.
+- Before any campaign file is written, the quality gate (`nightshift.deliveries.gate`, a Great Expectations
+  checkpoint per campaign) checks the rows the campaign's files would carry; a campaign that fails is withheld like
+  one whose breaker is open, and the reason is in the summary, `audience.quality_gate` and the report.
 - A campaign whose circuit breaker is open (`nightshift.reconciliation.breaker`) gets no file at all: its rows stay
   in the plan, are not handed over and so are not recorded as contacted; the summary says so.
 - `audience.contact_history`: one row per contact in those files, written from the same rows each file was
   written from (source 'plan'). Frequency caps, fatigue and budgets read it, so a contact counts once it has been
   handed over, never merely because it was planned.
+
+Each channel-native delivery folder is sealed (`nightshift.deliveries.manifest`): parts, then `manifest.json` (row
+and file counts, sha256 per file, plan version, cost, and the diff of its people against the previous night),
+then `_SUCCESS`; a rerun withdraws `_SUCCESS` before it rewrites a part. With NIGHTSHIFT_EXPORT_TARGET set (an SFTP
+server, an S3-compatible store), the night's folder is then published there (`nightshift.deliveries.publish`):
+retried file by file, `_SUCCESS` last, deliveries already there skipped.
 
 Every file is one query written by `export_with_manifest`: sorted by one_id and free of timestamps, so re-running
 the same date writes identical bytes. The date's folder and its contact_history partition are emptied first, so a
@@ -39,13 +48,20 @@ from datetime import date
 from pathlib import Path
 
 from nightshift.audiences.contacts import HISTORY, HISTORY_COLUMNS, HISTORY_SELECT, PLAN_SOURCE, ensure_contact_tables
+from nightshift.audiences.history import spent_before
 from nightshift.campaigns.models import HOLDOUT, CampaignPlan
-from nightshift.campaigns.plans import CAMPAIGNS_DIR, load_plans
+from nightshift.campaigns.plans import CAMPAIGNS_DIR, POLICY_PATH, load_plans, load_policy
+from nightshift.contracts import CHANNELS, USER_PROFILE_COLUMNS
 from nightshift.deliveries import AD_PROFILE_COLUMNS, AD_WRITERS, PROFILE_COLUMNS, WRITERS, Payload, write_parts
+from nightshift.deliveries.gate import run_gate
+from nightshift.deliveries.manifest import AudienceDiff, plan_version, seal, unseal
+from nightshift.deliveries.publish import publish
 from nightshift.errors import NightshiftError
 from nightshift.files import write_with_manifest
+from nightshift.lake import dataset_path
 from nightshift.reconciliation.breaker import open_breakers
 from nightshift.segments.schema import warehouse_schema
+from nightshift.settings import Settings
 from nightshift.stages.context import StageContext, StageResult
 from nightshift.warehouse.partitions import reset_partitions, table_exists
 
@@ -121,6 +137,24 @@ WHERE {CAMPAIGN_FILE_ROWS}
 """
 
 
+# Tonight's people against the last earlier night with any, for one campaign on one channel ('' = any channel):
+# plan rows of contact_history (what was handed over), as bitmaps.
+AUDIENCE_DIFF_SQL = """
+WITH
+    (SELECT maxOrNull(run_date) FROM audience.contact_history
+     WHERE campaign_id = {campaign:String} AND source = 'plan' AND run_date < {d:Date}
+         AND ({channel:String} = '' OR channel = {channel:String})) AS previous_date,
+    (SELECT groupBitmapState(one_id) FROM audience.contact_history
+     WHERE campaign_id = {campaign:String} AND source = 'plan' AND run_date = {d:Date}
+         AND ({channel:String} = '' OR channel = {channel:String})) AS tonight,
+    (SELECT groupBitmapState(one_id) FROM audience.contact_history
+     WHERE campaign_id = {campaign:String} AND source = 'plan' AND run_date = previous_date
+         AND ({channel:String} = '' OR channel = {channel:String})) AS previous
+SELECT previous_date, bitmapAndnotCardinality(tonight, previous), bitmapAndnotCardinality(previous, tonight),
+       bitmapAndCardinality(tonight, previous)
+"""
+
+
 def export_with_manifest(client, sql: str, parameters: dict, path: Path, manifest: dict) -> tuple[int, Path]:
     """Write one query's result as CSV (with a header) to `path`, and its manifest beside it. Returns the data rows
     and the manifest's path."""
@@ -192,22 +226,51 @@ ORDER BY one_id
 """
 
 
-def _record_payload(result: StageResult, campaign_id: str, target: str, directory: Path, payload: Payload) -> None:
+def audience_diff(client, run_date: date, campaign_id: str, channel: str) -> AudienceDiff:
+    """The people handed over tonight against the previous night the campaign handed people over, on `channel`
+    ('' = on any channel: an ad audience holds every treated person). Both sides from contact_history."""
+    row = client.query(
+        AUDIENCE_DIFF_SQL, parameters={"d": run_date, "campaign": campaign_id, "channel": channel}
+    ).result_rows[0]
+    previous_date, added, removed, unchanged = row
+    return AudienceDiff(previous_date, int(added), int(removed), int(unchanged))
+
+
+def _record_payload(
+    client, result: StageResult, plan: CampaignPlan, target: str, directory: Path, payload: Payload, delivery: dict
+) -> None:
+    """Put one delivery on disk sealed: `_SUCCESS` withdrawn, parts, manifest (with the diff), `_SUCCESS`."""
+    unseal(directory)
     write_parts(directory, payload.parts)
-    result.rows[f"{campaign_id}/{target}"] = payload.contacts
-    result.outputs[f"{campaign_id} {target} payloads"] = str(directory)
+    run_date = delivery["run_date"]
+    seal(
+        directory, run_date=run_date, campaign_id=plan.id, target=target,
+        plan_version=plan_version(plan.model_dump_json()), contacts=payload.contacts,
+        left_out=len(payload.rejected), cost_fen=delivery["cost_fen"],
+        diff=audience_diff(client, run_date, plan.id, delivery["channel"]),
+    )  # fmt: skip
+    result.rows[f"{plan.id}/{target}"] = payload.contacts
+    result.outputs[f"{plan.id} {target} payloads"] = str(directory)
     if payload.rejected:
-        result.rows[f"{campaign_id}/{target} left out"] = len(payload.rejected)
+        result.rows[f"{plan.id}/{target} left out"] = len(payload.rejected)
 
 
 def export_payloads(
-    client, plan: CampaignPlan, channel: str, parameters: dict, out_dir: Path, result: StageResult, known: set[str]
+    client,
+    plan: CampaignPlan,
+    channel: str,
+    parameters: dict,
+    out_dir: Path,
+    result: StageResult,
+    known: set[str],
+    cost_fen: int,
 ) -> int:
     """The channel-native files of one campaign-channel file's rows; returns how many contacts were left out."""
     sql, _ = campaign_export_sql(plan, PROFILE_COLUMNS.get(channel, ()), known)
     rows = list(client.query(sql, parameters=parameters).named_results())
     payload = WRITERS[channel](rows, plan)
-    _record_payload(result, plan.id, channel, out_dir / plan.id / channel, payload)
+    delivery = {"run_date": parameters["d"], "channel": channel, "cost_fen": cost_fen}
+    _record_payload(client, result, plan, channel, out_dir / plan.id / channel, payload, delivery)
     return len(payload.rejected)
 
 
@@ -218,8 +281,10 @@ def export_ad_audiences(
         return
     parameters = {"d": run_date, "campaign": plan.id, "holdout": HOLDOUT}
     rows = list(client.query(ad_audience_sql(known), parameters=parameters).named_results())
+    delivery = {"run_date": run_date, "channel": "", "cost_fen": 0}  # an ad audience costs no benefit
     for platform in plan.ad_audiences:
-        _record_payload(result, plan.id, platform, out_dir / plan.id / platform, AD_WRITERS[platform](rows, plan))
+        payload = AD_WRITERS[platform](rows, plan)
+        _record_payload(client, result, plan, platform, out_dir / plan.id / platform, payload, delivery)
 
 
 def export_segments(client, run_date: date, out_dir: Path, result: StageResult) -> str:
@@ -304,15 +369,42 @@ def export_resends(client, run_date: date, out_dir: Path, result: StageResult, p
     return exported
 
 
+def gate_campaigns(
+    client,
+    run_date: date,
+    plans: dict[str, CampaignPlan],
+    profile_columns: set[str],
+    settings: Settings,
+    withheld: list[str],
+) -> dict[str, list[str]]:
+    """The quality gate (nightshift.deliveries.gate) over every campaign not already withheld; returns the
+    campaigns that failed, with the expectations they failed."""
+    policy = load_policy(POLICY_PATH, known_columns=profile_columns | set(USER_PROFILE_COLUMNS))
+    gated = [plan for campaign_id, plan in sorted(plans.items()) if campaign_id not in withheld]
+    profile = dataset_path(settings.lake_root, "user_profile", run_date)  # what the audiences stage planned from
+    outcome = run_gate(client, run_date, gated, policy, profile, settings.reports_dir, spent_before(client, run_date))
+    return outcome.failed
+
+
 def export_campaigns(
-    client, run_date: date, out_dir: Path, result: StageResult, plans_dir: Path, withheld: list[str]
+    client,
+    run_date: date,
+    out_dir: Path,
+    result: StageResult,
+    plans_dir: Path,
+    withheld: list[str],
+    settings: Settings,
 ) -> str:
+    profile_columns = set(warehouse_schema(client).get("user_profile", {}))
+    plans = {plan.id: plan for plan in load_plans(plans_dir, None, profile_columns).plans}
+    failed_gate: dict[str, list[str]] = {}
+    if table_exists(client, "audience.campaign_audience") and profile_columns:
+        failed_gate = gate_campaigns(client, run_date, plans, profile_columns, settings, withheld)
+        withheld = sorted({*withheld, *failed_gate})
     replenished = export_replenishments(client, run_date, out_dir, result, withheld)
     if not table_exists(client, "audience.campaign_audience"):
         result.rows[HISTORY] = _recorded_contacts(client, run_date, replenished)
         return "no campaign audiences yet"
-    profile_columns = set(warehouse_schema(client).get("user_profile", {}))
-    plans = {plan.id: plan for plan in load_plans(plans_dir, None, profile_columns).plans}
     resent = export_resends(client, run_date, out_dir, result, plans, withheld)
     groups = client.query(
         CAMPAIGN_GROUPS_SQL, parameters={"d": run_date, "holdout": HOLDOUT, "withheld": withheld}
@@ -339,7 +431,9 @@ def export_campaigns(
         rows, manifest = export_with_manifest(client, sql, parameters, path, manifest_fields)
         client.command(RECORD_CONTACTS_SQL, parameters={**parameters, "source": PLAN_SOURCE})
         if plan is not None:  # without its plan a channel's payload lacks its template, sign name and tag
-            left_out += export_payloads(client, plan, channel, parameters, out_dir, result, profile_columns)
+            left_out += export_payloads(
+                client, plan, channel, parameters, out_dir, result, profile_columns, int(cost_fen)
+            )
         result.rows[path.name] = rows
         result.outputs[f"{campaign_id} {channel} csv"] = str(path)
         result.outputs[f"{campaign_id} {channel} manifest"] = str(manifest)
@@ -354,11 +448,29 @@ def export_campaigns(
         summary += f", {replenished} make-up orders"
     if resent:
         summary += f", {resent} resends on a fallback channel"
-    if withheld:
-        summary += f"; withheld (circuit breaker open): {', '.join(withheld)}"
+    by_breaker = [campaign_id for campaign_id in withheld if campaign_id not in failed_gate]
+    if by_breaker:
+        summary += f"; withheld (circuit breaker open): {', '.join(by_breaker)}"
+    if failed_gate:
+        failures = "; ".join(f"{c}: {', '.join(why)}" for c, why in sorted(failed_gate.items()))
+        summary += f"; withheld by the quality gate (see the report's data quality section): {failures}"
     if missing_plans:
         summary += f" (no valid plan for {', '.join(sorted(missing_plans))}: template parameters left out)"
     return summary
+
+
+def channel_deliveries(result: StageResult) -> dict[str, dict]:
+    """Per delivery channel with anything tonight: the run date, contacts and delivery folders (the extra of the
+    channel's Airflow Asset, dags/nightly_marketing.py)."""
+    deliveries: dict[str, dict] = {}
+    for key, contacts in sorted(result.rows.items()):
+        campaign_id, _, channel = key.partition("/")
+        if channel not in CHANNELS:  # "<campaign>/<channel> left out", ad platforms, files, tables
+            continue
+        entry = deliveries.setdefault(channel, {"run_date": result.run_date.isoformat(), "contacts": 0, "folders": []})
+        entry["contacts"] += contacts
+        entry["folders"].append(result.outputs[f"{campaign_id} {channel} payloads"])
+    return deliveries
 
 
 def run(ctx: StageContext, plans_dir: Path = CAMPAIGNS_DIR) -> StageResult:
@@ -375,6 +487,11 @@ def run(ctx: StageContext, plans_dir: Path = CAMPAIGNS_DIR) -> StageResult:
         return result
     segments = export_segments(client, ctx.run_date, out_dir, result)
     withheld = sorted(open_breakers(client, ctx.run_date))  # tonight's critical alerts stop tonight's files too
-    campaigns = export_campaigns(client, ctx.run_date, out_dir, result, plans_dir, withheld)
+    campaigns = export_campaigns(client, ctx.run_date, out_dir, result, plans_dir, withheld, ctx.settings)
     result.summary = f"{segments}; {campaigns}"
+    if ctx.settings.export_target:
+        published = publish(out_dir, ctx.settings.export_target, ctx.settings.export_target_options)
+        result.outputs["published to"] = published.target
+        result.rows["files published"] = len(published.uploaded)
+        result.summary += f"; {published.summary}"
     return result

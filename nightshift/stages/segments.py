@@ -9,7 +9,9 @@ when a segment joins it), exported to the lake as Parquet by ClickHouse. Writes,
   (`<lake>/segment_membership/run_date=D`), which the audiences stage reads next.
 
 Segments are validated against the live warehouse schema. An invalid segment or plan is skipped and listed in the
-summary; it never stops the valid ones.
+summary; it never stops the valid ones. Uploaded lists (`segments/uploads/<name>.csv`) are matched through the
+identity map as of the run date (`nightshift.uploads`) and join the membership under their names
+(`audience.upload_members`, `upload_matches`, `upload_unmatched`); an unusable list is recorded and skipped.
 """
 
 from __future__ import annotations
@@ -22,11 +24,12 @@ from nightshift.segments.files import SEGMENTS_DIR
 from nightshift.segments.schema import MARTS, warehouse_schema
 from nightshift.segments.validate import validate_all
 from nightshift.stages.context import StageContext, StageResult
+from nightshift.uploads.nightly import UPLOAD_TABLES, match_uploads
 from nightshift.warehouse.partitions import reset_partitions, table_exists
 
 log = logging.getLogger(__name__)
 
-OUTPUT_TABLES = ("audience.segment_membership", "audience.segment_changes")
+OUTPUT_TABLES = ("audience.segment_membership", "audience.segment_changes", *UPLOAD_TABLES)
 # Per segment: members on the run date, and who entered / exited since the segment's previous run.
 CHANGES_SQL = """
 WITH previous AS (
@@ -54,6 +57,10 @@ FROM (
     GROUP BY m.segment
 )
 """
+UPLOAD_MEMBERS_SQL = (
+    "SELECT toString(upload) AS segment, toInt64(one_id) AS one_id FROM audience.upload_members "
+    "WHERE run_date = toDate('{d}')"
+)
 CHANGES_COLUMNS = ["run_date", "segment", "previous_date", "members", "entered", "exited"]
 
 
@@ -89,7 +96,8 @@ def run(ctx: StageContext) -> StageResult:
     for error in report.errors:
         log.warning("segment skipped: %s", error)
     definitions = report.valid
-    names = sorted(d.name for d in definitions)
+    uploads = match_uploads(client, ctx.run_date, {d.name for d in definitions}, SEGMENTS_DIR / "uploads")
+    names = sorted({d.name for d in definitions} | {match.name for match in uploads.matches})
 
     lake, schema = ctx.settings.lake_root, warehouse_schema(client)
     tables = sorted({"user_profile", *(table for d in definitions for table in d.tables)})
@@ -104,9 +112,12 @@ def run(ctx: StageContext) -> StageResult:
 
     spark = get_spark("nightshift-segments", ctx.settings)
     frames = {table: spark.read.parquet(path) for table, path in paths.items()}
-    membership = materialise_segments(spark, frames, definitions).select(
-        F.lit(ctx.run_date).alias("run_date"), "segment", "one_id"
-    )
+    membership = materialise_segments(spark, frames, definitions)
+    if any(match.members for match in uploads.matches):
+        uploads_path = dataset_path(lake, "upload_members", ctx.run_date)
+        table_to_lake(client, UPLOAD_MEMBERS_SQL.format(d=ctx.run_date.isoformat()), uploads_path)
+        membership = membership.unionByName(spark.read.parquet(uploads_path))
+    membership = membership.select(F.lit(ctx.run_date).alias("run_date"), "segment", "one_id")
     membership.coalesce(1).write.mode("overwrite").parquet(membership_path)
     loaded = lake_to_table(client, membership_path, "audience.segment_membership")
 
@@ -116,6 +127,8 @@ def run(ctx: StageContext) -> StageResult:
 
     summary = ", ".join(f"{name}: {members} (+{entered} -{exited})" for _, name, _, members, entered, exited in changes)
     summary = summary or "no valid segments"
+    if uploads.matches or uploads.errors:
+        summary += f"; uploads: {uploads.summary()}"
     if report.errors:
         skipped = ", ".join(sorted({error.segment for error in report.errors}))
         summary += f"; {len(report.errors)} invalid segment(s) skipped: {skipped} (see `nightshift segment validate`)"

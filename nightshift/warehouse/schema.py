@@ -341,6 +341,49 @@ ENGINE = MergeTree
 PARTITION BY run_date
 ORDER BY (run_date, segment)
 """
+# Uploaded lists (segments/uploads/<name>.csv), matched by the segments stage: the people each list names (they
+# join audience.segment_membership under the list's name), one summary row per list, and its unmatched rows (the
+# first ones of each list, normalised, with the reason; every one is counted in upload_matches).
+UPLOAD_MEMBERS_DDL = """
+CREATE TABLE IF NOT EXISTS audience.upload_members
+(
+    run_date  Date,
+    upload    LowCardinality(String),
+    one_id    UInt64
+)
+ENGINE = MergeTree
+PARTITION BY run_date
+ORDER BY (run_date, upload, one_id)
+"""
+UPLOAD_MATCHES_DDL = """
+CREATE TABLE IF NOT EXISTS audience.upload_matches
+(
+    run_date            Date,
+    upload              LowCardinality(String),
+    file                String,
+    rows                UInt64,
+    matched_rows        UInt64,
+    members             UInt64,
+    unmatched_by_reason Map(String, UInt64),
+    error               String
+)
+ENGINE = MergeTree
+PARTITION BY run_date
+ORDER BY (run_date, upload)
+"""
+UPLOAD_UNMATCHED_DDL = """
+CREATE TABLE IF NOT EXISTS audience.upload_unmatched
+(
+    run_date  Date,
+    upload    LowCardinality(String),
+    line      UInt32,
+    ids       String,
+    reason    String
+)
+ENGINE = MergeTree
+PARTITION BY run_date
+ORDER BY (run_date, upload, line)
+"""
 # One row per (campaign, person) kept on the run date, holdout included (channel ''). `contact_id` is the contact's
 # idempotency key (nightshift/campaigns/contact_id.py); a table created before it existed gains it in place, keys
 # of older rows recomputed by the same formula (nightshift/audiences/contacts.py).
@@ -384,17 +427,40 @@ ENGINE = MergeTree
 PARTITION BY run_date
 ORDER BY (run_date, contact_id)
 """
+# One row per (campaign, person) left out on the run date: the first step's reason, the arm the person's draw
+# puts them in (variant) and the first channel still open to them when they left ('' when none). Rows written
+# before variant and channel existed keep '' in both (nightshift/audiences/contacts.py adds the columns).
 EXCLUSIONS_DDL = """
 CREATE TABLE IF NOT EXISTS audience.exclusions
 (
     run_date     Date,
     campaign_id  LowCardinality(String),
     one_id       UInt64,
-    reason       LowCardinality(String)
+    reason       LowCardinality(String),
+    variant      LowCardinality(String),
+    channel      LowCardinality(String)
 )
 ENGINE = MergeTree
 PARTITION BY run_date
 ORDER BY (run_date, campaign_id, reason, one_id)
+"""
+# The quality gate before export (nightshift/deliveries/gate.py): one row per campaign and expectation of the
+# night's Great Expectations checkpoint; a campaign with a failed row was withheld.
+QUALITY_GATE_DDL = """
+CREATE TABLE IF NOT EXISTS audience.quality_gate
+(
+    run_date     Date,
+    campaign_id  LowCardinality(String),
+    expectation  LowCardinality(String),
+    target       String,
+    success      UInt8,
+    observed     String,
+    unexpected   UInt64,
+    why          String
+)
+ENGINE = MergeTree
+PARTITION BY run_date
+ORDER BY (run_date, campaign_id, expectation, target)
 """
 # Reconciliation (对账): one row per business key per run date, in exactly one class; history is kept per run date.
 RECONCILIATION_ITEMS_DDL = """
@@ -546,9 +612,13 @@ TABLES: dict[str, str] = {
     "identity.identity_map": IDENTITY_MAP_DDL,
     "audience.segment_membership": SEGMENT_MEMBERSHIP_DDL,
     "audience.segment_changes": SEGMENT_CHANGES_DDL,
+    "audience.upload_members": UPLOAD_MEMBERS_DDL,
+    "audience.upload_matches": UPLOAD_MATCHES_DDL,
+    "audience.upload_unmatched": UPLOAD_UNMATCHED_DDL,
     "audience.campaign_audience": CAMPAIGN_AUDIENCE_DDL,
     "audience.contact_history": CONTACT_HISTORY_DDL,
     "audience.exclusions": EXCLUSIONS_DDL,
+    "audience.quality_gate": QUALITY_GATE_DDL,
     "audience.reconciliation_items": RECONCILIATION_ITEMS_DDL,
     "audience.reconciliation": RECONCILIATION_DDL,
     "audience.replenishment": REPLENISHMENT_DDL,

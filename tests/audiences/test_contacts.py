@@ -10,7 +10,7 @@ import pytest
 
 from nightshift.audiences.contacts import ensure_contact_history, ensure_contact_ids, ensure_contact_tables
 from nightshift.campaigns.contact_id import CONTACT_ID_CLICKHOUSE, contact_id, contact_id_column
-from nightshift.warehouse.schema import CAMPAIGN_AUDIENCE_DDL
+from nightshift.warehouse.schema import CAMPAIGN_AUDIENCE_DDL, EXCLUSIONS_DDL
 
 # (campaign_id, run_date, one_id, channel): a holdout row (no channel), a one_id past 32 bits, a year boundary.
 CONTACTS = [
@@ -118,3 +118,21 @@ def test_a_fresh_installation_gets_an_empty_history_and_leaves_the_audience_tabl
     assert client.query("SELECT count() FROM audience.contact_history").result_rows == [(0,)]
     assert _columns(client, "audience.campaign_audience") == []  # the audiences stage creates it, as declared
     client.command("DROP TABLE audience.contact_history")
+
+
+def test_exclusions_older_than_the_arm_and_channel_columns_gain_them_in_place(client):
+    client.command("DROP TABLE IF EXISTS audience.exclusions")
+    added = ",\n    variant      LowCardinality(String),\n    channel      LowCardinality(String)"
+    old_ddl = EXCLUSIONS_DDL.replace(added, "")
+    assert old_ddl != EXCLUSIONS_DDL
+    client.command(old_ddl)
+    client.command("INSERT INTO audience.exclusions VALUES ('2026-11-20', 'winback_lapsed', 42, 'budget')")
+    try:
+        ensure_contact_tables(client)
+        client.command(EXCLUSIONS_DDL.replace("audience.exclusions", "audience.exclusions_declared"))
+        assert _columns(client, "audience.exclusions") == _columns(client, "audience.exclusions_declared")
+        rows = client.query("SELECT one_id, reason, variant, channel FROM audience.exclusions").result_rows
+        assert rows == [(42, "budget", "", "")]  # an older row: arm and channel unknown, never guessed
+    finally:
+        for table in ("audience.exclusions", "audience.exclusions_declared", *TABLES):
+            client.command(f"DROP TABLE IF EXISTS {table}")

@@ -14,12 +14,14 @@ import subprocess
 import textwrap
 import time
 from datetime import date
+from pathlib import Path
 
 import pytest
 
 from nightshift import pipeline
 from nightshift.airflow_setup import DAG_ID, dags_test
 from nightshift.cli.demo import prepare_demo_data
+from nightshift.contracts import CHANNELS
 from nightshift.settings import Settings
 from tests.conftest import run_python
 
@@ -144,3 +146,27 @@ def test_demo_summary_prints_every_export_manifest_and_the_report_in_full(airflo
     for manifest_path in sorted(export_dir.glob("*.manifest.json")):
         assert manifest_path.name in shown
         assert json.loads(manifest_path.read_text())["file"] in shown
+
+
+@pytest.mark.slow
+def test_the_export_task_updates_each_channels_asset_with_its_deliveries(airflow_run) -> None:
+    """A delivery DAG scheduled on `nightshift://exports/<channel>` is triggered by the export task's asset event,
+    whose extra names the night, the contacts and the sealed folders of that channel."""
+    settings, completed, _ = airflow_run
+    assert completed.returncode == 0, "the DAG run failed; see test_dag_run_succeeds_with_every_task"
+    with sqlite3.connect(settings.airflow_home / "airflow.db") as metadata:
+        events = metadata.execute(
+            "SELECT a.uri, e.extra FROM asset_event AS e JOIN asset AS a ON a.id = e.asset_id"
+        ).fetchall()
+    extras = {uri.removeprefix("nightshift://exports/"): json.loads(extra) for uri, extra in events}
+    export_dir = settings.exports_dir / RUN_DATE.isoformat()
+    delivered: dict[str, int] = {}
+    for manifest in export_dir.glob("*/*/manifest.json"):
+        channel = manifest.parent.name
+        if channel in CHANNELS:  # ad audiences (tencent_ads, ocean_engine) are no delivery channel
+            delivered[channel] = delivered.get(channel, 0) + json.loads(manifest.read_text())["contacts"]
+    assert delivered, f"no sealed delivery under {export_dir}"
+    assert {channel: extra["contacts"] for channel, extra in extras.items() if extra} == delivered
+    for extra in extras.values():
+        if extra:
+            assert extra["run_date"] == RUN_DATE.isoformat() and all(Path(f).is_dir() for f in extra["folders"])

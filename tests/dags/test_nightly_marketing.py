@@ -31,7 +31,7 @@ from nightshift.settings import Settings
 PARSE_TIME_FORBIDDEN = ("chdb", "clickhouse_connect", "pandas", "pyarrow", "pyspark", "dbt", "sqlglot", "nightshift")
 # ...except the light modules that give the DAG the stage order (nightshift.pipeline imports no stage at import).
 PARSE_TIME_ALLOWED = ("nightshift", "nightshift.errors", "nightshift.pipeline", "nightshift.stages",
-                      "nightshift.stages.context")  # fmt: skip
+                      "nightshift.stages.context", "nightshift.contracts")  # fmt: skip
 MAPPED_INGEST_TASK = "ingest_source"
 LIST_SOURCES_TASK = "list_sources"
 MIN_RETRIES = 2
@@ -64,6 +64,7 @@ for dag_id, dag in bag.dags.items():
                 "upstream": sorted(task.upstream_task_ids),
                 "downstream": sorted(task.downstream_task_ids),
                 "is_mapped": bool(getattr(task, "is_mapped", False)),
+                "outlets": sorted(getattr(outlet, "uri", str(outlet)) for outlet in task.outlets),
             }
             for task in dag.tasks
         },
@@ -149,6 +150,14 @@ def test_tasks_run_in_pipeline_order(nightly: dict) -> None:
     assert {tasks[stage]["trigger_rule"] for stage in pipeline.STAGES[2:]} == {"all_success"}
     assert tasks[MAPPED_INGEST_TASK]["is_mapped"]
     assert not any(task["is_mapped"] for task_id, task in tasks.items() if task_id != MAPPED_INGEST_TASK)
+
+
+def test_the_export_task_updates_one_asset_per_delivery_channel(nightly: dict) -> None:
+    from nightshift.contracts import CHANNELS
+
+    expected = sorted(f"nightshift://exports/{channel}" for channel in CHANNELS)
+    assert nightly["tasks"]["export"]["outlets"] == expected
+    assert all(not task["outlets"] for task_id, task in nightly["tasks"].items() if task_id != "export")
 
 
 def test_warehouse_tasks_share_the_one_slot_pool(nightly: dict) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from nightshift.contracts import CHANNELS, USER_PROFILE_COLUMNS
+from nightshift.contracts import CHANNELS, USER_PROFILE_COLUMNS, USER_TAG_PERIODS_COLUMNS
 from tests.conftest import NIGHTLY_WORLD_RUN_DATE, REPO_ROOT, VENV_BIN, isolated_env, run_cli
 
 RUN_DATE = NIGHTLY_WORLD_RUN_DATE
@@ -170,3 +170,21 @@ def test_profile_command_shows_any_person(world):
             assert id_value in shown.stdout, f"{id_value} of {person['one_id']} not shown:\n{shown.stdout[:3000]}"
     missing = run_cli(world, "profile", "999999999", check=False)
     assert missing.returncode == 1 and "999999999" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_tag_history_in_the_marts_answers_rule_segments(world):
+    """marts.user_tag_periods (the view rule segments' `had:` reads) keeps its contract and every snapshot row, and
+    a `had` rule previews to the people the snapshot says had the tag on the run date."""
+    assert table_columns(world, "marts.user_tag_periods") == USER_TAG_PERIODS_COLUMNS
+    [counts] = query(
+        world,
+        "SELECT (SELECT count() FROM marts.user_tag_periods) AS periods, "
+        "(SELECT count() FROM snapshots.user_tag_history) AS snapshot, "
+        "(SELECT uniqExact(one_id) FROM snapshots.user_tag_history WHERE tag_code = 'lifecycle_stage' "
+        f"AND tag_value = 'active' AND dbt_valid_from <= '{RUN_DATE}' "
+        f"AND (dbt_valid_to > '{RUN_DATE}' OR dbt_valid_to IS NULL)) AS had_active",
+    )
+    assert int(counts["periods"]) == int(counts["snapshot"]) > 0 and int(counts["had_active"]) > 0
+    rule = f"{{had: {{tag: lifecycle_stage, value: active, on: {RUN_DATE}}}}}"
+    preview = run_cli(world, "segment", "preview", "--rule", rule, "--no-cache").stdout
+    assert f"unsaved_rule: {int(counts['had_active']):,} people" in preview

@@ -69,6 +69,10 @@ EXPECTED_SCRIPT = textwrap.dedent(
     expected["quality"] = {"dbt tests": len(tests), "dbt tests passed": passed,
                            "dbt tests not passed": len(tests) - passed, "quarantine rows": quarantine_rows,
                            "late rows": late, "drift rows": drift}
+    gated, gate_failed = one("SELECT uniqExact(campaign_id), uniqExactIf(campaign_id, success = 0)"
+                             " FROM audience.quality_gate WHERE run_date = {d:Date}")
+    if gated:
+        expected["quality"] |= {"export gate campaigns": gated, "export gate failed": gate_failed}
 
     people, ids, largest = one(
         "SELECT uniqExact(one_id), count(), max(n) FROM (SELECT one_id, count() OVER (PARTITION BY one_id) AS n"
@@ -102,6 +106,10 @@ EXPECTED_SCRIPT = textwrap.dedent(
     if earlier:
         expected["exports"]["rows last night"] = sum(json.loads(m.read_text())["rows"]
                                                      for m in earlier[-1].glob("*.manifest.json"))
+    # sealed channel deliveries: a folder per campaign and channel (or ad platform), each with _SUCCESS
+    sealed = list((settings.exports_dir / day).glob("*/*/_SUCCESS"))
+    if sealed:
+        expected["exports"] |= {"deliveries": len(sealed), "deliveries not sealed": 0}
 
     keys, acted, planned, granted = one(
         "SELECT sum(keys), sumIf(keys, class NOT IN ('ok', 'pending', 'replenished')), sum(planned_fen),"

@@ -39,9 +39,11 @@ AUDIENCE = [("holdout", "", 0)] * 2 + [("A", "app_push", 500)] * 3 + [("B", "sms
 def night(client, settings):
     ensure_tables(client, *TABLES)
     one_ids = iter(range(1, 1000))
-    client.insert("audience.exclusions", [(NIGHT, CAMPAIGN, next(one_ids), reason)
-                                          for reason, n in EXCLUSIONS.items() for _ in range(n)],
-                  column_names=["run_date", "campaign_id", "one_id", "reason"])  # fmt: skip
+    # arms and channels of the people left out: the first of each reason in arm B (by sms), the others in A
+    client.insert("audience.exclusions", [(NIGHT, CAMPAIGN, next(one_ids), reason, "B" if k == 0 else "A",
+                                           "sms" if k == 0 else "")
+                                          for reason, n in EXCLUSIONS.items() for k in range(n)],
+                  column_names=["run_date", "campaign_id", "one_id", "reason", "variant", "channel"])  # fmt: skip
     send_at = datetime(2001, 3, 1, 2, 0)
     client.insert(
         "audience.campaign_audience",
@@ -94,6 +96,23 @@ def test_every_exclusion_reason_of_the_audiences_job_has_its_funnel_step():
             assert reason in gather.REASON_STEPS, f"{reason} ({step}) has no funnel step in nightshift/reporting"
 
 
+def test_campaign_funnel_per_variant_and_channel_adds_up_to_the_campaigns(client, night):
+    by_arm = gather.campaigns(client, night).tables[1]
+    assert by_arm.name == "campaigns__funnel_by_arm"
+    rows = {row[1:3]: dict(zip(by_arm.columns[3:], row[3:], strict=True)) for row in by_arm.rows
+            if row[0] == CAMPAIGN}  # fmt: skip
+    assert set(rows) == {("A", "-"), ("A", "app_push"), ("B", "sms"), ("holdout", "-")}
+    # arm B by sms: the first person of each of the six reasons, and the one contacted by sms
+    assert rows[("B", "sms")] == {
+        "candidates": 7, "suppressed": 2, "capped": 1, "arbitrated": 1, "stopped (loss alert)": 0,
+        "holdout (kept back)": 0, "no reachable channel": 1, "over budget": 1, "contacted": 1}  # fmt: skip
+    assert rows[("A", "-")]["candidates"] == sum(EXCLUSIONS.values()) - len(EXCLUSIONS)
+    assert rows[("A", "app_push")]["contacted"] == 3 and rows[("holdout", "-")]["holdout (kept back)"] == 2
+    for row in rows.values():  # every row adds up: candidates = the people lost at each step + the contacted
+        assert row["candidates"] == sum(people for step, people in row.items() if step != "candidates")
+    assert sum(row["candidates"] for row in rows.values()) == sum(EXCLUSIONS.values()) + len(AUDIENCE)
+
+
 def test_campaign_funnel_adds_up_from_candidates_to_contacted(client, night):
     section = gather.campaigns(client, night)
     funnel = {step: (lost, left) for campaign, step, lost, left in section.tables[0].rows if campaign == CAMPAIGN}
@@ -104,7 +123,7 @@ def test_campaign_funnel_adds_up_from_candidates_to_contacted(client, night):
     assert funnel["holdout (kept back)"][0] == 2 and funnel["no reachable channel"][0] == 1
     assert funnel["over budget"][0] == 2
     assert funnel["contacted"] == (0, 4)
-    variants = {(v, ch): (people, cost) for c, v, ch, people, cost in section.tables[1].rows if c == CAMPAIGN}
+    variants = {(v, ch): (people, cost) for c, v, ch, people, cost in section.tables[2].rows if c == CAMPAIGN}
     assert variants == {("A", "app_push"): (3, 15.0), ("B", "sms"): (1, 5.0), ("holdout", "-"): (2, 0.0)}
 
 
@@ -149,6 +168,49 @@ def test_exports_compare_tonight_with_last_night(client, settings, night):
     assert files[f"campaign__{CAMPAIGN}__app_push.csv"][1:4] == (3, None, None)
     assert files[f"campaign__{CAMPAIGN}__app_push.csv"][5] == "new"
     assert (section.headline["files"], section.headline["rows"], section.headline["rows last night"]) == (2, 13, 8)
+
+
+def test_exports_list_each_sealed_delivery_with_its_diff_and_flag_a_tampered_one(client, settings, night):
+    from nightshift.deliveries.manifest import AudienceDiff, seal
+
+    export_dir = settings.exports_dir / night.isoformat()
+    for channel, parts in (("sms", [b"a", b"b"]), ("app_push", [b"c"])):
+        folder = export_dir / CAMPAIGN / channel
+        folder.mkdir(parents=True)
+        for index, data in enumerate(parts):
+            (folder / f"part-{index:05d}.json").write_bytes(data)
+        seal(folder, run_date=night, campaign_id=CAMPAIGN, target=channel, plan_version="v", contacts=3,
+             left_out=1, cost_fen=1500, diff=AudienceDiff(LAST_NIGHT, 2, 5, 1))  # fmt: skip
+    (export_dir / CAMPAIGN / "app_push" / "part-00000.json").write_bytes(b"changed after sealing")
+    try:
+        section = build_report(client, settings, night).section("exports")
+        deliveries = {row[1]: row for row in section.tables[1].rows}
+        assert deliveries["sms"] == (CAMPAIGN, "sms", 3, 1, 2, 15.0, 2, 5, 1, LAST_NIGHT.isoformat(), "ok")
+        assert "sha256 differs" in deliveries["app_push"][-1]
+        assert (section.headline["deliveries"], section.headline["deliveries not sealed"]) == (2, 1)
+    finally:
+        shutil.rmtree(export_dir / CAMPAIGN)
+
+
+def test_the_export_gate_is_in_data_quality_failures_first_with_its_data_docs(client, settings, night, tmp_path):
+    ensure_tables(client, "audience.quality_gate")
+    client.insert("audience.quality_gate",
+                  [(night, "gate_ok", "expect_table_row_count_to_be_between", "table", 1, "12", 0, ""),
+                   (night, "gate_bad", "expect_column_values_to_be_in_set", "can_receive", 0, "[0]", 1, "consent")],
+                  column_names=["run_date", "campaign_id", "expectation", "target", "success", "observed",
+                                "unexpected", "why"])  # fmt: skip
+    docs = tmp_path / "index.html"
+    docs.write_text("<html></html>")
+    try:
+        section = gather.data_quality(client, night, settings.home / "no-dbt", docs)
+        gate = next(table for table in section.tables if table.name == "quality__export_gate")
+        assert [row[:5] for row in gate.rows] == [
+            ("gate_bad", "expect_column_values_to_be_in_set", "can_receive", False, 1),
+            ("gate_ok", "expect_table_row_count_to_be_between", "table", True, 0)]  # fmt: skip
+        assert (section.headline["export gate campaigns"], section.headline["export gate failed"]) == (2, 1)
+        assert any(str(docs) in note for note in section.notes)
+    finally:
+        client.command("DROP TABLE audience.quality_gate")
 
 
 def test_segments_trend_sums_entered_and_exited_per_night(client, night):

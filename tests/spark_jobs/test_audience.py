@@ -329,3 +329,20 @@ def test_uniform_draw_is_in_unit_interval_and_deterministic(spark):
     stats = frame.agg(F.min("u"), F.max("u"), F.avg("u")).first()
     assert stats[0] >= 0 and stats[1] < 1 and abs(stats[2] - 0.5) < 0.02
     assert frame.collect() == frame.collect()
+
+
+def test_exclusions_keep_the_persons_arm_and_the_channel_they_would_have_had(scenario):
+    excluded = {(row["campaign_id"], row["one_id"]): row for row in scenario["excluded"]}
+    # no holdout in these plans: every person left out is in the single variant, whatever step removed them
+    assert {excluded[("supp", i)]["variant"] for i in range(602, 607)} == {"a"}
+    # 4: only sms, unsubscribed; 5: reachable on wecom only, not a channel of the plan -> no channel open
+    assert excluded[("opt", 4)]["channel"] == excluded[("opt", 5)]["channel"] == ""
+    # arb_low lost 801 to a higher priority: sms was still open to them
+    assert excluded[("arb_low", 801)]["channel"] == "sms"
+    # 803: sms closed by its frequency cap, nothing left open
+    assert excluded[("arb_high", 803)]["channel"] == ""
+    assert {excluded[("budget", i)]["channel"] for i in range(901, 911) if ("budget", i) in excluded} == {"app_push"}
+    # the holdout campaign: the arm of a person left out is the arm their draw gives them on any day
+    audience_arms = {row["variant"] for row in by_id(scenario["audience"], "hold").values()}
+    assert audience_arms == {"a", "holdout"}
+    assert all(row["variant"] in {"a", "holdout"} for row in scenario["excluded"] if row["campaign_id"] == "hold")

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from nightshift.deliveries.manifest import SUCCESS, verify
 from tests.conftest import REPO_ROOT, VENV_BIN, isolated_env, run_cli, run_python
 
 FIRST_NIGHT = "2026-11-20"
@@ -78,6 +79,22 @@ MEASUREMENT = textwrap.dedent(
     exported = grouped("SELECT campaign_id, run_date, variant, channel, count() FROM audience.contact_history "
                        "WHERE run_date < {last:Date} AND source = 'plan' GROUP BY ALL")
     print("RESULT " + json.dumps({"mart": mart, "planned": planned, "exported": exported}))
+    """
+)
+
+
+REPORT = textwrap.dedent(
+    """
+    import json, sys
+    from nightshift.settings import get_settings
+    from nightshift.warehouse import get_client
+    client, directory = get_client(), get_settings().reports_dir / sys.argv[1]
+    funnel = client.query("SELECT campaign_id, toString(send_date), variant, sumIf(people, step_number = 1), "
+                          "sumIf(people, step_number = 2), sumIf(people, step_number = 3) FROM marts.campaign_funnel "
+                          "GROUP BY ALL").result_rows
+    retention = client.query("SELECT campaign_id, toString(send_date), variant, day_after_send, planned_people, "
+                             "active_people, is_observed FROM marts.campaign_retention").result_rows
+    print("RESULT " + json.dumps({"directory": str(directory), "funnel": funnel, "retention": retention}))
     """
 )
 
@@ -215,9 +232,15 @@ def test_killing_reconcile_or_export_midway_then_rerunning_makes_up_and_contacts
     _kill_when(nights, "reconcile", night, nights / "lake" / "reconciliation_items" / f"run_date={night}", "_SUCCESS")
     # killed while the export stage writes its files: the first campaign file is out, contact_history incomplete
     _kill_when(nights, "export", night, nights / "exports" / night, "campaign__*.manifest.json")
+    # killed while a channel's delivery folder is being written: whatever is sealed is whole, the rest is unsealed
+    exports = nights / "exports" / night
+    _kill_when(nights, "export", night, exports, "*/*/part-*")
+    assert all(verify(path.parent) == [] for path in exports.glob(f"*/*/{SUCCESS}"))
     run_cli(nights, "run", "--date", night, "--stages", "reconcile,export", timeout=1200)
     after = _result(run_python(nights, PRINTS))
     assert after == before
+    folders = {path.parent for path in exports.glob("*/*/part-*")}
+    assert folders and all((folder / SUCCESS).exists() and verify(folder) == [] for folder in folders)
 
 
 BURST_NIGHT, NEXT_NIGHT = "2026-11-25", "2026-11-26"
@@ -310,3 +333,40 @@ def test_campaign_measurement_counts_what_was_planned_and_exported_and_measure_p
         if key.startswith(f"{campaign}|"):
             assert [int(printed[key][column]) for column in MEASUREMENT_FIGURES] == figures, key
     assert any(row["channel"] == "all" and row["conversion_verdict"] for row in printed.values()), printed
+
+
+def _report_csv(directory: Path, name: str) -> list[dict]:
+    return list(csv.DictReader(io.StringIO((directory / f"{name}.csv").read_text())))
+
+
+@pytest.mark.slow
+def test_after_several_nights_the_report_has_every_section_with_the_warehouses_measurement(nights):
+    """The fifth night's report: every section has figures, the per-arm funnel adds up to each campaign's funnel,
+    and each arm's funnel and retention curve (treated beside holdout) are the marts' numbers."""
+    result = _result(run_python(nights, REPORT, LAST_NIGHT))
+    directory = Path(result["directory"])
+    headlines = json.loads((directory / "headlines.json").read_text())["sections"]
+    for section in ("run", "ingestion", "quality", "identity", "segments", "campaigns", "exports", "reconciliation",
+                    "loss_alerts", "measurement"):  # fmt: skip
+        assert any(headlines.get(section, {}).values()), (section, headlines.get(section))
+
+    campaign_funnel = {(r["campaign_id"], r["step"]): int(r["remaining"]) for r in _report_csv(directory,
+                       "campaigns__funnel")}  # fmt: skip
+    by_arm = _report_csv(directory, "campaigns__funnel_by_arm")
+    assert {r["variant"] for r in by_arm} >= {"holdout"} and len({r["channel"] for r in by_arm}) > 2, by_arm
+    for campaign in {r["campaign_id"] for r in by_arm}:
+        rows = [r for r in by_arm if r["campaign_id"] == campaign]
+        assert sum(int(r["candidates"]) for r in rows) == campaign_funnel[(campaign, "segment candidates")]
+        assert sum(int(r["contacted"]) for r in rows) == campaign_funnel[(campaign, "contacted")]
+
+    funnel = {tuple(row[:3]): row[3:] for row in result["funnel"]}
+    printed = {(r["campaign_id"], r["send_date"], r["variant"]): [int(r["planned"]), int(r["came_back"]),
+               int(r["paid_order"])] for r in _report_csv(directory, "measurement__funnel")}  # fmt: skip
+    assert printed and printed == funnel
+    assert any(variant == "holdout" for _, _, variant in printed) and any(v != "holdout" for _, _, v in printed)
+    retention = _report_csv(directory, "measurement__retention")
+    curves = {(r["campaign_id"], r["send_date"], r["variant"]): r for r in retention}
+    for campaign, send_date, variant, day, planned, active, observed in result["retention"]:
+        shown = curves[(campaign, send_date, variant)][f"day_{day}_pct"]
+        assert shown == (str(round(100 * (active / planned), 1)) if observed else ""), (campaign, send_date, day)
+    assert "Retention after" in (directory / "index.html").read_text()

@@ -448,3 +448,98 @@ def test_decisions_from_the_contact_history_are_the_plans_night_after_night(clie
     # earlier nights' contacts decided something: the history was read, not merely empty on both sides
     assert reasons["excluded:campaign_frequency_cap"] and reasons["excluded:benefit_cap"], reasons
     assert reasons["excluded:budget"], reasons
+
+
+def test_each_delivery_is_sealed_with_its_diff_and_published_whole_to_an_sftp_server(
+    client, settings, friday, tmp_path
+):
+    """Last, after the nights above: every channel folder of Friday to Tuesday is sealed (`_SUCCESS`, every part
+    as its manifest says) with the diff of its people against the previous night the campaign used that channel, from
+    contact_history; the same export with NIGHTSHIFT_EXPORT_TARGET set publishes the night to an SFTP server on
+    127.0.0.1, and a rerun sends nothing twice."""
+    from nightshift.deliveries.manifest import SUCCESS, verify
+    from nightshift.stages import export
+    from tests.deliveries.servers import sftp_server
+
+    night, _, _ = friday
+    last = SATURDAY + timedelta(days=3)
+    out_dir = settings.exports_dir / last.isoformat()
+    people = "SELECT one_id FROM audience.contact_history WHERE campaign_id = {c:String} AND channel = {ch:String} "
+    people += "AND source = 'plan' "
+    latest = "SELECT max(run_date) FROM audience.contact_history WHERE campaign_id = {c:String} "
+    latest += "AND channel = {ch:String} AND source = 'plan' AND run_date < {d:Date}"
+    seen, diffs = set(), []
+    for day in (FRIDAY + timedelta(days=offset) for offset in range(5)):
+        for folder in sorted(path.parent for path in (settings.exports_dir / day.isoformat()).rglob(SUCCESS)):
+            assert verify(folder) == [], folder
+            manifest = json.loads((folder / "manifest.json").read_text())
+            campaign, channel = manifest["campaign_id"], folder.name
+            if channel not in CHANNELS:
+                continue  # an ad audience: its people are the campaign's on every channel
+            seen.add(channel)
+            earlier = _query(client, latest, c=campaign, ch=channel, d=day)[0][0]
+            tonight = {i for (i,) in _query(client, people + "AND run_date = {d:Date}", c=campaign, ch=channel, d=day)}
+            before = {
+                i for (i,) in _query(client, people + "AND run_date = {d:Date}", c=campaign, ch=channel, d=earlier)
+            }
+            expected = {"previous_run_date": earlier.isoformat() if before else None, "added": len(tonight - before),
+                        "removed": len(before - tonight), "unchanged": len(tonight & before)}  # fmt: skip
+            assert manifest["diff"] == expected, (day, campaign, channel)
+            assert manifest["contacts"] + manifest["left_out"] == len(tonight)
+            diffs.append(manifest["diff"])
+    assert len(seen) >= 3, seen
+    assert any(d["previous_run_date"] for d in diffs) and any(d["unchanged"] or d["removed"] for d in diffs), diffs
+
+    with sftp_server(tmp_path / "sftp") as server:
+        target = settings.model_copy(
+            update={"export_target": server.url, "export_target_options": '{"known_hosts": null}'}
+        )
+        ctx = StageContext(run_date=last, settings=target, _client=client)
+        result = export.run(ctx, plans_dir=night.plans_dir)
+        assert "published to sftp://vendor:***@" in result.summary and result.rows["files published"] > 0
+        remote = server.root / "inbox" / last.isoformat()
+        assert _files_under(remote) == _files_under(out_dir)
+        assert all(verify(folder) == [] for folder in (path.parent for path in remote.rglob(SUCCESS)))
+        again = export.run(ctx, plans_dir=night.plans_dir)
+        assert again.rows["files published"] == 0 and _files_under(remote) == _files_under(out_dir)
+
+
+def test_a_campaign_failing_the_quality_gate_is_withheld_and_the_others_still_go_out(client, settings, friday):
+    """A person planted twice into one campaign of the busiest night fails that campaign's gate: its files are
+    withheld (and its contacts not recorded), the other campaigns are exported as before."""
+    from nightshift.stages import export
+
+    night, _, _ = friday
+    days = [SATURDAY + timedelta(days=offset) for offset in range(4)]
+    busiest = max(days, key=lambda day: len(list((settings.exports_dir / day.isoformat()).glob("campaign__*.csv"))))
+    out_dir = settings.exports_dir / busiest.isoformat()
+    before = {path.name for path in out_dir.glob("campaign__*.csv")}
+    assert len({name.split("__")[1] for name in before}) >= 2, before
+    victim = sorted(before)[0].split("__")[1]
+    ctx = StageContext(run_date=busiest, settings=settings, _client=client)
+    planted = "audience.campaign_audience WHERE run_date = {d:Date} AND campaign_id = {c:String}"
+    original = client.query(f"SELECT * FROM {planted}", parameters={"d": busiest, "c": victim})
+    client.command(
+        f"INSERT INTO audience.campaign_audience SELECT * FROM {planted} AND variant != 'holdout' LIMIT 1",
+        parameters={"d": busiest, "c": victim},
+    )
+    try:
+        result = export.run(ctx, plans_dir=night.plans_dir)
+        assert f"withheld by the quality gate (see the report's data quality section): {victim}: " in result.summary
+        assert "expect_compound_columns_to_be_unique" in result.summary
+        now = {path.name for path in out_dir.glob("campaign__*.csv")}
+        assert now == {name for name in before if name.split("__")[1] != victim}
+        assert not (out_dir / victim).exists()
+        recorded = _query(client, "SELECT DISTINCT campaign_id FROM audience.contact_history WHERE run_date = {d:Date}",
+                          d=busiest)  # fmt: skip
+        assert victim not in {campaign for (campaign,) in recorded}
+        gate = _query(client, "SELECT campaign_id, countIf(success = 0) FROM audience.quality_gate "
+                      "WHERE run_date = {d:Date} GROUP BY campaign_id", d=busiest)  # fmt: skip
+        assert {campaign for campaign, failed in gate if failed} == {victim}
+    finally:
+        client.command(
+            "ALTER TABLE audience.campaign_audience DELETE WHERE run_date = {d:Date} AND campaign_id = {c:String} "
+            "SETTINGS mutations_sync = 1",
+            parameters={"d": busiest, "c": victim},
+        )
+        client.insert("audience.campaign_audience", original.result_rows, column_names=list(original.column_names))

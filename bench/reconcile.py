@@ -11,8 +11,8 @@ a granted make-up, keys with two faults where the order of the classes decides),
 input schemas (`spark_jobs.reconcile.PLAN_SCHEMA`, `GRANTS_SCHEMA`, `RECEIPTS_SCHEMA`, `PREVIOUS_SCHEMA`).
 Generation uses numpy and pyarrow, not Spark, and is not timed. Then, over the same files:
 
-- Spark: `classify` + `summarise` as the reconcile stage runs them (items cached, each written as one Parquet file
-  with the run date in front).
+- Spark: `classify` + `summarise` as the reconcile stage runs them (items written as Parquet with the run date in
+  front, then read back for the summary, not cached).
 - ClickHouse: `CLASSIFY_SQL`, one query in the embedded engine (`nightshift.warehouse.get_client` in a scratch
   NIGHTSHIFT_HOME) that restates the job's rules (same classes in `CLASS_ORDER`, same scope, same history columns)
   and writes the items as Parquet, then `SUMMARY_SQL` over them.
@@ -530,8 +530,8 @@ def run_clickhouse(client, lake: Path, out: Path, run_date: date = BENCH_DATE) -
 
 
 def run_spark(spark, lake: Path, out: Path, run_date: date = BENCH_DATE) -> EngineRun:
-    """`classify` + `summarise` as the reconcile stage runs them: inputs read with the job's schemas, items cached,
-    items and summary each written as one Parquet file with the run date in front."""
+    """`classify` + `summarise` as the reconcile stage runs them: inputs read with the job's schemas, items written
+    as Parquet with the run date in front and read back (not cached) for the summary, written the same way."""
     from pyspark.sql import functions as F
 
     from spark_jobs.reconcile import GRANTS_SCHEMA, PLAN_SCHEMA, PREVIOUS_SCHEMA, RECEIPTS_SCHEMA, classify, summarise
@@ -543,14 +543,12 @@ def run_spark(spark, lake: Path, out: Path, run_date: date = BENCH_DATE) -> Engi
         frame.select(F.lit(run_date).alias("run_date"), "*").write.mode("overwrite").parquet(str(out / name))
 
     started = time.perf_counter()
-    items = classify(inputs["plan"], inputs["grants"], inputs["receipts"], inputs["previous"], run_date,
-                     LAG_DAYS).cache()  # fmt: skip
-    write(items, "items")
+    write(classify(inputs["plan"], inputs["grants"], inputs["receipts"], inputs["previous"], run_date, LAG_DAYS),
+          "items")  # fmt: skip
     classify_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    write(summarise(items), "summary")
+    write(summarise(spark.read.parquet(str(out / "items")).drop("run_date")), "summary")
     summary_seconds = time.perf_counter() - started
-    items.unpersist()
     return EngineRun(classify_seconds, summary_seconds, summary_per_class(out / "summary"))
 
 

@@ -96,8 +96,14 @@ def _grant_totals(grants: DataFrame) -> DataFrame:
     )
 
 
-# The one keyed pass of `classify`: every input row that speaks about a key, tagged by what it carries.
-PLAN_ROW, REFERENCE_ROW, GRANT_ROW, MAKE_UP_GRANT_ROW, RECEIPT_ROW, HISTORY_ROW = range(6)
+# The one keyed pass of `classify`: every input row that speaks about a key, tagged by what it carries. A grant whose
+# key is '' answers no key (it is not counted) but still gets a row, so that tonight's such grants find their totals.
+PLAN_ROW, REFERENCE_ROW, GRANT_ROW, MAKE_UP_GRANT_ROW, RECEIPT_ROW, HISTORY_ROW, EMPTY_KEY_GRANT_ROW = range(7)
+# A keyed row is narrow (contact_id, kind, one_id and two longs whose meaning depends on the kind, see `_keyed_rows`):
+# 34M rows at 10M keys are shuffled, and each column more is bytes to compress, move and aggregate for every row.
+HIGH = 1 << 32  # the packed longs keep a value in their high 32 bits and another in the low ones
+LOW_MASK = HIGH - 1
+FLAG_BITS = 3  # a plan row's low bits: route << 3 | has_benefit << 2 | expects_receipt << 1 | in_window
 
 
 def _numbered(values: DataFrame, number: str) -> DataFrame:
@@ -106,6 +112,11 @@ def _numbered(values: DataFrame, number: str) -> DataFrame:
     instead of hashing them), and the numbers keep the strings' order, so the max of numbers is the max of strings."""
     distinct = values.distinct()
     return distinct.withColumn(number, F.row_number().over(Window.orderBy(*distinct.columns)))
+
+
+def _flag(condition: Column, bit: int) -> Column:
+    """`condition` (null counts as false, as in every use of the flags) as bit `bit` of a long."""
+    return F.when(condition, F.lit(1 << bit)).otherwise(F.lit(0)).cast("long")
 
 
 def _keyed_rows(
@@ -119,10 +130,16 @@ def _keyed_rows(
     lag_days: int,
     receipt_channels: tuple[str, ...],
 ) -> DataFrame:
-    """One narrow frame of every row that speaks about a key, `kind` saying which (the columns a kind does not
-    carry are null): plan rows (campaign and channel as their `route` number); a reference to the original key of
-    every make-up inside the window (it brings the original back into scope); grants; a make-up grant row on the
-    ORIGINAL key for every grant of a make-up order; receipts (vendor code as its `code_rank`); yesterday's history.
+    """One narrow frame of every row that speaks about a key: `contact_id`, `kind` and, by kind, `one_id`, `value`
+    and `extra` (null where a kind carries nothing):
+
+    - plan rows: one_id; value = planned_fen; extra = (business date as days since 1970 + 1, 0 when null) << 32 |
+      route << 3 | the flags has_benefit, expects_receipt, in_window (campaign and channel as their `route` number);
+    - a reference to the original key of every make-up inside the window (it brings the original back into scope);
+    - grants: value = amount_fen; a make-up grant row on the ORIGINAL key for every grant of a make-up order;
+    - receipts: value = failed << 32 | code_rank (null when `delivered` is null), extra = code_rank;
+    - yesterday's history: value and extra = first_seen_run_date and resolved_run_date as days since 1970.
+
     Grouping it once by key replaces a join per input."""
     first = run_date - timedelta(days=lag_days + 1)
     inside = (F.col("business_date") >= F.lit(first)) & (F.col("business_date") < F.lit(run_date))
@@ -130,17 +147,25 @@ def _keyed_rows(
     same_route = F.col("campaign_id").eqNullSafe(F.col("route_campaign_id")) & F.col("channel").eqNullSafe(
         F.col("route_channel")
     )
+    has_benefit = (F.col("benefit_id") != "") & (F.col("planned_fen") > 0)
+    plan_packed = (
+        F.coalesce(F.unix_date("business_date").cast("long") + 1, F.lit(0)) * HIGH
+        + F.coalesce(F.col("route").cast("long"), F.lit(0)) * (1 << FLAG_BITS)
+        + _flag(has_benefit, 2) + _flag(F.col("channel").isin(list(receipt_channels)), 1) + _flag(inside, 0)
+    )  # fmt: skip
+    nothing = F.lit(None).cast("long")
     plan_rows = plan.join(F.broadcast(routes), on=same_route, how="left").select(
-        "contact_id", F.lit(PLAN_ROW).alias("kind"), "business_date", "route", "one_id", "planned_fen",
-        ((F.col("benefit_id") != "") & (F.col("planned_fen") > 0)).alias("has_benefit"),
-        F.col("channel").isin(list(receipt_channels)).alias("expects_receipt"), inside.alias("in_window"),
+        "contact_id", F.lit(PLAN_ROW).alias("kind"), "one_id", F.col("planned_fen").alias("value"),
+        plan_packed.alias("extra"),
     )  # fmt: skip
     references = plan.where(inside & makes_up).select(
         F.col("replenishes").alias("contact_id"), F.lit(REFERENCE_ROW).alias("kind")
     )
     # every keyed grant, so that each key granted tonight has a row of totals to find its unplanned grants by
     grant_rows = grants.where(F.col("contact_id").isNotNull()).select(
-        "contact_id", F.lit(GRANT_ROW).alias("kind"), "amount_fen"
+        "contact_id",
+        F.when(F.col("contact_id") == "", EMPTY_KEY_GRANT_ROW).otherwise(GRANT_ROW).alias("kind"),
+        F.col("amount_fen").alias("value"),
     )
     # Make-up orders are a small share of the plan (at most the keys missing a grant): broadcast, so the grants are
     # not shuffled a second time to find the make-up ones.
@@ -154,45 +179,80 @@ def _keyed_rows(
     receipt_rows = (
         receipts.where(F.col("contact_id").isNotNull())
         .join(F.broadcast(codes), on="vendor_code", how="left")
-        .select("contact_id", F.lit(RECEIPT_ROW).alias("kind"), (~F.col("delivered")).cast("int").alias("failed"),
-                "code_rank")
+        .select("contact_id", F.lit(RECEIPT_ROW).alias("kind"),
+                ((~F.col("delivered")).cast("long") * HIGH + F.coalesce(F.col("code_rank").cast("long"), F.lit(0)))
+                .alias("value"),
+                F.col("code_rank").cast("long").alias("extra"))
     )  # fmt: skip
     history_rows = previous.where(F.col("contact_id").isNotNull()).select(
-        "contact_id", F.lit(HISTORY_ROW).alias("kind"), "first_seen_run_date", "resolved_run_date"
-    )
-    keyed = plan_rows
+        "contact_id", F.lit(HISTORY_ROW).alias("kind"), F.unix_date("first_seen_run_date").cast("long").alias("value"),
+        F.unix_date("resolved_run_date").cast("long").alias("extra"),
+    )  # fmt: skip
+    columns = {"one_id": nothing, "value": nothing, "extra": nothing}
+
+    def narrow(rows: DataFrame) -> DataFrame:
+        return rows.select("contact_id", "kind", *[(F.col(c) if c in rows.columns else v).alias(c)
+                                                   for c, v in columns.items()])  # fmt: skip
+
+    keyed = narrow(plan_rows)
     for rows in (references, grant_rows, make_up_grants, receipt_rows, history_rows):
-        keyed = keyed.unionByName(rows, allowMissingColumns=True)
+        keyed = keyed.unionByName(narrow(rows))
     return keyed
 
 
 def _key_totals(keyed: DataFrame) -> DataFrame:
     """One row per key: its plan row's columns (plan keys are unique: `contact_history`'s contact_id) and what the
-    other rows say about it. Fixed-width aggregates only, so Spark hashes the rows instead of sorting them."""
+    other rows say about it. Fixed-width aggregates only, so Spark hashes the rows instead of sorting them; as few
+    as the totals need, over the narrow rows of `_keyed_rows`, then decoded into named columns (10M rows, not 34M)."""
 
-    def is_kind(kind: int) -> Column:
-        return F.col("kind") == kind
+    def of_kind(kind: int, column: str) -> Column:
+        return F.when(F.col("kind") == kind, F.col(column))
 
-    counted_grant = is_kind(GRANT_ROW) & (F.col("contact_id") != "")  # a grant carrying no key answers no key
-    plan_columns = ("business_date", "route", "one_id", "planned_fen", "has_benefit", "expects_receipt", "in_window")
+    def carries(kind: int) -> Column:
+        """Whether a row of `kind` is among the key's rows."""
+        return F.col("kinds").bitwiseAND(F.lit(1 << kind)) != 0
+
     # Rows of one key rarely meet before the shuffle: partitioning by key first makes one aggregation after the
     # shuffle instead of a partial one before it that reduces nothing.
-    return (
+    totals = (
         keyed.repartition("contact_id")
         .groupBy("contact_id")
         .agg(
-            F.max(is_kind(PLAN_ROW)).alias("is_planned"),
-            *[F.max(column).alias(column) for column in plan_columns],  # only plan rows carry them
-            F.max(is_kind(REFERENCE_ROW)).alias("is_referenced"),
-            F.count(F.when(counted_grant, 1)).alias("grants"),
-            F.coalesce(F.sum(F.when(counted_grant, F.col("amount_fen"))), F.lit(0)).alias("granted_fen"),
-            F.max(is_kind(MAKE_UP_GRANT_ROW)).alias("make_up_granted"),
+            F.bit_or(F.expr("shiftleft(1, kind)")).alias("kinds"),
+            F.max("one_id").alias("one_id"),  # only plan rows carry them
+            F.max(of_kind(PLAN_ROW, "value")).alias("planned_fen"),
+            F.max(of_kind(PLAN_ROW, "extra")).alias("plan_packed"),
+            F.count(of_kind(GRANT_ROW, "kind")).alias("grants"),
+            F.coalesce(F.sum(of_kind(GRANT_ROW, "value")), F.lit(0)).alias("granted_fen"),
             # failed if any receipt reports a failure (with that code), delivered otherwise, null without receipts
-            F.max("failed").alias("failed"),
-            F.coalesce(F.max(F.when(F.col("failed") == 1, F.col("code_rank"))), F.max("code_rank")).alias("code_rank"),
-            F.max("first_seen_run_date").alias("seen_before"),
-            F.max("resolved_run_date").alias("resolved_before"),
+            F.max(of_kind(RECEIPT_ROW, "value")).alias("receipt_packed"),
+            F.max(of_kind(RECEIPT_ROW, "extra")).alias("any_code_rank"),
+            F.max(of_kind(HISTORY_ROW, "value")).alias("seen_days"),
+            F.max(of_kind(HISTORY_ROW, "extra")).alias("resolved_days"),
         )
+    )
+    packed, receipt = F.col("plan_packed"), F.col("receipt_packed")
+    days = F.shiftright(packed, 32)
+    failed = F.shiftright(receipt, 32).cast("int")
+    failed_code = F.when(failed == 1, F.nullif(receipt.bitwiseAND(F.lit(LOW_MASK)), F.lit(0)))
+    return totals.select(
+        "contact_id",
+        carries(PLAN_ROW).alias("is_planned"),
+        F.when(days > 0, F.date_from_unix_date((days - 1).cast("int"))).alias("business_date"),
+        F.shiftright(packed.bitwiseAND(F.lit(LOW_MASK)), FLAG_BITS).cast("int").alias("route"),
+        "one_id",
+        "planned_fen",
+        (packed.bitwiseAND(F.lit(4)) != 0).alias("has_benefit"),
+        (packed.bitwiseAND(F.lit(2)) != 0).alias("expects_receipt"),
+        (packed.bitwiseAND(F.lit(1)) != 0).alias("in_window"),
+        carries(REFERENCE_ROW).alias("is_referenced"),
+        "grants",
+        "granted_fen",
+        carries(MAKE_UP_GRANT_ROW).alias("make_up_granted"),
+        failed.alias("failed"),
+        F.coalesce(failed_code, F.col("any_code_rank")).cast("int").alias("code_rank"),
+        F.date_from_unix_date(F.col("seen_days").cast("int")).alias("seen_before"),
+        F.date_from_unix_date(F.col("resolved_days").cast("int")).alias("resolved_before"),
     )
 
 

@@ -11,8 +11,8 @@ a granted make-up, keys with two faults where the order of the classes decides),
 input schemas (`spark_jobs.reconcile.PLAN_SCHEMA`, `GRANTS_SCHEMA`, `RECEIPTS_SCHEMA`, `PREVIOUS_SCHEMA`).
 Generation uses numpy and pyarrow, not Spark, and is not timed. Then, over the same files:
 
-- Spark: `classify` + `summarise` as the reconcile stage runs them (items cached, each written as one Parquet file
-  with the run date in front).
+- Spark: `classify` + `summarise` as the reconcile stage runs them (items written as Parquet with the run date in
+  front, then read back for the summary, not cached).
 - ClickHouse: `CLASSIFY_SQL`, one query in the embedded engine (`nightshift.warehouse.get_client` in a scratch
   NIGHTSHIFT_HOME) that restates the job's rules (same classes in `CLASS_ORDER`, same scope, same history columns)
   and writes the items as Parquet, then `SUMMARY_SQL` over them.
@@ -399,7 +399,8 @@ class EnginesDisagree(AssertionError):
     """Spark and ClickHouse classified the same inputs differently."""
 
 
-# The job's rules (spark_jobs/reconcile.py, step 1) restated as one query: every CTE is one of the job's functions.
+# The job's rules (spark_jobs/reconcile.py, step 1) restated as one query, written as joins: the job computes the same
+# per-key totals in one keyed pass (`_keyed_rows`, `_key_totals`); each CTE names the totals it restates.
 # join_use_nulls: an unmatched LEFT JOIN gives NULL as in Spark (not 0 or ''), so "no receipt" stays distinguishable.
 # Plan keys are unique (contact_history's contact_id), so the job's union + dropDuplicates is one filter here.
 CLASSIFY_SQL = """
@@ -407,11 +408,11 @@ INSERT INTO FUNCTION file('{out}/items.parquet', Parquet)
 WITH
 plan AS (SELECT * FROM file('{lake}/plan/*.parquet', Parquet)),
 ledger AS (SELECT * FROM file('{lake}/grants/*.parquet', Parquet)),
-grant_totals AS (  -- _grant_totals
+grant_totals AS (  -- grants, granted_fen
     SELECT contact_id, count() AS grants, sum(amount_fen) AS granted_fen
     FROM ledger WHERE contact_id != '' GROUP BY contact_id
 ),
-receipt_status AS (  -- _receipt_status: failed if any receipt failed (with that code)
+receipt_status AS (  -- failed, code_rank: failed if any receipt failed (with that code)
     SELECT contact_id, max(toUInt8(NOT delivered)) AS failed,
            coalesce(max(if(NOT delivered, vendor_code, NULL)), max(vendor_code)) AS vendor_code
     FROM file('{lake}/receipts/*.parquet', Parquet) GROUP BY contact_id
@@ -420,12 +421,12 @@ recent AS (
     SELECT contact_id, replenishes FROM plan
     WHERE business_date >= toDate('{first}') AND business_date < toDate('{run}')
 ),
-scoped AS (  -- _in_scope: the window, and the originals of make-ups inside it
+scoped AS (  -- in_window, is_referenced: the window, and the originals of make-ups inside it
     SELECT * FROM plan
     WHERE (business_date >= toDate('{first}') AND business_date < toDate('{run}'))
        OR contact_id IN (SELECT replenishes FROM recent WHERE replenishes != '')
 ),
-make_up_status AS (  -- _make_up_status
+make_up_status AS (  -- make_up_granted
     SELECT p.replenishes AS contact_id, max(coalesce(t.grants, 0) > 0) AS make_up_granted
     FROM plan AS p LEFT JOIN grant_totals AS t ON t.contact_id = p.contact_id
     WHERE p.replenishes != '' GROUP BY p.replenishes
@@ -443,7 +444,7 @@ joined AS (
     LEFT JOIN receipt_status AS r ON r.contact_id = s.contact_id
     LEFT JOIN make_up_status AS m ON m.contact_id = s.contact_id
 ),
-classified AS (  -- planned_items: the first class that applies, in CLASS_ORDER
+classified AS (  -- _class: the first class that applies, in CLASS_ORDER
     SELECT business_date, campaign_id, channel, contact_id, one_id,
            multiIf(
                failed = 1, 'delivery_failed',
@@ -461,14 +462,14 @@ classified AS (  -- planned_items: the first class that applies, in CLASS_ORDER
     FROM joined
 ),
 history AS (SELECT * FROM file('{lake}/previous/*.parquet', Parquet)),
-with_history AS (  -- _with_history: earlier nights' dates are never overwritten
+with_history AS (  -- seen_before, resolved_before: earlier nights' dates are never overwritten
     SELECT i.business_date, i.campaign_id, i.channel, i.contact_id, i.one_id, i.class, i.planned_fen,
            i.granted_fen, i.grants, i.vendor_status, i.vendor_code,
            coalesce(p.first_seen_run_date, toDate('{run}')) AS first_seen_run_date,
            coalesce(p.resolved_run_date, if(i.class != 'pending', toDate('{run}'), NULL)) AS resolved_run_date
     FROM classified AS i LEFT JOIN history AS p ON p.contact_id = i.contact_id
 ),
-unplanned AS (  -- unplanned_items: reported tonight, answering no planned key (NULL keys answer none)
+unplanned AS (  -- _tonight: reported tonight, answering no planned key (NULL keys answer none)
     SELECT toDate(granted_at, 'UTC') AS business_date, campaign_id, '' AS channel, contact_id, one_id,
            'unplanned_grant' AS class, toInt64(0) AS planned_fen, toInt64(amount_fen) AS granted_fen,
            toInt64(1) AS grants, '' AS vendor_status, '' AS vendor_code,
@@ -529,8 +530,8 @@ def run_clickhouse(client, lake: Path, out: Path, run_date: date = BENCH_DATE) -
 
 
 def run_spark(spark, lake: Path, out: Path, run_date: date = BENCH_DATE) -> EngineRun:
-    """`classify` + `summarise` as the reconcile stage runs them: inputs read with the job's schemas, items cached,
-    items and summary each written as one Parquet file with the run date in front."""
+    """`classify` + `summarise` as the reconcile stage runs them: inputs read with the job's schemas, items written
+    as Parquet with the run date in front and read back (not cached) for the summary, written the same way."""
     from pyspark.sql import functions as F
 
     from spark_jobs.reconcile import GRANTS_SCHEMA, PLAN_SCHEMA, PREVIOUS_SCHEMA, RECEIPTS_SCHEMA, classify, summarise
@@ -542,14 +543,12 @@ def run_spark(spark, lake: Path, out: Path, run_date: date = BENCH_DATE) -> Engi
         frame.select(F.lit(run_date).alias("run_date"), "*").write.mode("overwrite").parquet(str(out / name))
 
     started = time.perf_counter()
-    items = classify(inputs["plan"], inputs["grants"], inputs["receipts"], inputs["previous"], run_date,
-                     LAG_DAYS).cache()  # fmt: skip
-    write(items, "items")
+    write(classify(inputs["plan"], inputs["grants"], inputs["receipts"], inputs["previous"], run_date, LAG_DAYS),
+          "items")  # fmt: skip
     classify_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    write(summarise(items), "summary")
+    write(summarise(spark.read.parquet(str(out / "items")).drop("run_date")), "summary")
     summary_seconds = time.perf_counter() - started
-    items.unpersist()
     return EngineRun(classify_seconds, summary_seconds, summary_per_class(out / "summary"))
 
 

@@ -10,6 +10,9 @@ from pathlib import Path
 from nightshift.errors import ConfigurationError
 from nightshift.settings import Settings, get_settings
 
+INITIAL_SHUFFLE_PARTITIONS = 64
+ADVISORY_PARTITION_SIZE = "16m"
+
 
 def _ensure_java_home() -> None:
     """Spark 4 needs Java 17; find it when JAVA_HOME is not set (Debian installs it under /usr/lib/jvm)."""
@@ -47,6 +50,17 @@ def get_spark(app_name: str = "nightshift", settings: Settings | None = None):
         .config("spark.local.dir", str(scratch / "tmp"))
         .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={scratch}")
         .config("spark.sql.adaptive.enabled", "true")
+        # Shuffle into many small partitions and let AQE merge them up to a modest size: a shuffle's compressed bytes
+        # understate the rows a task must hold (the reconcile bench's 10M keys make 435 MB compressed, 34M rows), and
+        # a hash aggregation that outgrows a 2g driver's memory spills and falls back to sorting (measured 4 GB spilled
+        # with 4 partitions). Small shuffles still end up in one or a few partitions.
+        .config(
+            "spark.sql.adaptive.coalescePartitions.initialPartitionNum",
+            str(max(settings.spark_shuffle_partitions, INITIAL_SHUFFLE_PARTITIONS)),
+        )
+        .config("spark.sql.adaptive.advisoryPartitionSizeInBytes", ADVISORY_PARTITION_SIZE)
+        # ... also for cached frames (the reconcile items): without it a cached small frame keeps all 64 partitions
+        .config("spark.sql.optimizer.canChangeCachedPlanOutputPartitioning", "true")
         # Progress bars garble task logs and CLI output; stage timings are reported by Nightshift itself.
         .config("spark.ui.showConsoleProgress", "false")
     )

@@ -96,115 +96,225 @@ def _grant_totals(grants: DataFrame) -> DataFrame:
     )
 
 
-def _receipt_status(receipts: DataFrame) -> DataFrame:
-    """Per key: failed if any receipt reports a failure (with that code), delivered otherwise."""
-    failed = ~F.col("delivered")
-    return receipts.groupBy("contact_id").agg(
-        F.max(failed.cast("int")).alias("failed"),
-        F.coalesce(F.max(F.when(failed, F.col("vendor_code"))), F.max("vendor_code")).alias("vendor_code"),
-    )
+# The one keyed pass of `classify`: every input row that speaks about a key, tagged by what it carries. A grant whose
+# key is '' answers no key (it is not counted) but still gets a row, so that tonight's such grants find their totals.
+PLAN_ROW, REFERENCE_ROW, GRANT_ROW, MAKE_UP_GRANT_ROW, RECEIPT_ROW, HISTORY_ROW, EMPTY_KEY_GRANT_ROW = range(7)
+# A keyed row is narrow (contact_id, kind, one_id and two longs whose meaning depends on the kind, see `_keyed_rows`):
+# 34M rows at 10M keys are shuffled, and each column more is bytes to compress, move and aggregate for every row.
+HIGH = 1 << 32  # the packed longs keep a value in their high 32 bits and another in the low ones
+LOW_MASK = HIGH - 1
+FLAG_BITS = 3  # a plan row's low bits: route << 3 | has_benefit << 2 | expects_receipt << 1 | in_window
 
 
-def _in_scope(plan: DataFrame, run_date: date, lag_days: int) -> DataFrame:
-    """Plan keys still reconciled tonight: business date inside the window, and originals of make-ups inside it."""
+def _numbered(values: DataFrame, number: str) -> DataFrame:
+    """The distinct rows of `values` (a few short columns of few values, like campaign and channel), numbered from 1
+    in their sort order: the keyed pass aggregates numbers, never strings (a string would make Spark sort all rows
+    instead of hashing them), and the numbers keep the strings' order, so the max of numbers is the max of strings."""
+    distinct = values.distinct()
+    return distinct.withColumn(number, F.row_number().over(Window.orderBy(*distinct.columns)))
+
+
+def _flag(condition: Column, bit: int) -> Column:
+    """`condition` (null counts as false, as in every use of the flags) as bit `bit` of a long."""
+    return F.when(condition, F.lit(1 << bit)).otherwise(F.lit(0)).cast("long")
+
+
+def _keyed_rows(
+    plan: DataFrame,
+    grants: DataFrame,
+    receipts: DataFrame,
+    previous: DataFrame,
+    routes: DataFrame,
+    codes: DataFrame,
+    run_date: date,
+    lag_days: int,
+    receipt_channels: tuple[str, ...],
+) -> DataFrame:
+    """One narrow frame of every row that speaks about a key: `contact_id`, `kind` and, by kind, `one_id`, `value`
+    and `extra` (null where a kind carries nothing):
+
+    - plan rows: one_id; value = planned_fen; extra = (business date as days since 1970 + 1, 0 when null) << 32 |
+      route << 3 | the flags has_benefit, expects_receipt, in_window (campaign and channel as their `route` number);
+    - a reference to the original key of every make-up inside the window (it brings the original back into scope);
+    - grants: value = amount_fen; a make-up grant row on the ORIGINAL key for every grant of a make-up order;
+    - receipts: value = failed << 32 | code_rank (null when `delivered` is null), extra = code_rank;
+    - yesterday's history: value and extra = first_seen_run_date and resolved_run_date as days since 1970.
+
+    Grouping it once by key replaces a join per input."""
     first = run_date - timedelta(days=lag_days + 1)
-    window = (F.col("business_date") >= F.lit(first)) & (F.col("business_date") < F.lit(run_date))
-    recent = plan.where(window)
-    originals = (
-        recent.where(F.col("replenishes") != "")
-        .select(F.col("replenishes").alias("contact_id"))
-        .join(plan, on="contact_id", how="inner")
+    inside = (F.col("business_date") >= F.lit(first)) & (F.col("business_date") < F.lit(run_date))
+    makes_up = F.col("replenishes") != ""
+    same_route = F.col("campaign_id").eqNullSafe(F.col("route_campaign_id")) & F.col("channel").eqNullSafe(
+        F.col("route_channel")
     )
-    return recent.unionByName(originals).dropDuplicates(["contact_id"])
-
-
-def _make_up_status(plan: DataFrame, grant_totals: DataFrame) -> DataFrame:
-    """Original key -> whether its make-up order has been granted."""
-    return (
-        plan.where(F.col("replenishes") != "")
-        .join(grant_totals, on="contact_id", how="left")
-        .groupBy(F.col("replenishes").alias("contact_id"))
-        .agg(F.max(F.coalesce(F.col("grants"), F.lit(0)) > 0).alias("make_up_granted"))
-    )
-
-
-def _class(run_date: date, lag_days: int, receipt_channels: tuple[str, ...]) -> Column:
     has_benefit = (F.col("benefit_id") != "") & (F.col("planned_fen") > 0)
+    plan_packed = (
+        F.coalesce(F.unix_date("business_date").cast("long") + 1, F.lit(0)) * HIGH
+        + F.coalesce(F.col("route").cast("long"), F.lit(0)) * (1 << FLAG_BITS)
+        + _flag(has_benefit, 2) + _flag(F.col("channel").isin(list(receipt_channels)), 1) + _flag(inside, 0)
+    )  # fmt: skip
+    nothing = F.lit(None).cast("long")
+    plan_rows = plan.join(F.broadcast(routes), on=same_route, how="left").select(
+        "contact_id", F.lit(PLAN_ROW).alias("kind"), "one_id", F.col("planned_fen").alias("value"),
+        plan_packed.alias("extra"),
+    )  # fmt: skip
+    references = plan.where(inside & makes_up).select(
+        F.col("replenishes").alias("contact_id"), F.lit(REFERENCE_ROW).alias("kind")
+    )
+    # every keyed grant, so that each key granted tonight has a row of totals to find its unplanned grants by
+    grant_rows = grants.where(F.col("contact_id").isNotNull()).select(
+        "contact_id",
+        F.when(F.col("contact_id") == "", EMPTY_KEY_GRANT_ROW).otherwise(GRANT_ROW).alias("kind"),
+        F.col("amount_fen").alias("value"),
+    )
+    # Make-up orders are a small share of the plan (at most the keys missing a grant): broadcast, so the grants are
+    # not shuffled a second time to find the make-up ones.
+    make_ups = F.broadcast(plan.where(makes_up).select("contact_id", "replenishes"))
+    make_up_grants = (
+        grants.where(F.col("contact_id") != "")
+        .select("contact_id")
+        .join(make_ups, on="contact_id", how="inner")
+        .select(F.col("replenishes").alias("contact_id"), F.lit(MAKE_UP_GRANT_ROW).alias("kind"))
+    )
+    receipt_rows = (
+        receipts.where(F.col("contact_id").isNotNull())
+        .join(F.broadcast(codes), on="vendor_code", how="left")
+        .select("contact_id", F.lit(RECEIPT_ROW).alias("kind"),
+                ((~F.col("delivered")).cast("long") * HIGH + F.coalesce(F.col("code_rank").cast("long"), F.lit(0)))
+                .alias("value"),
+                F.col("code_rank").cast("long").alias("extra"))
+    )  # fmt: skip
+    history_rows = previous.where(F.col("contact_id").isNotNull()).select(
+        "contact_id", F.lit(HISTORY_ROW).alias("kind"), F.unix_date("first_seen_run_date").cast("long").alias("value"),
+        F.unix_date("resolved_run_date").cast("long").alias("extra"),
+    )  # fmt: skip
+    columns = {"one_id": nothing, "value": nothing, "extra": nothing}
+
+    def narrow(rows: DataFrame) -> DataFrame:
+        return rows.select("contact_id", "kind", *[(F.col(c) if c in rows.columns else v).alias(c)
+                                                   for c, v in columns.items()])  # fmt: skip
+
+    keyed = narrow(plan_rows)
+    for rows in (references, grant_rows, make_up_grants, receipt_rows, history_rows):
+        keyed = keyed.unionByName(narrow(rows))
+    return keyed
+
+
+def _key_totals(keyed: DataFrame) -> DataFrame:
+    """One row per key: its plan row's columns (plan keys are unique: `contact_history`'s contact_id) and what the
+    other rows say about it. Fixed-width aggregates only, so Spark hashes the rows instead of sorting them; as few
+    as the totals need, over the narrow rows of `_keyed_rows`, then decoded into named columns (10M rows, not 34M)."""
+
+    def of_kind(kind: int, column: str) -> Column:
+        return F.when(F.col("kind") == kind, F.col(column))
+
+    def carries(kind: int) -> Column:
+        """Whether a row of `kind` is among the key's rows."""
+        return F.col("kinds").bitwiseAND(F.lit(1 << kind)) != 0
+
+    # Rows of one key rarely meet before the shuffle: partitioning by key first makes one aggregation after the
+    # shuffle instead of a partial one before it that reduces nothing.
+    totals = (
+        keyed.repartition("contact_id")
+        .groupBy("contact_id")
+        .agg(
+            F.bit_or(F.expr("shiftleft(1, kind)")).alias("kinds"),
+            F.max("one_id").alias("one_id"),  # only plan rows carry them
+            F.max(of_kind(PLAN_ROW, "value")).alias("planned_fen"),
+            F.max(of_kind(PLAN_ROW, "extra")).alias("plan_packed"),
+            F.count(of_kind(GRANT_ROW, "kind")).alias("grants"),
+            F.coalesce(F.sum(of_kind(GRANT_ROW, "value")), F.lit(0)).alias("granted_fen"),
+            # failed if any receipt reports a failure (with that code), delivered otherwise, null without receipts
+            F.max(of_kind(RECEIPT_ROW, "value")).alias("receipt_packed"),
+            F.max(of_kind(RECEIPT_ROW, "extra")).alias("any_code_rank"),
+            F.max(of_kind(HISTORY_ROW, "value")).alias("seen_days"),
+            F.max(of_kind(HISTORY_ROW, "extra")).alias("resolved_days"),
+        )
+    )
+    packed, receipt = F.col("plan_packed"), F.col("receipt_packed")
+    days = F.shiftright(packed, 32)
+    failed = F.shiftright(receipt, 32).cast("int")
+    failed_code = F.when(failed == 1, F.nullif(receipt.bitwiseAND(F.lit(LOW_MASK)), F.lit(0)))
+    return totals.select(
+        "contact_id",
+        carries(PLAN_ROW).alias("is_planned"),
+        F.when(days > 0, F.date_from_unix_date((days - 1).cast("int"))).alias("business_date"),
+        F.shiftright(packed.bitwiseAND(F.lit(LOW_MASK)), FLAG_BITS).cast("int").alias("route"),
+        "one_id",
+        "planned_fen",
+        (packed.bitwiseAND(F.lit(4)) != 0).alias("has_benefit"),
+        (packed.bitwiseAND(F.lit(2)) != 0).alias("expects_receipt"),
+        (packed.bitwiseAND(F.lit(1)) != 0).alias("in_window"),
+        carries(REFERENCE_ROW).alias("is_referenced"),
+        "grants",
+        "granted_fen",
+        carries(MAKE_UP_GRANT_ROW).alias("make_up_granted"),
+        failed.alias("failed"),
+        F.coalesce(failed_code, F.col("any_code_rank")).cast("int").alias("code_rank"),
+        F.date_from_unix_date(F.col("seen_days").cast("int")).alias("seen_before"),
+        F.date_from_unix_date(F.col("resolved_days").cast("int")).alias("resolved_before"),
+    )
+
+
+def _class(run_date: date, lag_days: int) -> Column:
+    """A planned key's class from its totals: the first of CLASS_ORDER that applies."""
+    has_benefit = F.col("has_benefit")
     inside_window = F.datediff(F.lit(run_date), F.col("business_date")) <= lag_days
-    expects_receipt = F.col("channel").isin(list(receipt_channels))
     no_grant = F.col("grants") == 0
     return (
         F.when(F.col("failed") == 1, F.lit(DELIVERY_FAILED))
         .when(F.col("grants") > 1, F.lit(DUPLICATE_GRANT))
         .when(has_benefit & (F.col("grants") == 1) & (F.col("granted_fen") != F.col("planned_fen")), AMOUNT_MISMATCH)
-        .when(has_benefit & no_grant & F.coalesce(F.col("make_up_granted"), F.lit(False)), F.lit(REPLENISHED))
+        .when(has_benefit & no_grant & F.col("make_up_granted"), F.lit(REPLENISHED))
         .when(has_benefit & no_grant & ~inside_window, F.lit(MISSING_GRANT))
         .when(has_benefit & no_grant, F.lit(PENDING))
-        .when(expects_receipt & F.col("failed").isNull() & inside_window, F.lit(PENDING))
-        .when(expects_receipt & F.col("failed").isNull(), F.lit(MISSING_RECEIPT))
+        .when(F.col("expects_receipt") & F.col("failed").isNull() & inside_window, F.lit(PENDING))
+        .when(F.col("expects_receipt") & F.col("failed").isNull(), F.lit(MISSING_RECEIPT))
         .otherwise(F.lit(OK))
     )
 
 
-def _with_history(items: DataFrame, previous: DataFrame, run_date: date) -> DataFrame:
-    is_final = F.col("class") != PENDING
-    return (
-        items.join(previous, on="contact_id", how="left")
-        .withColumn("first_seen_run_date", F.coalesce(F.col("first_seen_run_date"), F.lit(run_date)))
-        .withColumn(
-            "resolved_run_date",
-            F.coalesce(F.col("resolved_run_date"), F.when(is_final, F.lit(run_date)).cast("date")),
-        )
-    )
+def _item(run_date: date, lag_days: int) -> list[Column]:
+    """ITEM_COLUMNS of a planned key (its totals, route and vendor code decoded) or of an unplanned grant (a
+    `tonight_*` grant joined to its key's totals, or without a key). One projection for both: two would compute the
+    keyed pass twice."""
+    unplanned = F.col("is_tonight").isNotNull()
+    klass = _class(run_date, lag_days)
+    run = F.lit(run_date)
+
+    def either(for_plan: Column, for_unplanned: Column) -> Column:
+        return F.when(unplanned, for_unplanned).otherwise(for_plan)
+
+    vendor_status = F.when(F.col("failed") == 1, "failed").when(F.col("failed") == 0, "delivered").otherwise("")
+    return [
+        either(F.col("business_date"), F.col("tonight_business_date")).alias("business_date"),
+        either(F.col("route_campaign_id"), F.col("tonight_campaign_id")).alias("campaign_id"),
+        either(F.col("route_channel"), F.lit("")).alias("channel"),
+        "contact_id",
+        either(F.col("one_id"), F.col("tonight_one_id")).alias("one_id"),
+        either(klass, F.lit(UNPLANNED_GRANT)).alias("class"),
+        either(F.col("planned_fen"), F.lit(0)).cast("long").alias("planned_fen"),
+        either(F.col("granted_fen"), F.col("tonight_amount_fen")).cast("long").alias("granted_fen"),
+        either(F.col("grants"), F.lit(1)).cast("long").alias("grants"),
+        either(vendor_status, F.lit("")).alias("vendor_status"),
+        either(F.coalesce(F.col("vendor_code"), F.lit("")), F.lit("")).alias("vendor_code"),
+        # earlier nights' dates are kept, never overwritten
+        either(F.coalesce(F.col("seen_before"), run), run).alias("first_seen_run_date"),
+        either(F.coalesce(F.col("resolved_before"), F.when(klass != PENDING, run).cast("date")), run).alias(
+            "resolved_run_date"
+        ),
+    ]
 
 
-def planned_items(
-    plan: DataFrame,
-    grants: DataFrame,
-    receipts: DataFrame,
-    run_date: date,
-    lag_days: int = DEFAULT_LAG_DAYS,
-    receipt_channels: tuple[str, ...] = CHANNELS_WITH_RECEIPTS,
-) -> DataFrame:
-    """One row per planned key in scope with its class (history columns not yet added); keeps `source`."""
-    totals = _grant_totals(grants)
-    status = _receipt_status(receipts)
-    return (
-        _in_scope(plan, run_date, lag_days)
-        .join(totals, on="contact_id", how="left")
-        .join(status, on="contact_id", how="left")
-        .join(_make_up_status(plan, totals), on="contact_id", how="left")
-        .fillna(0, subset=["grants", "granted_fen"])
-        .withColumn("class", _class(run_date, lag_days, receipt_channels))
-        .withColumn(
-            "vendor_status",
-            F.when(F.col("failed") == 1, "failed").when(F.col("failed") == 0, "delivered").otherwise(""),
-        )
-        .withColumn("vendor_code", F.coalesce(F.col("vendor_code"), F.lit("")))
-    )
-
-
-def unplanned_items(plan: DataFrame, grants: DataFrame, run_date: date) -> DataFrame:
-    """Grants that arrived tonight and answer no planned key (no key, or a key we never handed out)."""
-    known = plan.select("contact_id")
-    return (
-        grants.where(F.col("reported_date") == F.lit(run_date))
-        .join(known, on="contact_id", how="left_anti")
-        .select(
-            F.to_date("granted_at").alias("business_date"),
-            "campaign_id",
-            F.lit("").alias("channel"),
-            "contact_id",
-            "one_id",
-            F.lit(UNPLANNED_GRANT).alias("class"),
-            F.lit(0).cast("long").alias("planned_fen"),
-            F.col("amount_fen").alias("granted_fen"),
-            F.lit(1).cast("long").alias("grants"),
-            F.lit("").alias("vendor_status"),
-            F.lit("").alias("vendor_code"),
-            F.lit(run_date).alias("first_seen_run_date"),
-            F.lit(run_date).alias("resolved_run_date"),
-        )
+def _tonight(grants: DataFrame, run_date: date) -> DataFrame:
+    """Grants reported tonight, as the columns of an unplanned item (`tonight_*`)."""
+    return grants.where(F.col("reported_date") == F.lit(run_date)).select(
+        F.col("contact_id").alias("tonight_contact_id"),
+        F.to_date("granted_at").alias("tonight_business_date"),
+        F.col("campaign_id").alias("tonight_campaign_id"),
+        F.col("one_id").alias("tonight_one_id"),
+        F.col("amount_fen").alias("tonight_amount_fen"),
+        F.lit(True).alias("is_tonight"),
     )
 
 
@@ -217,12 +327,31 @@ def classify(
     lag_days: int = DEFAULT_LAG_DAYS,
     receipt_channels: tuple[str, ...] = CHANNELS_WITH_RECEIPTS,
 ) -> DataFrame:
-    """`audience.reconciliation_items` rows of the run date (see the module docstring, step 1)."""
-    planned = _with_history(planned_items(plan, grants, receipts, run_date, lag_days, receipt_channels), previous,
-                            run_date)  # fmt: skip
-    columns = [F.col(c).cast("long").alias(c) if c in ("planned_fen", "granted_fen", "grants") else c
-               for c in ITEM_COLUMNS]  # fmt: skip
-    return planned.select(*columns).unionByName(unplanned_items(plan, grants, run_date).select(*columns))
+    """`audience.reconciliation_items` rows of the run date (see the module docstring, step 1).
+
+    One keyed pass (one shuffle of the inputs, one hash aggregation): every key gets its totals, then the planned
+    keys in scope (business date inside the window, or the original of a make-up inside it) become planned items,
+    and tonight's grants are joined to the totals of their key (already partitioned by key: only tonight's grants
+    move) so that those on a key nobody planned become unplanned items, one per grant. Grants without a key (null)
+    answer no key."""
+    routes = _numbered(
+        plan.select(F.col("campaign_id").alias("route_campaign_id"), F.col("channel").alias("route_channel")), "route"
+    )
+    codes = _numbered(receipts.where(F.col("vendor_code").isNotNull()).select("vendor_code"), "code_rank")
+    totals = _key_totals(
+        _keyed_rows(plan, grants, receipts, previous, routes, codes, run_date, lag_days, receipt_channels)
+    )
+    tonight = _tonight(grants, run_date)
+    answers_no_plan = (F.col("contact_id") == F.col("tonight_contact_id")) & ~F.col("is_planned")
+    in_scope = F.col("is_planned") & (F.col("in_window") | F.col("is_referenced"))
+    joined = (
+        totals.join(tonight.hint("shuffle_hash"), on=answers_no_plan, how="left")
+        .where(F.col("is_tonight").isNotNull() | in_scope)
+        .join(F.broadcast(routes), on="route", how="left")
+        .join(F.broadcast(codes), on="code_rank", how="left")
+    )
+    keyless = tonight.where(F.col("tonight_contact_id").isNull()).withColumn("contact_id", F.col("tonight_contact_id"))
+    return joined.unionByName(keyless, allowMissingColumns=True).select(*_item(run_date, lag_days))
 
 
 def summarise(items: DataFrame) -> DataFrame:

@@ -120,6 +120,22 @@ def test_keys_move_from_pending_to_their_final_class_and_keep_their_history(fram
     assert "ops-1" not in rows  # an unplanned grant is reported on the night it arrives, once
 
 
+def test_every_unplanned_grant_of_tonight_is_one_item_even_on_the_same_key(frames):
+    """The keyed pass aggregates per key; unplanned grants must still come out one per grant (the same unknown key
+    granted twice, and grants carrying a null key), and a planned key granted twice stays one duplicate item."""
+    grants = GRANTS + [grant("g40", "ops-2", amount=100), grant("g41", "ops-2", amount=200, campaign="other")]
+    grants += [grant("g42", None, amount=300), grant("g43", "ops-3", reported=D)]  # ops-3: an earlier night's
+    items = classify(frames(PLAN, PLAN_SCHEMA), frames(grants, GRANTS_SCHEMA), frames(RECEIPTS, RECEIPTS_SCHEMA),
+                     frames([], PREVIOUS_SCHEMA), ANSWERED)  # fmt: skip
+    unplanned = sorted(
+        (row.contact_id or "", row.campaign_id, row.granted_fen, row.grants)
+        for row in items.where("class = 'unplanned_grant'").collect()
+    )
+    assert unplanned == [("", "camp", 300, 1), ("", "camp", 500, 1), ("ops-1", "camp", 500, 1),
+                         ("ops-2", "camp", 100, 1), ("ops-2", "other", 200, 1)]  # fmt: skip
+    assert [row.grants for row in items.where("contact_id = 'dup'").collect()] == [2]
+
+
 def test_outside_the_window_keys_are_no_longer_reconciled(frames):
     items = classify(frames(PLAN, PLAN_SCHEMA), frames(GRANTS, GRANTS_SCHEMA), frames(RECEIPTS, RECEIPTS_SCHEMA),
                      frames([], PREVIOUS_SCHEMA), D + timedelta(days=6))  # fmt: skip

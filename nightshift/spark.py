@@ -59,7 +59,7 @@ def get_spark(app_name: str = "nightshift", settings: Settings | None = None):
             str(max(settings.spark_shuffle_partitions, INITIAL_SHUFFLE_PARTITIONS)),
         )
         .config("spark.sql.adaptive.advisoryPartitionSizeInBytes", ADVISORY_PARTITION_SIZE)
-        # ... also for cached frames (the reconcile items): without it a cached small frame keeps all 64 partitions
+        # ... also for cached frames (the audience and segment jobs cache some): else a small one keeps 64 partitions
         .config("spark.sql.optimizer.canChangeCachedPlanOutputPartitioning", "true")
         # Progress bars garble task logs and CLI output; stage timings are reported by Nightshift itself.
         .config("spark.ui.showConsoleProgress", "false")

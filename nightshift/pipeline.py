@@ -33,6 +33,7 @@ STAGES: tuple[str, ...] = (
     "audiences",
     "reconcile",
     "export",
+    "deliver",
     "report",
 )
 
@@ -40,7 +41,7 @@ STAGES: tuple[str, ...] = (
 def stage_runners() -> dict[str, StageRunner]:
     """Each stage's `run`, in pipeline order. Imported here rather than at the top of the module: the stage
     modules bring pyarrow, sqlglot and pydantic models, which Airflow must not load when it parses the DAG."""
-    from nightshift.stages import audiences, build, export, identity, ingest, reconcile, report, segments
+    from nightshift.stages import audiences, build, deliver, export, identity, ingest, reconcile, report, segments
 
     return {
         "ingest": ingest.run,
@@ -50,6 +51,7 @@ def stage_runners() -> dict[str, StageRunner]:
         "audiences": audiences.run,
         "reconcile": reconcile.run,
         "export": export.run,
+        "deliver": deliver.run,
         "report": report.run,
     }
 

@@ -33,6 +33,18 @@ Delivery of the nightly report (`nightshift.reporting.delivery`), off unless set
   `<base>/<date>/index.html`, or to the local file when empty. NIGHTSHIFT_REPORT_DELIVERY_TIMEOUT: seconds per
   attempt (default 10).
 
+Delivery through the channels' APIs (the `deliver` stage, `nightshift.deliveries.api`), off unless set:
+
+- NIGHTSHIFT_DELIVERY_ENDPOINTS: JSON `{channel: base URL}` for `sms` (Aliyun), `app_push` (JPush),
+  `wechat_oa_template` (WeChat) and `wecom` (e.g. `{"sms": "https://dysmsapi.aliyuncs.com"}`); empty: the stage
+  sends nothing and says so. NIGHTSHIFT_DELIVERY_RATE_LIMITS: JSON `{channel: requests per second}` over the
+  defaults (sms 50, app_push 20, wechat_oa_template 100, wecom 100). NIGHTSHIFT_DELIVERY_TIMEOUT: seconds per
+  call (default 10); NIGHTSHIFT_DELIVERY_MAX_ATTEMPTS: tries per call on retryable errors (default 6), with
+  exponential backoff from NIGHTSHIFT_DELIVERY_BACKOFF_SECONDS (default 0.5).
+- The vendors' secrets are NOT settings: they come only from the environment (ALIYUN_ACCESS_KEY_ID/_SECRET,
+  JPUSH_APP_KEY/_MASTER_SECRET, WECHAT_APP_ID/_SECRET, WECOM_CORP_ID/_SECRET), read when a delivery starts and
+  never logged or stored.
+
 Read by the DAG file at parse time (not a runtime setting): NIGHTSHIFT_RETRY_DELAY_SECONDS (default 300), the
 delay between task retries; `airflow dags test` runs started by Nightshift set it to 1.
 
@@ -149,6 +161,11 @@ class Settings(BaseSettings):
     report_webhook_kind: Literal["wecom", "dingtalk"] = "wecom"
     report_url_base: str = ""
     report_delivery_timeout: float = Field(default=10.0, gt=0)
+    delivery_endpoints: str = ""
+    delivery_rate_limits: str = ""
+    delivery_timeout: float = Field(default=10.0, gt=0)
+    delivery_max_attempts: int = Field(default=6, ge=1)
+    delivery_backoff_seconds: float = Field(default=0.5, ge=0)
 
     @field_validator("home", mode="after")
     @classmethod
@@ -200,6 +217,7 @@ class Settings(BaseSettings):
             "NIGHTSHIFT_SPARK_UI": str(self.spark_ui).lower(),
             "NIGHTSHIFT_WAREHOUSE_LOCK_TIMEOUT": f"{self.warehouse_lock_timeout:g}s",
             "NIGHTSHIFT_REPORT_EMAIL_TO": self.report_email_to or "(no e-mail)",
+            "NIGHTSHIFT_DELIVERY_ENDPOINTS": self.delivery_endpoints or "(no API delivery)",
             "NIGHTSHIFT_REPORT_WEBHOOK_URL": (
                 f"{self.report_webhook_kind} robot" if self.report_webhook_url else "(none)"
             ),

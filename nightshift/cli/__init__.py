@@ -6,6 +6,7 @@
 | `data.py`     | `generate`, `respond`, `ingest`, `load-cdnow` |
 | `airflow.py`  | `airflow-init`, `airflow-standalone` |
 | `demo.py`     | `demo` |
+| `deliver.py`  | `deliver` |
 | `profile.py`  | `profile` |
 | `segment.py`  | `segment validate | preview | diff | explain | show` |
 | `campaign.py` | `campaign validate | preview | measure | resume` |
@@ -22,7 +23,7 @@ import sys
 
 import typer
 
-from nightshift.cli import airflow, data, demo, pipeline, profile
+from nightshift.cli import airflow, data, deliver, demo, pipeline, profile
 from nightshift.cli.campaign import campaign_app
 from nightshift.cli.common import err_console
 from nightshift.cli.reconcile import reconcile_app
@@ -48,6 +49,7 @@ app.command("load-cdnow")(data.load_cdnow)
 app.command("airflow-init")(airflow.airflow_init)
 app.command("airflow-standalone")(airflow.airflow_standalone)
 app.command()(demo.demo)
+app.command()(deliver.deliver)
 app.command()(profile.profile)
 app.add_typer(segment_app, name="segment")
 app.add_typer(campaign_app, name="campaign")

@@ -443,6 +443,27 @@ ENGINE = MergeTree
 PARTITION BY run_date
 ORDER BY (run_date, contact_id)
 """
+# What happened to each record the deliver stage sent through a channel's API, APPENDED as it goes and never reset:
+# a row `sending` before each call, then `retrying` (a retryable error; another attempt follows), `gave_up` (retries
+# ran out), `accepted` or `failed` (refused for good, with the vendor's code). A contact's latest row is its state;
+# a rerun skips contacts whose latest row is accepted or failed and resends the rest with the same idempotency key.
+DELIVERY_RESULTS_DDL = """
+CREATE TABLE IF NOT EXISTS audience.delivery_results
+(
+    run_date          Date,
+    campaign_id       LowCardinality(String),
+    channel           LowCardinality(String),
+    contact_id        String,
+    attempt           UInt16,
+    status            LowCardinality(String),
+    vendor_code       String,
+    vendor_message_id String,
+    sent_at           DateTime64(6, 'UTC')
+)
+ENGINE = MergeTree
+PARTITION BY run_date
+ORDER BY (run_date, channel, campaign_id, contact_id, sent_at)
+"""
 # One row per (campaign, person) left out on the run date: the first step's reason, the arm the person's draw
 # puts them in (variant) and the first channel still open to them when they left ('' when none). Rows written
 # before variant and channel existed keep '' in both (nightshift/audiences/contacts.py adds the columns).
@@ -635,6 +656,7 @@ TABLES: dict[str, str] = {
     "audience.campaign_audience": CAMPAIGN_AUDIENCE_DDL,
     "audience.contact_history": CONTACT_HISTORY_DDL,
     "audience.exclusions": EXCLUSIONS_DDL,
+    "audience.delivery_results": DELIVERY_RESULTS_DDL,
     "audience.quality_gate": QUALITY_GATE_DDL,
     "audience.reconciliation_items": RECONCILIATION_ITEMS_DDL,
     "audience.reconciliation": RECONCILIATION_DDL,

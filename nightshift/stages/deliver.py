@@ -1,0 +1,219 @@
+"""Deliver stage: the night's sealed channel payloads sent through each channel's API, every record's outcome
+appended to `audience.delivery_results` as it goes.
+
+1. Endpoints and rate limits come from settings (NIGHTSHIFT_DELIVERY_ENDPOINTS / _RATE_LIMITS); with no endpoints
+   the stage sends nothing and says so. Secrets come from environment variables only (`deliveries.api`).
+2. Only sealed deliveries are read: `<exports>/<date>/<campaign>/<channel>/` with `_SUCCESS` and every part
+   matching its manifest (`manifest.verify`); an unsealed folder is skipped and named in the summary.
+3. Each contact's latest row decides what is left: `accepted` or `failed` (refused for good) is never sent again;
+   `sending` (a crash mid-call), `retrying` and `gave_up` are sent again with the same idempotency key, so a
+   vendor that already took the message answers with the first result instead of sending twice.
+4. Per call: a `sending` row per contact before it, then `retrying` / `accepted` / `failed` / `gave_up` after it
+   (`deliveries.api.Sender`: token bucket per channel and vendor, exponential backoff on retryable errors only).
+
+Unlike every other stage this one never resets its partition: the table is the record of calls made to the
+outside world, and a rerun continues it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from nightshift.deliveries.api import (
+    CLIENTS,
+    DEFAULT_RATE_LIMITS,
+    FAILED,
+    FINAL,
+    Batch,
+    ChannelClient,
+    Sender,
+)
+from nightshift.deliveries.manifest import part_files, verify
+from nightshift.errors import ConfigurationError
+from nightshift.stages.context import StageContext, StageResult
+from nightshift.warehouse.schema import ensure_tables
+
+TABLE = "audience.delivery_results"
+COLUMNS = ["run_date", "campaign_id", "channel", "contact_id", "attempt", "status", "vendor_code",
+           "vendor_message_id", "sent_at"]  # fmt: skip
+LATEST_SQL = """
+SELECT campaign_id, contact_id, argMax(status, (sent_at, attempt)) AS status, max(attempt) AS attempts
+FROM audience.delivery_results
+WHERE run_date = {d:Date} AND channel = {channel:String}
+GROUP BY campaign_id, contact_id
+"""
+PAYLOAD_EXTENSION = ".jsonl"  # the API bodies; an SMS folder also holds the Chuanglan CSV import, not sent here
+
+
+def json_setting(name: str, text: str) -> dict:
+    if not text.strip():
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError as error:
+        raise ConfigurationError(f"NIGHTSHIFT_{name.upper()} is not JSON ({error}); expected e.g. "
+                                 '{"sms": "http://127.0.0.1:8900"}') from None  # fmt: skip
+    if not isinstance(value, dict):
+        raise ConfigurationError(f"NIGHTSHIFT_{name.upper()} must be a JSON object {{channel: value}}")
+    unknown = sorted(set(value) - set(CLIENTS))
+    if unknown:
+        raise ConfigurationError(f"NIGHTSHIFT_{name.upper()} names {unknown}; channels with an API client are "
+                                 f"{sorted(CLIENTS)}")  # fmt: skip
+    return value
+
+
+@dataclass
+class ChannelTally:
+    """One channel's progress: contacts planned in sealed files, already done before this run, and this run's."""
+
+    planned: int = 0
+    done_before: int = 0
+    accepted: int = 0
+    failed: int = 0
+    gave_up: int = 0
+    calls: int = 0
+
+    @property
+    def remaining(self) -> int:
+        return self.planned - self.done_before - self.accepted - self.failed - self.gave_up
+
+
+@dataclass
+class DeliveryReport:
+    tallies: dict[str, ChannelTally] = field(default_factory=dict)
+    unsealed: list[str] = field(default_factory=list)
+    rows_written: int = 0
+
+
+Progress = Callable[[str, ChannelTally], None]
+
+
+def sealed_folders(exports_dir: Path, run_date: date, channel: str, report: DeliveryReport) -> Iterator[Path]:
+    night = exports_dir / run_date.isoformat()
+    for folder in sorted(night.glob(f"*/{channel}")):
+        if not folder.is_dir():
+            continue
+        problems = verify(folder)
+        if problems:
+            report.unsealed.append(f"{folder} ({problems[0]})")
+            continue
+        yield folder
+
+
+def batches(client: ChannelClient, folder: Path) -> Iterator[Batch]:
+    campaign_id = folder.parent.name
+    for part in part_files(folder):
+        if part.suffix != PAYLOAD_EXTENSION:
+            continue
+        with part.open(encoding="utf-8") as lines:
+            for line in lines:
+                if line.strip():
+                    yield client.batch(campaign_id, json.loads(line))
+
+
+class ResultWriter:
+    """Appends rows for a batch's contacts, one insert per event (before and after each call)."""
+
+    def __init__(self, client, run_date: date, channel: str):
+        self.client, self.run_date, self.channel = client, run_date, channel
+        self.rows = 0
+
+    def event(self, batch: Batch, contact_ids: list[str]) -> Callable[[int, str, str, str], None]:
+        def write(attempt: int, status: str, vendor_code: str, message_id: str) -> None:
+            moment = datetime.now(UTC)
+            rows = [[self.run_date, batch.campaign_id, self.channel, contact_id, attempt, status, vendor_code,
+                     message_id, moment] for contact_id in contact_ids]  # fmt: skip
+            self.client.insert(TABLE, rows, column_names=COLUMNS)
+            self.rows += len(rows)
+
+        return write
+
+
+def deliver_channel(
+    warehouse, settings, run_date: date, channel: str, base_url: str, report: DeliveryReport,
+    progress: Progress | None, dry_run: bool,
+) -> None:  # fmt: skip
+    limits = {**DEFAULT_RATE_LIMITS, **json_setting("delivery_rate_limits", settings.delivery_rate_limits)}
+    api = CLIENTS[channel](base_url, settings.delivery_timeout)
+    tally = report.tallies.setdefault(channel, ChannelTally())
+    try:
+        latest = {
+            (campaign, contact): (status, attempts)
+            for campaign, contact, status, attempts in warehouse.query(
+                LATEST_SQL, parameters={"d": run_date, "channel": channel}
+            ).result_rows
+        }
+        work: list[tuple[Batch, list[str], int]] = []
+        for folder in sealed_folders(settings.exports_dir, run_date, channel, report):
+            for batch in batches(api, folder):
+                tally.planned += len(batch.contact_ids)
+                states = [latest.get((batch.campaign_id, contact), ("", 0)) for contact in batch.contact_ids]
+                left = [c for c, (status, _) in zip(batch.contact_ids, states, strict=True) if status not in FINAL]
+                tally.done_before += len(batch.contact_ids) - len(left)
+                if left:
+                    work.append((batch, left, max(attempts for _, attempts in states) + 1))
+        if progress:
+            progress(channel, tally)
+        if dry_run:
+            return
+        sender = Sender(api, float(limits.get(channel, 0)), settings.delivery_max_attempts,
+                        settings.delivery_backoff_seconds)  # fmt: skip
+        writer = ResultWriter(warehouse, run_date, channel)
+        for batch, left, first_attempt in work:
+            # contacts of one call share its outcome; the same idempotency key goes out however many are left
+            outcome = sender.send(batch, first_attempt, writer.event(batch, left))
+            tally.calls += 1
+            if outcome is None:
+                tally.gave_up += len(left)
+            elif outcome.status == FAILED:
+                tally.failed += len(left)
+            else:
+                tally.accepted += len(left)
+            if progress:
+                progress(channel, tally)
+        report.rows_written += writer.rows
+    finally:
+        api.close()
+
+
+def deliver(
+    warehouse, settings, run_date: date, channels: list[str] | None = None, progress: Progress | None = None,
+    dry_run: bool = False,
+) -> DeliveryReport:  # fmt: skip
+    endpoints = json_setting("delivery_endpoints", settings.delivery_endpoints)
+    report = DeliveryReport()
+    ensure_tables(warehouse, TABLE)
+    for channel in CLIENTS:
+        if channel in endpoints and (not channels or channel in channels):
+            deliver_channel(warehouse, settings, run_date, channel, endpoints[channel], report, progress, dry_run)
+    return report
+
+
+def summary(report: DeliveryReport, dry_run: bool = False) -> str:
+    parts = []
+    for channel, tally in report.tallies.items():
+        if dry_run:
+            parts.append(f"{channel}: {tally.planned} planned, {tally.done_before} done before, "
+                         f"{tally.planned - tally.done_before} to send")  # fmt: skip
+        else:
+            parts.append(f"{channel}: {tally.accepted} accepted, {tally.failed} failed for good, "
+                         f"{tally.gave_up} gave up (a rerun resends them), {tally.done_before} done before, "
+                         f"{tally.calls} calls")  # fmt: skip
+    if report.unsealed:
+        parts.append(f"skipped unsealed: {'; '.join(report.unsealed)}")
+    return "; ".join(parts) or "no sealed payloads for the configured channels"
+
+
+def run(ctx: StageContext, channels: list[str] | None = None, progress: Progress | None = None) -> StageResult:
+    if not json_setting("delivery_endpoints", ctx.settings.delivery_endpoints):
+        message = "no delivery endpoints configured (NIGHTSHIFT_DELIVERY_ENDPOINTS is empty): nothing sent"
+        return StageResult("deliver", ctx.run_date, summary=message)
+    report = deliver(ctx.client, ctx.settings, ctx.run_date, channels, progress)
+    rows = {TABLE: report.rows_written}
+    rows.update({f"{channel} accepted": t.accepted for channel, t in report.tallies.items()})
+    rows.update({f"{channel} failed": t.failed for channel, t in report.tallies.items()})
+    return StageResult("deliver", ctx.run_date, rows=rows, summary=summary(report))

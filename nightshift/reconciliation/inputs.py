@@ -4,7 +4,8 @@
 Every record that answers a contact carries its business key: the grant's `out_request_no`, Aliyun's `out_id`,
 Chuanglan's `uid`, JPush's `cid`, WeChat's `client_msg_id`, the call list's `list_row_id`. Raw tables keep every
 delivery of a record, so each side takes the newest record per vendor id (a re-delivered file never counts twice).
-Records of other senders carry no key: their grants are unplanned for us only when they name one of our campaigns.
+The deliver stage's permanent failures (`audience.delivery_results`) are receipts too. Records of other senders
+carry no key: their grants are unplanned for us only when they name one of our campaigns.
 
 A vendor record that comes back without the key (Chuanglan echoes `uid` only when the sender set it; some consoles
 drop it) is matched on the channel address, channel and send day instead (`ADDRESS_MATCHED`): the key of the only
@@ -66,6 +67,18 @@ RECEIPT_SOURCES: dict[str, tuple[str, str, str, str, str]] = {
     "raw.receipts__outbound_call": ("outbound_call", "list_row_id", "call_id", "call_result = '已接通'", "call_result"),
 }
 
+# The deliver stage's record of its API calls is a receipt source of its own: a contact whose latest result is
+# `failed` (refused for good: not subscribed, not an external contact, an invalid number) is an undelivered receipt
+# carrying the vendor's code, reported the night it was delivered. Accepted calls are no receipt: the vendor's own
+# delivery report says whether the message arrived.
+DELIVERY_RESULTS = "audience.delivery_results"
+DELIVERY_FAILURES_SQL = """SELECT contact_id, channel, false AS delivered, vendor_code, run_date AS reported_date
+FROM (SELECT contact_id, toString(channel) AS channel, run_date,
+             argMax(status, (sent_at, attempt)) AS status, argMax(vendor_code, (sent_at, attempt)) AS vendor_code
+      FROM audience.delivery_results WHERE run_date <= {d:Date}
+      GROUP BY contact_id, channel, run_date)
+WHERE status = 'failed'"""
+
 
 def receipts_sql(tables: set[str]) -> str | None:
     """Receipts of every vendor table that exists, one row per (key, vendor record): contact_id, channel,
@@ -78,6 +91,8 @@ FROM (SELECT * FROM {table} WHERE _drop_date <= {{d:Date}} AND coalesce({key}, '
         for table, (channel, key, record_id, delivered, code) in RECEIPT_SOURCES.items()
         if table in tables
     ] + address_matched_receipts_sql(tables)
+    if DELIVERY_RESULTS in tables:
+        selects.append(DELIVERY_FAILURES_SQL)
     return "\nUNION ALL\n".join(selects) if selects else None
 
 

@@ -26,7 +26,14 @@ from nightshift.audiences.contacts import HISTORY, ensure_contact_tables
 from nightshift.campaigns.plans import CAMPAIGNS_DIR, POLICY_PATH, load_plans, load_policy
 from nightshift.lake import dataset_path, lake_to_table, table_to_lake
 from nightshift.reconciliation.breaker import open_breakers
-from nightshift.reconciliation.inputs import GRANTS_SQL, PLAN_SQL, RECEIPT_SOURCES, receipt_matching_sql, receipts_sql
+from nightshift.reconciliation.inputs import (
+    DELIVERY_RESULTS,
+    GRANTS_SQL,
+    PLAN_SQL,
+    RECEIPT_SOURCES,
+    receipt_matching_sql,
+    receipts_sql,
+)
 from nightshift.stages.context import StageContext, StageResult
 from nightshift.warehouse.partitions import has_column, reset_partitions, table_exists
 
@@ -131,7 +138,8 @@ def run(ctx: StageContext, plans_dir: Path = CAMPAIGNS_DIR, policy_path: Path = 
     campaign_ids = [plan.id for plan in plans]
     settings = policy.reconciliation
     params = {"d": run_date, "campaigns": campaign_ids}
-    candidates = (*RECEIPT_SOURCES, "raw.benefits__grants", "audience.campaign_audience", "audience.resends")
+    candidates = (*RECEIPT_SOURCES, DELIVERY_RESULTS, "raw.benefits__grants", "audience.campaign_audience",
+                  "audience.resends")  # fmt: skip
     tables = {table for table in candidates if table_exists(client, table)}
     # The Spark job's inputs, each written to the lake by ClickHouse; a side with no table yet is read as empty.
     inputs = {"plan": PLAN_SQL, "previous": PREVIOUS_SQL, "made_up": MADE_UP_SQL, "resent": RESENT_SQL}

@@ -1,0 +1,44 @@
+"""A permanent failure recorded by the deliver stage reaches reconciliation as `delivery_failed` with the vendor's
+code: `audience.delivery_results` is a receipt source (`reconciliation.inputs.DELIVERY_FAILURES_SQL`)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from nightshift.reconciliation.inputs import DELIVERY_RESULTS, receipts_sql
+from nightshift.warehouse.schema import ensure_tables
+from spark_jobs.reconcile import GRANTS_SCHEMA, PLAN_SCHEMA, PREVIOUS_SCHEMA, RECEIPTS_SCHEMA, classify
+from tests.spark_jobs.test_reconcile import plan_row
+
+D = date(2025, 6, 10)  # a date no other test writes delivery results for
+ANSWERED = D + timedelta(days=1)
+COLUMNS = ["run_date", "campaign_id", "channel", "contact_id", "attempt", "status", "vendor_code",
+           "vendor_message_id", "sent_at"]  # fmt: skip
+
+
+def test_failed_delivery_result_is_delivery_failed_with_the_vendor_code(client, spark):
+    ensure_tables(client, DELIVERY_RESULTS)
+    start = datetime(2025, 6, 10, 12, tzinfo=UTC)
+
+    def row(key: str, attempt: int, status: str, code: str, seconds: int) -> list:
+        return [D, "camp", "wechat_oa_template", key, attempt, status, code, "", start + timedelta(seconds=seconds)]
+
+    client.insert(DELIVERY_RESULTS, [
+        row("dr-refused", 1, "sending", "", 0), row("dr-refused", 1, "failed", "43004", 1),
+        row("dr-sent", 1, "sending", "", 0), row("dr-sent", 1, "accepted", "0", 1),
+        # failed on a first run's throttling, accepted on the rerun: its latest result counts
+        row("dr-retried", 1, "sending", "", 0), row("dr-retried", 1, "gave_up", "45011", 1),
+        row("dr-retried", 2, "sending", "", 5), row("dr-retried", 2, "accepted", "0", 6),
+    ], column_names=COLUMNS)  # fmt: skip
+    receipts = client.query(f"SELECT * FROM ({receipts_sql({DELIVERY_RESULTS})}) WHERE contact_id LIKE 'dr-%'",
+                            parameters={"d": ANSWERED}).result_rows  # fmt: skip
+    assert receipts == [("dr-refused", "wechat_oa_template", False, "43004", D)]
+
+    plan = [plan_row(key, channel="wechat_oa_template", benefit="", fen=0, day=D) for key in ("dr-refused", "dr-sent")]
+    items = classify(
+        spark.createDataFrame(plan, PLAN_SCHEMA), spark.createDataFrame([], GRANTS_SCHEMA),
+        spark.createDataFrame(receipts, RECEIPTS_SCHEMA), spark.createDataFrame([], PREVIOUS_SCHEMA), ANSWERED,
+    )  # fmt: skip
+    rows = {row.contact_id: row for row in items.collect()}
+    assert rows["dr-refused"]["class"] == "delivery_failed" and rows["dr-refused"].vendor_code == "43004"
+    assert rows["dr-sent"]["class"] != "delivery_failed"

@@ -13,23 +13,24 @@ import pendulum
 from airflow.sdk import Asset, CronDataIntervalTimetable, TriggerRule, chain, dag, task
 
 # The channels are written once, in nightshift.contracts (a light module of names, like nightshift.pipeline).
-from nightshift.contracts import CHANNELS
+from nightshift.contracts import CHANNELS, export_asset
 
 # The stage order is written once, in nightshift.pipeline (a light module: it imports no stage, warehouse client,
 # Spark or dataframe library at import time, which tests/dags/test_nightly_marketing.py checks).
-from nightshift.pipeline import STAGES
+from nightshift.pipeline import NIGHTLY_STAGES
 
 # Every task touches the warehouse. The embedded engine admits one process per directory, so `nightshift
 # airflow-init` creates this pool with ONE slot in embedded mode (more against a ClickHouse server).
 WAREHOUSE_POOL = "nightshift_warehouse"
 # Ingestion is a source listing plus one mapped task per source; every later stage is one task, in pipeline order.
-STAGES_AFTER_INGEST = STAGES[1:]
+# The deliver stage is not in this chain: dags/channel_delivery.py runs it when the export Assets are updated.
+STAGES_AFTER_INGEST = NIGHTLY_STAGES[1:]
 RETRIES = 2
 # One Asset per delivery channel, updated by the export task each night (its extra: the run date, the contacts and
 # the delivery folders of that channel), so a delivery DAG can be scheduled on the channel it sends:
 # `@dag(schedule=[Asset("nightshift://exports/sms")])`.
 EXPORT_ASSETS = {
-    channel: Asset(name=f"nightshift_export_{channel}", uri=f"nightshift://exports/{channel}", group="nightshift")
+    channel: Asset(name=export_asset(channel)[0], uri=export_asset(channel)[1], group="nightshift")
     for channel in CHANNELS
 }
 # Long enough for a transient problem (a busy warehouse, a slow disk) to clear. `nightshift.airflow_setup.dags_test`
@@ -55,6 +56,8 @@ partition every stage reads and writes, so re-running a date replaces that date'
 | `reconcile` | Spark reconciles contacts with the benefit ledger and receipts; make-up orders; loss alerts |
 | `export` | files and sealed deliveries under `NIGHTSHIFT_EXPORTS/<ds>/`; Asset `nightshift://exports/<channel>` |
 | `report` | the run report under `NIGHTSHIFT_REPORTS/<ds>/` |
+
+The `channel_delivery` DAG, scheduled on those Assets, sends the sealed deliveries through the channels' APIs.
 
 Each task returns a small summary (rows, output paths) in XCom; `ops.stage_runs` in the warehouse records every
 stage execution (`nightshift status` shows it). All tasks share the pool `nightshift_warehouse`: one slot with the

@@ -9,6 +9,15 @@ from __future__ import annotations
 
 # Channels a campaign can deliver on, in the vocabulary used by plans, audiences, exports and receipts.
 CHANNELS: tuple[str, ...] = ("wechat_oa_template", "sms", "app_push", "wecom", "outbound_call")
+# Channels the deliver stage sends through an API (nightshift.deliveries.api.CLIENTS); the call list is picked up.
+API_CHANNELS: tuple[str, ...] = ("sms", "app_push", "wechat_oa_template", "wecom")
+
+
+def export_asset(channel: str) -> tuple[str, str]:
+    """(name, uri) of the Airflow Asset the export task updates for a channel's sealed deliveries: the nightly DAG
+    produces it, the channel delivery DAG is scheduled on it."""
+    return f"nightshift_export_{channel}", f"nightshift://exports/{channel}"
+
 
 USER_PROFILE_COLUMNS: dict[str, str] = {
     "one_id": "UInt64",

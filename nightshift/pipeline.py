@@ -37,6 +37,11 @@ STAGES: tuple[str, ...] = (
     "report",
 )
 
+# Stages that run in a DAG of their own, scheduled on the export Assets (dags/channel_delivery.py), rather than in
+# the nightly chain: delivery takes as long as the vendors' rate limits make it, and must not hold up the report.
+ASSET_SCHEDULED_STAGES: tuple[str, ...] = ("deliver",)
+NIGHTLY_STAGES: tuple[str, ...] = tuple(stage for stage in STAGES if stage not in ASSET_SCHEDULED_STAGES)
+
 
 def stage_runners() -> dict[str, StageRunner]:
     """Each stage's `run`, in pipeline order. Imported here rather than at the top of the module: the stage

@@ -90,7 +90,7 @@ def test_dag_run_succeeds_with_every_task(airflow_run) -> None:
     ingested_sources = sorted(label for task_id, _, _, label in rows if task_id == "ingest_source")
     assert ingested_sources, "no ingest_source task ran: no landing source was found for the run date"
     assert all(ingested_sources), f"mapped ingest tasks should be labelled by source: {ingested_sources}"
-    assert {task_id for task_id, _ in states} >= set(pipeline.STAGES[1:])
+    assert {task_id for task_id, _ in states} >= set(pipeline.NIGHTLY_STAGES[1:])
 
 
 @pytest.mark.slow
@@ -98,7 +98,7 @@ def test_dag_run_loads_and_records_every_stage(airflow_run) -> None:
     settings, completed, _ = airflow_run
     assert completed.returncode == 0, "the DAG run failed; see test_dag_run_succeeds_with_every_task"
     found = json.loads(run_python(settings.home, WAREHOUSE_SCRIPT, RUN_DATE.isoformat()).strip().splitlines()[-1])
-    for stage in pipeline.STAGES[1:]:
+    for stage in pipeline.NIGHTLY_STAGES[1:]:
         assert found["statuses"].get(stage) == "success", f"ops.stage_runs for {stage}: {found['statuses']}"
     assert sum(found["raw_rows"].values()) > 0, f"no raw rows for {RUN_DATE}: {found['raw_rows']}"
 

@@ -54,6 +54,8 @@ for dag_id, dag in bag.dags.items():
         "catchup": dag.catchup,
         "max_active_runs": dag.max_active_runs,
         "timetable": type(dag.timetable).__name__,
+        "schedule_assets": sorted(getattr(asset, "uri", "") for asset in
+                                  getattr(getattr(dag.timetable, "asset_condition", None), "objects", ())),
         "has_doc_md": bool(dag.doc_md and dag.doc_md.strip()),
         "tasks": {
             task.task_id: {
@@ -139,15 +141,16 @@ def test_every_task_retries_with_a_delay(parse_report: dict) -> None:
 def test_tasks_run_in_pipeline_order(nightly: dict) -> None:
     tasks = nightly["tasks"]
     # The ingest stage is a source listing plus one mapped task per source; every other stage is one task.
-    expected = [LIST_SOURCES_TASK, MAPPED_INGEST_TASK, *pipeline.STAGES[1:]]
+    expected = [LIST_SOURCES_TASK, MAPPED_INGEST_TASK, *pipeline.NIGHTLY_STAGES[1:]]
     assert pipeline.STAGES[0] == "ingest"
+    assert "deliver" not in tasks, "deliver runs in the channel_delivery DAG, on the export Assets"
     assert sorted(tasks) == sorted(expected)
     for before, after in zip(expected, expected[1:], strict=False):
         assert tasks[before]["downstream"] == [after], f"{before} should lead only to {after}"
         assert tasks[after]["upstream"] == [before], f"{after} should wait only for {before}"
     # With no landing files nothing is mapped (skipped): the rest of the night still runs, but not after a failure.
-    assert tasks[pipeline.STAGES[1]]["trigger_rule"] == "none_failed"
-    assert {tasks[stage]["trigger_rule"] for stage in pipeline.STAGES[2:]} == {"all_success"}
+    assert tasks[pipeline.NIGHTLY_STAGES[1]]["trigger_rule"] == "none_failed"
+    assert {tasks[stage]["trigger_rule"] for stage in pipeline.NIGHTLY_STAGES[2:]} == {"all_success"}
     assert tasks[MAPPED_INGEST_TASK]["is_mapped"]
     assert not any(task["is_mapped"] for task_id, task in tasks.items() if task_id != MAPPED_INGEST_TASK)
 
@@ -161,9 +164,22 @@ def test_the_export_task_updates_one_asset_per_delivery_channel(nightly: dict) -
 
 
 def test_warehouse_tasks_share_the_one_slot_pool(nightly: dict) -> None:
-    warehouse_tasks = [MAPPED_INGEST_TASK, *pipeline.STAGES[1:]]  # every stage opens the warehouse
+    warehouse_tasks = [MAPPED_INGEST_TASK, *pipeline.NIGHTLY_STAGES[1:]]  # every stage opens the warehouse
     for task_id in warehouse_tasks:
         assert nightly["tasks"][task_id]["pool"] == WAREHOUSE_POOL, f"{task_id} is outside pool {WAREHOUSE_POOL}"
+
+
+def test_channel_delivery_runs_the_deliver_stage_on_the_export_assets(parse_report: dict) -> None:
+    from nightshift.contracts import API_CHANNELS
+    from nightshift.deliveries.api import CLIENTS
+
+    delivery = parse_report["dags"]["channel_delivery"]
+    assert delivery["timetable"] == "AssetTriggeredTimetable"
+    assert delivery["schedule_assets"] == sorted(f"nightshift://exports/{channel}" for channel in API_CHANNELS)
+    assert set(API_CHANNELS) == set(CLIENTS), "every channel with an API client is scheduled, and only those"
+    assert list(delivery["tasks"]) == ["deliver"]
+    assert delivery["tasks"]["deliver"]["pool"] == WAREHOUSE_POOL
+    assert pipeline.ASSET_SCHEDULED_STAGES == ("deliver",)
 
 
 def test_every_listed_stage_has_a_module_with_run() -> None:

@@ -12,5 +12,6 @@ date's partitions of ClickHouse tables and lake datasets, and is the only owner 
 | audiences  | `audiences.py`  | `audience.campaign_audience`, `audience.exclusions` |
 | reconcile  | `reconcile.py`  | `audience.reconciliation_items`, `reconciliation`, `loss_alerts`, `replenishment` |
 | export     | `export.py`     | `<exports>/<run_date>/` files with manifests, `audience.contact_history` |
+| deliver    | `deliver.py`    | `audience.delivery_results` (appended as it goes, never reset: a rerun resumes) |
 | report     | `report.py`     | `<reports>/<run_date>/` |
 """

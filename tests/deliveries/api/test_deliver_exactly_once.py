@@ -12,10 +12,10 @@ from datetime import date
 
 import pytest
 
+from bench.synthetic.sealed_deliveries import SECRETS, endpoints_json, write_sealed
 from nightshift.generate.channels import ChannelSimulator, SimulatorConfig, address_fails, read_ledger
 from nightshift.stages import deliver
 from nightshift.stages.context import StageContext
-from tests.deliveries.api.sealed import SECRETS, endpoints_json, write_sealed
 
 RUN_DATE = date(2026, 3, 1)  # a date of its own: delivery_results is never reset
 LIMITS = {"sms": 10, "app_push": 5, "wechat_oa_template": 50, "wecom": 50}
@@ -88,3 +88,9 @@ def test_every_message_taken_exactly_once_at_the_limits_and_no_secret_leaks(deli
     for name, secret in SECRETS.items():
         if name.endswith("SECRET"):
             assert not any(secret in text for text in texts), f"{name} leaked"
+
+
+def test_without_endpoints_the_stage_sends_nothing_and_says_so(settings):
+    ctx = StageContext(run_date=RUN_DATE, settings=settings.model_copy(update={"delivery_endpoints": ""}))
+    result = deliver.run(ctx)
+    assert "NIGHTSHIFT_DELIVERY_ENDPOINTS is empty" in result.summary and not result.rows

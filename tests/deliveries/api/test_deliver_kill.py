@@ -15,9 +15,9 @@ import time
 from collections import Counter
 from datetime import date
 
+from bench.synthetic.sealed_deliveries import SECRETS, endpoints_json, write_sealed
 from nightshift.generate.channels import ChannelSimulator, SimulatorConfig, address_fails, read_ledger
 from tests.conftest import REPO_ROOT, VENV_BIN, isolated_env, run_cli
-from tests.deliveries.api.sealed import SECRETS, endpoints_json, write_sealed
 
 RUN_DATE = date(2026, 3, 2)
 PEOPLE = {"wechat_oa_template": 400}
@@ -42,6 +42,9 @@ def test_kill_midway_then_rerun_sends_each_message_once(tmp_path):
     ledger_dir = tmp_path / "ledger"
     with ChannelSimulator(config, ledger_dir) as simulator:
         env = {"NIGHTSHIFT_DELIVERY_ENDPOINTS": endpoints_json(simulator.url, PEOPLE), **SECRETS}
+        dry_run = run_cli(home, "deliver", "--date", RUN_DATE.isoformat(), "--dry-run", **env)
+        assert f"{len(planned)} planned, 0 done before, {len(planned)} to send" in dry_run.stdout
+        assert not read_ledger(ledger_dir).calls, "a dry run calls nothing"
         delivery = subprocess.Popen(
             [str(VENV_BIN / "nightshift"), "deliver", "--date", RUN_DATE.isoformat()],
             env=isolated_env(home, **env), cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,

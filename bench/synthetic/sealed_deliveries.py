@@ -1,5 +1,5 @@
-"""Sealed channel payloads on disk for the delivery tests, written by the real writers and `manifest.seal`, and the
-simulator settings those tests share."""
+"""Sealed channel payloads on disk, written by the real writers and `manifest.seal` as the export stage does (for the
+delivery tests and `bench.delivery_api`), and the fake credentials those share."""
 
 from __future__ import annotations
 

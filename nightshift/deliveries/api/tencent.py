@@ -3,6 +3,8 @@ the query string that expires (42001), fetched with the app's id and secret and 
 
 from __future__ import annotations
 
+import threading
+
 from nightshift.deliveries.api.base import (
     ACCEPTED,
     FAILED,
@@ -30,8 +32,13 @@ class TokenClient(ChannelClient):
         super().__init__(base_url, timeout)
         self._credentials = secret_from_env(*self.credential_names)
         self._token = ""
+        self._token_lock = threading.Lock()  # calls go out from several threads; one of them fetches a token
 
     def token(self) -> str:
+        with self._token_lock:
+            return self._token or self._fetch_token()
+
+    def _fetch_token(self) -> str:
         if not self._token:
             params = dict(zip(self.credential_params, self._credentials, strict=True))
             if self.channel == "wechat_oa_template":
@@ -45,7 +52,8 @@ class TokenClient(ChannelClient):
         return self._token
 
     def send(self, batch: Batch) -> Outcome:
-        answer = self.post(self.send_path, params={"access_token": self.token()}, json=batch.body)
+        token = self.token()
+        answer = self.post(self.send_path, params={"access_token": token}, json=batch.body)
         try:
             result = answer.json()
         except ValueError:
@@ -54,7 +62,9 @@ class TokenClient(ChannelClient):
         if code == 0:
             return Outcome(ACCEPTED, "0", str(result.get("msgid", "")))
         if code in TOKEN_CODES:
-            self._token = ""  # the next attempt fetches a fresh token
+            with self._token_lock:
+                if self._token == token:  # another thread may have fetched a fresh one already
+                    self._token = ""  # the next attempt fetches a fresh token
             raise RetryableError(str(code))
         if code in self.throttled or code == SYSTEM_BUSY:
             raise RetryableError(str(code))

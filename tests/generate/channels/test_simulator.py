@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -70,33 +71,41 @@ def test_jpush_needs_basic_auth_and_answers_sendno_and_msg_id(simulator, tmp_pat
     assert read_ledger(tmp_path / "ledger").taken_per_address("app_push") == {"u1": 1, "u2": 1}
 
 
+def at_once(send, count: int) -> list:
+    """`count` calls made together (threads), so they reach the simulator within one second even on a busy
+    machine; answers in call order."""
+    with ThreadPoolExecutor(max_workers=count) as callers:
+        return list(callers.map(send, range(count)))
+
+
 @pytest.mark.parametrize(
     "simulator",
-    [SimulatorConfig(rate_limits={**UNLIMITED, "app_push": 5, "sms": 5, "wechat_oa_template": 5, "wecom": 5})],
+    [SimulatorConfig(rate_limits={**UNLIMITED, "app_push": 3, "sms": 3, "wechat_oa_template": 3, "wecom": 3})],
     indirect=True,
 )
 def test_over_the_limit_each_vendor_answers_its_throttling_code(simulator):
     push = {"platform": "all", "audience": {"alias": ["u1"]}, "notification": {"alert": "hi"}}
-    jpush = [httpx.post(simulator.url + "/v3/push", json=push, auth=("k", "s")) for _ in range(8)]
-    assert [a.status_code for a in jpush].count(200) == 5
-    assert {a.json()["error"]["code"] for a in jpush if a.status_code == 429} == {2002}
-    sms = [httpx.post(simulator.url + "/", data=sms_params(f"b{i}", ["13800000001"])) for i in range(8)]
-    assert {(a.status_code, a.json()["Code"]) for a in sms[5:]} == {(400, "Throttling.User")}
+    jpush = at_once(lambda _: httpx.post(simulator.url + "/v3/push", json=push, auth=("k", "s")), 8)
+    assert [a.status_code for a in jpush].count(200) == 3
+    assert {a.json()["error"]["code"] for a in jpush if a.status_code != 200} == {2002}
+    assert {a.status_code for a in jpush if a.status_code != 200} == {429}
+    sms = at_once(lambda i: httpx.post(simulator.url + "/", data=sms_params(f"b{i}", ["13800000001"])), 8)
+    assert sorted((a.status_code, a.json()["Code"]) for a in sms) == [(200, "OK")] * 3 + [(400, "Throttling.User")] * 5
     token = httpx.get(simulator.url + "/cgi-bin/token", params={"appid": "a", "secret": "s"}).json()["access_token"]
-    wechat = [
-        httpx.post(simulator.url + "/cgi-bin/message/template/send", params={"access_token": token},
-                   json={"touser": "o1", "template_id": "t", "client_msg_id": f"m{i}", "data": {}}).json()
-        for i in range(8)
-    ]  # fmt: skip
-    assert [answer["errcode"] for answer in wechat] == [0] * 5 + [45011] * 3
+    wechat = at_once(
+        lambda i: httpx.post(simulator.url + "/cgi-bin/message/template/send", params={"access_token": token},
+                             json={"touser": "o1", "template_id": "t", "client_msg_id": f"m{i}", "data": {}}).json(),
+        8,
+    )  # fmt: skip
+    assert sorted(answer["errcode"] for answer in wechat) == [0] * 3 + [45011] * 5
     wecom_token = httpx.get(simulator.url + "/cgi-bin/gettoken", params={"corpid": "c", "corpsecret": "s"}).json()
-    wecom = [
-        httpx.post(simulator.url + "/cgi-bin/externalcontact/mark_tag",
-                   params={"access_token": wecom_token["access_token"]},
-                   json={"userid": "staff", "external_userid": f"wm{i}", "add_tag": ["t1"]}).json()
-        for i in range(8)
-    ]  # fmt: skip
-    assert [answer["errcode"] for answer in wecom] == [0] * 5 + [45033] * 3
+    wecom = at_once(
+        lambda i: httpx.post(simulator.url + "/cgi-bin/externalcontact/mark_tag",
+                             params={"access_token": wecom_token["access_token"]},
+                             json={"userid": "staff", "external_userid": f"wm{i}", "add_tag": ["t1"]}).json(),
+        8,
+    )  # fmt: skip
+    assert sorted(answer["errcode"] for answer in wecom) == [0] * 3 + [45033] * 5
 
 
 @pytest.mark.parametrize(
@@ -130,28 +139,29 @@ def test_tokens_expire_and_unsubscribed_followers_fail_for_good(simulator, tmp_p
 
 @pytest.mark.parametrize(
     "simulator",
-    [SimulatorConfig(rate_limits=dict(UNLIMITED), unavailable_share=0.3, slow_share=0.2, slow_seconds=0.3)],
+    [SimulatorConfig(rate_limits=dict(UNLIMITED), unavailable_share=0.3, slow_share=0.2, slow_seconds=1.5)],
     indirect=True,
 )
 def test_faults_are_503s_and_late_answers_and_every_call_is_logged(simulator, tmp_path):
     push = {"platform": "all", "audience": {"alias": ["u1"]}, "notification": {"alert": "hi"}}
     statuses = []
-    for index in range(40):
+    for index in range(30):
         try:
             answer = httpx.post(simulator.url + "/v3/push", json={**push, "cid": f"c{index}"}, auth=("k", "s"),
-                                timeout=0.15)  # fmt: skip
+                                timeout=0.75)  # fmt: skip
             statuses.append(answer.status_code)
         except httpx.ReadTimeout:
             statuses.append("timeout")
     calls = read_ledger(tmp_path / "ledger").calls
-    assert len(calls) == 40
+    assert len(calls) == 30
     outcomes = [call["outcome"] for call in calls]
-    assert statuses.count(503) == outcomes.count("unavailable") > 0
-    assert statuses.count("timeout") == outcomes.count("slow") > 0
+    # a busy machine may time out an ordinary answer too, never answer a slow one in time
+    assert 0 < statuses.count(503) <= outcomes.count("unavailable")
+    assert statuses.count("timeout") >= outcomes.count("slow") > 0
     assert {"at", "channel", "endpoint", "http_status", "code", "outcome"} <= set(calls[0])
     # a late answer was still a send: the ledger has it
     sends = read_ledger(tmp_path / "ledger").sends
-    assert len(sends) == statuses.count(200) + statuses.count("timeout")
+    assert len(sends) == outcomes.count("accepted") + outcomes.count("slow")
 
 
 def test_busiest_second_is_measured_from_arrival_times(tmp_path):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -24,6 +26,27 @@ SENDING, RETRYING, GAVE_UP = "sending", "retrying", "gave_up"
 FINAL = (ACCEPTED, FAILED)  # a contact in one of these is never sent again
 LONGEST_BACKOFF_SECONDS = 30.0
 LIMITER_WAIT_MS = 3_600_000  # a call waits for its turn in the bucket as long as it takes
+# Calls are paced evenly a little under the vendor's limit, never sent in bursts of a whole second's quota: a burst
+# that the network or the vendor's front end delays spills into the next second, where the next burst already is,
+# and the vendor counts more than its limit in one second (measured through the simulator: 1.3 x the limit).
+HEADROOM = 0.95
+
+
+class EvenPacing:
+    """Send slots `1 / rate` seconds apart, for whichever thread asks next. pyrate_limiter's rates are whole
+    milliseconds with a delay buffer on top, which at 100 calls a second paces 10-20 % slow; it still holds the
+    hard cap of `rate` calls in any second (`Sender`)."""
+
+    def __init__(self, rate: float):
+        self.interval = 1.0 / rate
+        self.next_slot = 0.0
+        self.lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self.lock:
+            slot = max(time.monotonic(), self.next_slot)  # no credit piles up while idle: no burst afterwards
+            self.next_slot = slot + self.interval
+        time.sleep(max(0.0, slot - time.monotonic()))
 
 
 @dataclass(frozen=True)
@@ -104,14 +127,18 @@ Event = Callable[[int, str, str, str], None]  # (attempt, status, vendor_code, v
 
 
 class Sender:
-    """Sends batches through one client at most `rate` calls per second (a token bucket per channel and vendor,
-    shared by retries), retrying retryable errors with exponential backoff; reports every step to `on_event`."""
+    """Sends batches through one client at most `rate` calls per second, evenly paced (a bucket per channel and
+    vendor, shared by retries and by the threads sending), retrying retryable errors with exponential backoff;
+    reports every step to `on_event`."""
 
     def __init__(self, client: ChannelClient, rate: float, max_attempts: int, backoff_seconds: float):
         self.client = client
         self.bucket = f"{client.channel}:{client.vendor}"
+        self.pacing = EvenPacing(rate * HEADROOM) if rate > 0 else None
         self.limiter = (
-            Limiter(Rate(max(1, int(rate)), Duration.SECOND), max_delay=LIMITER_WAIT_MS) if rate > 0 else None
+            Limiter(Rate(max(1, int(rate)), Duration.SECOND), max_delay=LIMITER_WAIT_MS, retry_until_max_delay=True)
+            if rate > 0
+            else None
         )
         self.max_attempts = max_attempts
         self.backoff_seconds = backoff_seconds
@@ -128,7 +155,8 @@ class Sender:
         try:
             for try_ in retrying:
                 with try_:
-                    if self.limiter is not None:
+                    if self.pacing is not None and self.limiter is not None:
+                        self.pacing.wait()
                         self.limiter.try_acquire(self.bucket)
                     on_event(attempt, SENDING, "", "")
                     try:

@@ -26,12 +26,13 @@ from itertools import count
 
 from pyrate_limiter import Duration, Limiter, Rate
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from nightshift.generate.channels.config import APP_PUSH, SMS, WECHAT, WECOM, SimulatorConfig, address_fails
-from nightshift.generate.channels.ledger import Ledger
+from nightshift.generate.channels.ledger import ARRIVED, Ledger, now_text
 
 ALIYUN_MAX_NUMBERS = 100
 JPUSH_MAX_ALIASES = 1_000
@@ -156,10 +157,12 @@ class SimulatedChannels:
                     "RequestId": request_id}  # fmt: skip
             return await self.answered(SMS, "SendBatchSms", "", 400, body, "invalid")
         biz_id = f"{self.message_id()}^0"
+        recipients = []
         for phone in phones:
             fails = address_fails(SMS, phone, self.config.invalid_share)
             status, code = ("undelivered", "isv.MOBILE_NUMBER_ILLEGAL") if fails else ("accepted", "DELIVERED")
-            self.ledger.send(SMS, f"{out_id}/{phone}", phone, status, code, biz_id)
+            recipients.append((f"{out_id}/{phone}", phone, status, code, biz_id))
+        self.ledger.sends(SMS, recipients)
         body = {"Code": "OK", "Message": "OK", "BizId": biz_id, "RequestId": request_id}
         return await self.answered(SMS, "SendBatchSms", out_id, 200, body, "accepted")
 
@@ -182,10 +185,12 @@ class SimulatedChannels:
             body = {"error": {"code": 1003, "message": "Parameter value is invalid"}}
             return await self.answered(APP_PUSH, "push", "", 400, body, "invalid")
         msg_id = self.message_id()
+        recipients = []
         for alias in aliases:
             fails = address_fails(APP_PUSH, alias, self.config.invalid_share)
             status, code = ("undelivered", "1011") if fails else ("accepted", "0")
-            self.ledger.send(APP_PUSH, f"{cid}/{alias}", alias, status, code, msg_id)
+            recipients.append((f"{cid}/{alias}", alias, status, code, msg_id))
+        self.ledger.sends(APP_PUSH, recipients)
         sendno = str((push.get("options") or {}).get("sendno", 0))
         return await self.answered(APP_PUSH, "push", cid, 200, {"sendno": sendno, "msg_id": msg_id}, "accepted")
 
@@ -269,6 +274,18 @@ def _basic_auth_given(header: str) -> bool:
     return bool(app_key and secret)
 
 
+class ArrivalTime:
+    """Notes when each request arrived (before its body is read or anything waits), for the calls log."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            ARRIVED.set(now_text())
+        await self.app(scope, receive, send)
+
+
 def simulator_app(config: SimulatorConfig, ledger: Ledger) -> Starlette:
     channels = SimulatedChannels(config, ledger)
     routes = [
@@ -279,6 +296,6 @@ def simulator_app(config: SimulatorConfig, ledger: Ledger) -> Starlette:
         Route("/cgi-bin/gettoken", channels.wecom_token, methods=["GET"]),
         Route("/cgi-bin/externalcontact/mark_tag", channels.wecom_mark_tag, methods=["POST"]),
     ]
-    app = Starlette(routes=routes)
+    app = Starlette(routes=routes, middleware=[Middleware(ArrivalTime)])
     app.state.channels = channels
     return app

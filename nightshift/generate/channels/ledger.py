@@ -13,13 +13,19 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 SENDS = "sends.jsonl"
 CALLS = "calls.jsonl"
-TAKEN = ("accepted", "undelivered")  # the vendor took the message: a second one would reach the person twice
+TAKEN = ("accepted", "undelivered")
+# When the request being handled arrived (set by the app's middleware): a call is logged at its arrival, the moment
+# a vendor's rate limit counts, not when its answer went out.
+ARRIVED: ContextVar[str | None] = ContextVar(
+    "arrived", default=None
+)  # the vendor took the message: a second one would reach the person twice
 
 
 def now_text() -> str:
@@ -36,20 +42,28 @@ class Ledger:
         self._sends = (self.directory / SENDS).open("a", encoding="utf-8")
         self._calls = (self.directory / CALLS).open("a", encoding="utf-8")
 
-    def _append(self, handle, record: dict) -> None:
+    def _append(self, handle, records: list[dict]) -> None:
+        lines = "".join(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n" for record in records)
         with self._lock:
-            handle.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+            handle.write(lines)
             handle.flush()
 
     def send(self, channel: str, key: str, address: str, status: str, vendor_code: str, message_id: str) -> None:
-        record = {"channel": channel, "key": key, "address": address, "status": status, "vendor_code": vendor_code,
-                  "vendor_message_id": message_id, "accepted_at": now_text()}  # fmt: skip
-        self._append(self._sends, record)
+        self.sends(channel, [(key, address, status, vendor_code, message_id)])
+
+    def sends(self, channel: str, recipients: list[tuple[str, str, str, str, str]]) -> None:
+        """One line per (key, address, status, vendor_code, vendor_message_id), written together (a push of 1,000
+        aliases is one write)."""
+        moment = now_text()
+        records = [{"channel": channel, "key": key, "address": address, "status": status, "vendor_code": code,
+                    "vendor_message_id": message_id, "accepted_at": moment}
+                   for key, address, status, code, message_id in recipients]  # fmt: skip
+        self._append(self._sends, records)
 
     def call(self, channel: str, endpoint: str, http_status: int, code: str, outcome: str) -> None:
-        record = {"at": now_text(), "channel": channel, "endpoint": endpoint, "http_status": http_status,
-                  "code": code, "outcome": outcome}  # fmt: skip
-        self._append(self._calls, record)
+        record = {"at": ARRIVED.get() or now_text(), "channel": channel, "endpoint": endpoint,
+                  "http_status": http_status, "code": code, "outcome": outcome}  # fmt: skip
+        self._append(self._calls, [record])
 
     def close(self) -> None:
         with self._lock:

@@ -20,8 +20,8 @@ def test_failed_delivery_result_is_delivery_failed_with_the_vendor_code(client, 
     ensure_tables(client, DELIVERY_RESULTS)
     start = datetime(2025, 6, 10, 12, tzinfo=UTC)
 
-    def row(key: str, attempt: int, status: str, code: str, seconds: int) -> list:
-        return [D, "camp", "wechat_oa_template", key, attempt, status, code, "", start + timedelta(seconds=seconds)]
+    def row(key: str, attempt: int, status: str, code: str, seconds: int, channel: str = "wechat_oa_template") -> list:
+        return [D, "camp", channel, key, attempt, status, code, "", start + timedelta(seconds=seconds)]
 
     client.insert(DELIVERY_RESULTS, [
         row("dr-refused", 1, "sending", "", 0), row("dr-refused", 1, "failed", "43004", 1),
@@ -29,16 +29,23 @@ def test_failed_delivery_result_is_delivery_failed_with_the_vendor_code(client, 
         # failed on a first run's throttling, accepted on the rerun: its latest result counts
         row("dr-retried", 1, "sending", "", 0), row("dr-retried", 1, "gave_up", "45011", 1),
         row("dr-retried", 2, "sending", "", 5), row("dr-retried", 2, "accepted", "0", 6),
+        # WeCom sends no delivery reports, but a refused tagging is still a failed delivery
+        row("dr-wecom", 1, "sending", "", 0, "wecom"), row("dr-wecom", 1, "failed", "84061", 1, "wecom"),
     ], column_names=COLUMNS)  # fmt: skip
-    receipts = client.query(f"SELECT * FROM ({receipts_sql({DELIVERY_RESULTS})}) WHERE contact_id LIKE 'dr-%'",
-                            parameters={"d": ANSWERED}).result_rows  # fmt: skip
-    assert receipts == [("dr-refused", "wechat_oa_template", False, "43004", D)]
+    sql = f"SELECT * FROM ({receipts_sql({DELIVERY_RESULTS})}) WHERE contact_id LIKE 'dr-%' ORDER BY contact_id"
+    receipts = client.query(sql, parameters={"d": ANSWERED}).result_rows
+    assert receipts == [
+        ("dr-refused", "wechat_oa_template", False, "43004", D),
+        ("dr-wecom", "wecom", False, "84061", D),
+    ]
 
     plan = [plan_row(key, channel="wechat_oa_template", benefit="", fen=0, day=D) for key in ("dr-refused", "dr-sent")]
+    plan.append(plan_row("dr-wecom", channel="wecom", benefit="", fen=0, day=D))
     items = classify(
         spark.createDataFrame(plan, PLAN_SCHEMA), spark.createDataFrame([], GRANTS_SCHEMA),
         spark.createDataFrame(receipts, RECEIPTS_SCHEMA), spark.createDataFrame([], PREVIOUS_SCHEMA), ANSWERED,
     )  # fmt: skip
     rows = {row.contact_id: row for row in items.collect()}
     assert rows["dr-refused"]["class"] == "delivery_failed" and rows["dr-refused"].vendor_code == "43004"
+    assert rows["dr-wecom"]["class"] == "delivery_failed" and rows["dr-wecom"].vendor_code == "84061"
     assert rows["dr-sent"]["class"] != "delivery_failed"

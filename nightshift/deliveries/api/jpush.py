@@ -1,5 +1,7 @@
-"""JPush v3 `POST /v3/push` (basic auth: app key and master secret). The push body gets a `cid` derived from its
-contacts, JPush's guard against a duplicate push: a resent batch carries the same cid."""
+"""JPush v3 `POST /v3/push` (basic auth: app key and master secret). The push body gets a `cid`, JPush's guard
+against a duplicate push: the batch key of its contacts (`sms.batch_key`, the formula of the SMS `OutId`: the first
+32 hex digits of the sha256 of the contact_ids joined by ","), so a resent batch carries the same cid and anyone
+holding the sealed payload (the simulated world answering it) finds the cid from the line's contact_ids."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from nightshift.deliveries.api.base import (
     RetryableError,
     secret_from_env,
 )
-from nightshift.deliveries.common import sha256_hex
+from nightshift.deliveries.sms import batch_key
 
 THROTTLED = 2002
 RETRYABLE_CODES = {THROTTLED, 1030}  # 1030: JPush's internal error
@@ -25,12 +27,12 @@ class JPush(ChannelClient):
 
     def __init__(self, base_url: str, timeout: float):
         super().__init__(base_url, timeout)
-        self._app_key, master_secret = secret_from_env("JPUSH_APP_KEY", "JPUSH_MASTER_SECRET")
-        self.http.auth = (self._app_key, master_secret)
+        app_key, master_secret = secret_from_env("JPUSH_APP_KEY", "JPUSH_MASTER_SECRET")
+        self.http.auth = (app_key, master_secret)
 
     def batch(self, campaign_id: str, line: dict) -> Batch:
         contact_ids = tuple(line["contact_ids"])
-        cid = f"{self._app_key}-{sha256_hex(','.join(contact_ids))[:32]}"
+        cid = str(line["body"].get("cid") or batch_key(contact_ids))
         return Batch(campaign_id, contact_ids, {**line["body"], "cid": cid}, cid)
 
     def send(self, batch: Batch) -> Outcome:

@@ -13,6 +13,7 @@ from datetime import date
 import pytest
 
 from bench.synthetic.sealed_deliveries import SECRETS, endpoints_json, write_sealed
+from nightshift.deliveries.sms import batch_key
 from nightshift.generate.channels import ChannelSimulator, SimulatorConfig, address_fails, read_ledger
 from nightshift.stages import deliver
 from nightshift.stages.context import StageContext
@@ -49,7 +50,7 @@ def delivered(tmp_path, settings, client, monkeypatch, caplog):
     return planned, read_ledger(tmp_path / "ledger"), first, rerun, caplog.text
 
 
-def test_every_message_taken_exactly_once_at_the_limits_and_no_secret_leaks(delivered, client, tmp_path):
+def test_every_message_taken_exactly_once_at_the_limits_and_no_secret_leaks(delivered, client, tmp_path, settings):
     planned, ledger, first, rerun, logs = delivered
     latest = {
         (c, k): (s, code, n) for c, k, s, code, n in client.query(LATEST_SQL, parameters={"d": RUN_DATE}).result_rows
@@ -79,6 +80,17 @@ def test_every_message_taken_exactly_once_at_the_limits_and_no_secret_leaks(deli
     assert "0 gave up" in first.summary and "0 accepted" in rerun.summary and "0 calls" in rerun.summary
     assert not any(status == "sending" for status, _, _ in latest.values())
 
+    # the ledger keys recipients as the vendors see them, and the sealed payloads alone give those keys back (the
+    # simulated world maps its receipts to contact_ids that way): SMS <OutId>/<phone>, push <batch key>/<alias>
+    expected_keys = set()
+    for part in sorted(settings.exports_dir.glob(f"{RUN_DATE}/*/*/part-*.jsonl")):
+        for line in map(json.loads, part.read_text().splitlines()):
+            body, channel = line["body"], part.parent.name
+            if channel == "sms":
+                expected_keys |= {f"{body['OutId']}/{phone}" for phone in json.loads(body["PhoneNumberJson"])}
+            elif channel == "app_push":
+                expected_keys |= {f"{batch_key(line['contact_ids'])}/{alias}" for alias in body["audience"]["alias"]}
+    assert {s["key"] for s in ledger.sends if s["channel"] in ("sms", "app_push")} == expected_keys
     # no secret in the logs, the stage's results, the table or what the vendor received in clear
     rows = client.query("SELECT * FROM audience.delivery_results WHERE run_date = {d:Date}", parameters={"d": RUN_DATE})
     ledger_dir = tmp_path / "ledger"

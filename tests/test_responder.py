@@ -472,19 +472,63 @@ def test_an_aa_world_places_no_extra_orders_and_a_rerun_replaces_them(tmp_path: 
     assert uplift and all(row["converted_contacts"] == "0" and row["gmv_fen"] == "0" for row in uplift)
 
 
+def write_api_payloads(exports_day: Path, planned: dict[str, dict]) -> dict[str, str]:
+    """Sealed payload folders of the API channels, in the export stage's line shapes (SMS batches of 50 numbers under
+    one OutId, pushes of 50 aliases under one cid, one WeChat or WeCom body per contact); contact_id -> ledger key."""
+    keys, lines = {}, defaultdict(list)
+    for n, (key, row) in enumerate(sorted(planned.items())):
+        channel, ref = row["channel"], row["contact_ref"]
+        folder = (row["campaign_id"], channel)
+        if channel == "wechat_oa_template":
+            lines[folder].append({"send_at": "2026-11-21 10:00:00", "body": {"touser": ref, "client_msg_id": key}})
+            keys[key] = key
+        elif channel == "wecom":
+            body = {"userid": "staff1", "external_userid": ref, "add_tag": ["tag_b", "tag_a"]}
+            lines[folder].append({"send_at": "2026-11-21 10:00:00", "contact_id": key, "body": body})
+            keys[key] = f"staff1/{ref}/tag_a+tag_b"
+        elif channel in ("sms", "app_push"):
+            batch = lines[folder]
+            if not batch or len(batch[-1]["contact_ids"]) == 50:
+                batch.append({"send_at": "2026-11-21 10:00:00", "contact_ids": [], "recipients": [], "n": n})
+            batch[-1]["contact_ids"].append(key)
+            batch[-1]["recipients"].append(ref.removeprefix("+86"))
+    for (campaign_id, channel), folder_lines in lines.items():
+        folder = exports_day / campaign_id / channel
+        folder.mkdir(parents=True)
+        for line in folder_lines:
+            if channel == "sms":
+                batch_id = f"batch{line.pop('n')}"
+                line["body"] = {"OutId": batch_id, "PhoneNumberJson": json.dumps(line["recipients"])}
+                keys |= {c: f"{batch_id}/{p}" for c, p in zip(line["contact_ids"], line.pop("recipients"), strict=True)}
+            elif channel == "app_push":
+                cid = f"push{line.pop('n')}"
+                line["body"] = {"cid": cid, "audience": {"alias": line["recipients"]}}
+                keys |= {c: f"{cid}/{a}" for c, a in zip(line["contact_ids"], line.pop("recipients"), strict=True)}
+        text = "".join(json.dumps(line) + "\n" for line in folder_lines)
+        (folder / "part-00000.jsonl").write_text(text, encoding="utf-8")
+        (folder / "_SUCCESS").write_text("", encoding="utf-8")
+    return keys
+
+
 def test_api_delivered_channels_are_answered_from_the_channel_simulators_ledger(day, tmp_path: Path) -> None:
-    """Only what the simulator accepted gets a receipt; undelivered and refused sends are delivery_failed."""
+    """Only what the simulator accepted gets a receipt; undelivered and refused sends are delivery_failed. The
+    ledger keys recipients as the vendors do (batch key and address for SMS and push); the payloads map them back."""
     exports_day, landing, planned = day
+    ledger_keys = write_api_payloads(exports_day, planned)
     by_api = [key for key, row in sorted(planned.items()) if row["channel"] in API_CHANNELS]
+    assert set(by_api) == set(ledger_keys)
     status = {}  # every 4th key never sent; the rest accepted, undelivered or refused in turn
     for k, key in enumerate(by_api):
         if k % 4:
             status[key] = ("accepted", "undelivered", "failed")[k % 4 - 1]
     ledger = tmp_path / "channel-ledger"
     ledger.mkdir()
-    lines = [json.dumps({"channel": planned[key]["channel"], "key": key, "status": s}) for key, s in status.items()]
+    lines = [
+        json.dumps({"channel": planned[key]["channel"], "key": ledger_keys[key], "status": s})
+        for key, s in status.items()
+    ]
     accepted_again = next(key for key, s in status.items() if s == "accepted")
-    lines.append(json.dumps({"channel": "sms", "key": accepted_again, "status": "failed"}))  # a later repeat
+    lines.append(json.dumps({"channel": "sms", "key": ledger_keys[accepted_again], "status": "failed"}))  # a repeat
     (ledger / "sends.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     respond(exports_day, landing, D, seed=3, rates=replace(MANY_FAULTS, receipt_late=0.0), channel_ledger=ledger)

@@ -42,7 +42,7 @@ class LedgerError(NightshiftError):
 
 
 def ledger_statuses(ledger_dir: Path) -> dict[str, str]:
-    """contact_id -> its final status in the simulator's ledger (`sends.jsonl`: one JSON object per line with at
+    """Ledger key -> its final status in the simulator's ledger (`sends.jsonl`: one JSON object per line with at
     least `key` and `status`). A key accepted once stays accepted whatever a later line says: a vendor does not
     take a delivered message back."""
     path = Path(ledger_dir) / SENDS_FILE
@@ -66,6 +66,39 @@ def ledger_statuses(ledger_dir: Path) -> dict[str, str]:
                 raise LedgerError(f"{path}:{number}: status {status!r} is none of accepted, undelivered, failed")
             if statuses.get(key) != ACCEPTED:
                 statuses[key] = status
+    return statuses
+
+
+def recipient_keys(channel: str, body: dict) -> list[str]:
+    """The simulator's ledger key of each recipient of one API request body, in the body's recipient order: SMS
+    `<OutId>/<phone>` (OutId keys a batch of up to 100 numbers), push `<cid>/<alias>`, WeChat the
+    `client_msg_id` (the contact_id), WeCom `<staff userid>/<external_userid>/<tags joined by +>`."""
+    if channel == "sms":
+        return [f"{body['OutId']}/{phone}" for phone in json.loads(body["PhoneNumberJson"])]
+    if channel == "app_push":
+        return [f"{body['cid']}/{alias}" for alias in body["audience"]["alias"]]
+    if channel == "wechat_oa_template":
+        return [str(body["client_msg_id"])]
+    tags = "+".join(sorted(map(str, body.get("add_tag") or [])))
+    return [f"{body['userid']}/{body['external_userid']}/{tags}"]
+
+
+def contact_statuses(exports_day_dir: Path, ledger_dir: Path) -> dict[str, str]:
+    """contact_id -> its status in the simulator's ledger, for the contacts of the day's sealed API payloads
+    (`<campaign>/<channel>/part-*.jsonl` beside `_SUCCESS`; each line names its contact_ids in recipient order)."""
+    by_key = ledger_statuses(ledger_dir)
+    statuses: dict[str, str] = {}
+    for channel in API_CHANNELS:
+        for path in sorted(Path(exports_day_dir).glob(f"*/{channel}/part-*.jsonl")):
+            if not (path.parent / "_SUCCESS").is_file():
+                continue  # an unsealed delivery is never sent
+            for line in path.read_text(encoding="utf-8").splitlines():
+                record = json.loads(line)
+                body = record["body"]
+                contact_ids = record.get("contact_ids") or [record.get("contact_id") or body.get("client_msg_id")]
+                for contact_id, key in zip(contact_ids, recipient_keys(channel, body), strict=True):
+                    if key in by_key:
+                        statuses[str(contact_id)] = by_key[key]
     return statuses
 
 

@@ -126,7 +126,9 @@ def respond(
     draws = Draws.concat(drawn) if drawn else draw(contacts, np.zeros(0, bool), rates, rng_for(seed, "responder"))
     was_sent = None
     if channel_ledger is not None:
-        draws, was_sent = api_sends.answer_from_ledger(contacts, draws, api_sends.ledger_statuses(channel_ledger))
+        draws, was_sent = api_sends.answer_from_ledger(
+            contacts, draws, api_sends.contact_statuses(exports_day_dir, channel_ledger)
+        )
     people = People.resolve(load_world(landing_root) if len(contacts) else None, contacts.contact_ref)
     extra = extra_grants(contacts, business_date, send_day, rates, seed)
 

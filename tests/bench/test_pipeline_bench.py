@@ -33,3 +33,17 @@ def test_every_bench_process_runs_dbt_quietly(tmp_path):
     env = {k: v for k, v in isolated_env(tmp_path).items() if k != "DBT_QUIET"}
     completed = subprocess.run([sys.executable, "-c", code], env=env, cwd=REPO_ROOT, capture_output=True, text=True)
     assert completed.stdout.strip() == "true", completed.stderr[-2000:]
+
+
+def test_ingest_bench_prints_the_real_path_beside_the_bare_engine_for_json_and_gbk_csv(tmp_path):
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench.ingest", "2000"],
+        env={**isolated_env(tmp_path / "home"), "COLUMNS": "200"}, cwd=REPO_ROOT, capture_output=True, text=True,
+        timeout=600,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    rate = r"[\d,]+"
+    for file in ("JSON lines", "CSV"):
+        # real s, real rec/s, bare s, bare rec/s, real / bare, goal (met or not)
+        row = rf"│ {file}.*│ \d+\.\d\d\s+│ {rate}\s+│ \d+\.\d\d\s+│ {rate}\s+│ \d+\.\d\d\s+│ {rate} \((not )?met\)"
+        assert re.search(row, completed.stdout), completed.stdout[-3000:]

@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
-SOURCE_FOLDER = "clicks"
+from nightshift.sources.clicks import CLICKS
+
+SOURCE_FOLDER = CLICKS.source  # the landing folder of the `clicks` source (nightshift/sources/clicks.py)
 BEIJING = ZoneInfo("Asia/Shanghai")
 # A user agent longer than this is cut: it is for telling bots and devices apart, not for storing essays.
 MAX_USER_AGENT_CHARS = 512

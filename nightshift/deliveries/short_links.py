@@ -33,7 +33,10 @@ RESENT_SQL = """
 SELECT toUInt64(one_id), channel, variant FROM audience.resends
 WHERE run_date = {d:Date} AND campaign_id = {campaign:String}
 """
-LAKE_COPY_SQL = f"SELECT {', '.join(SHORT_LINK_COLUMNS)} FROM {SHORT_LINKS} WHERE run_date = {{d:Date}}"
+LAKE_COPY_SQL = (
+    f"SELECT {', '.join(SHORT_LINK_COLUMNS)} FROM {SHORT_LINKS} WHERE run_date = {{d:Date}} "
+    "ORDER BY campaign_id, one_id, channel"  # the same bytes on every rerun of the date
+)
 
 
 def link_plans(plans: dict[str, CampaignPlan]) -> list[CampaignPlan]:

@@ -40,6 +40,7 @@ AREA_BENCHMARKS = {
     "audience": "whole segments stage (20 segments, 10 campaigns), Spark vs naive",
     "reconcile": "reconciliation of 1M planned keys against the ledger and receipts, Spark vs one ClickHouse query",
     "deliveries": "channel writers, rows per second at 1M rows against the 1M rows/s goal",
+    "shortlinks": "short codes per second (encode, strict decode) and redirects per second through the service",
 }
 
 

@@ -11,6 +11,7 @@
 | `campaign.py` | `campaign validate | preview | measure | resume` |
 | `reconcile.py`| `reconcile show` |
 | `report.py`   | `report open` |
+| `shortlinks.py` | `shortlinks serve` |
 
 Command modules import the rest of Nightshift inside the commands, so `nightshift --help` stays fast.
 """
@@ -27,6 +28,7 @@ from nightshift.cli.common import err_console
 from nightshift.cli.reconcile import reconcile_app
 from nightshift.cli.report import report_app
 from nightshift.cli.segment import segment_app
+from nightshift.cli.shortlinks import shortlinks_app
 from nightshift.errors import NightshiftError
 
 app = typer.Typer(
@@ -51,6 +53,7 @@ app.add_typer(segment_app, name="segment")
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(reconcile_app, name="reconcile")
 app.add_typer(report_app, name="report")
+app.add_typer(shortlinks_app, name="shortlinks")
 
 
 def main() -> None:

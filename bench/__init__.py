@@ -1,9 +1,22 @@
-"""Benchmarks: `make bench` / `python -m bench`. They print figures; they assert nothing about time."""
+"""Benchmarks: `make bench` / `python -m bench`. They print figures; they assert nothing about time.
+
+Benches print tables, not dbt's node-by-node log: every bench process runs dbt quietly (`DBT_QUIET`, dbt's own
+switch; errors still print, and the whole log stays in the installation's `dbt/logs/dbt.log`).
+"""
+
+import os
+
+os.environ.setdefault("DBT_QUIET", "true")
+
+
+def load_average() -> str:
+    """The machine's load average over 1, 5 and 15 minutes: on a shared machine, read each timing beside it."""
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.1f} {five:.1f} {fifteen:.1f}"
 
 
 def machine_description() -> str:
     """What the figures were measured on: architecture, cores, memory, Python."""
-    import os
     import platform
 
     memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30

@@ -24,7 +24,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from bench import machine_description
+from bench import load_average, machine_description
 
 console = Console()
 BENCH_DATE = date(2026, 11, 20)
@@ -42,6 +42,7 @@ AREA_BENCHMARKS = {
     "deliveries": "channel writers, rows per second at 1M rows against the 1M rows/s goal",
     "delivery_api": "deliver stage through the channel simulator: messages/s with limits lifted, busiest second at "
     "the limits",
+    "shortlinks": "short codes per second (encode, strict decode) and redirects per second through the service",
 }
 
 
@@ -78,7 +79,9 @@ def bench_pipeline(args: argparse.Namespace) -> None:
     from nightshift.stages.context import StageContext
 
     settings = get_settings()
-    table = Table("step", "wall time (s)", "rows", "rows/s", title=f"Nightshift bench: {args.users:,} users")
+    table = Table(
+        "step", "wall time (s)", "rows", "rows/s", "load avg", title=f"Nightshift bench: {args.users:,} users"
+    )
 
     started = time.perf_counter()
     from nightshift.generate import generate_world
@@ -90,16 +93,26 @@ def bench_pipeline(args: argparse.Namespace) -> None:
         for path in settings.landing_dir.rglob("*")
         if path.is_file() and "_truth" not in path.parts
     )
-    table.add_row("generate (1 day)", f"{generated:.1f}", f"{landing_lines:,}", f"{landing_lines / generated:,.0f}")
+    table.add_row(
+        "generate (1 day)",
+        f"{generated:.1f}",
+        f"{landing_lines:,}",
+        f"{landing_lines / generated:,.0f}",
+        load_average(),
+    )
 
     ctx = StageContext(run_date=BENCH_DATE, settings=settings)
     wanted = [s.strip() for s in args.stages.split(",") if s.strip()] or list(STAGES)
+    night_seconds = 0.0
     for stage in [s for s in STAGES if s in wanted]:
         result = run_stage(stage, BENCH_DATE, ctx=ctx)
+        night_seconds += result.seconds
         rows = sum(result.rows.values())
         rate = f"{rows / result.seconds:,.0f}" if result.seconds > 0 and rows else ""
-        table.add_row(stage, f"{result.seconds:.1f}", f"{rows:,}", rate)
+        table.add_row(stage, f"{result.seconds:.1f}", f"{rows:,}", rate, load_average())
         console.print(f"  {stage:<10} {result.seconds:6.1f}s  {result.summary}")
+    table.add_section()
+    table.add_row("night (stages, without generation)", f"{night_seconds:.1f}", "", "", load_average())
     console.print(table)
     console.print(f"machine: {machine_description()}; installation: {home}")
 

@@ -1,13 +1,22 @@
-"""Measure ingestion throughput on a synthetic JSON-lines file: `python -m bench.ingest [LINES]` (default 1M).
+"""Ingestion throughput against the engine's own parser: `python -m bench.ingest [LINES]` (default 1M).
 
-Uses the declared `app.events` shape, a scratch NIGHTSHIFT_HOME (its own embedded warehouse) and prints
-records per second end to end (file read, validation, raw + quarantine write, registry and summary).
+For each format, one synthetic file of a declared entity goes through the real ingest path (file read, encoding,
+validation, quarantine, dedup, lineage columns, registry and summary) and, on the same file, through the bare
+engine (`INSERT INTO t SELECT * FROM file(path, <format>)`, every column as the engine infers it, nothing checked):
+what the embedded ClickHouse itself can parse and write is the ceiling to compare with. Issue 14's goal is the
+higher of 500,000 records/s and half the bare rate; the table prints both and their ratio.
+
+- JSON lines: `app.events` (UTF-8).
+- CSV: `receipts.chuanglan_sms`, GBK as that vendor delivers it (the real path decodes it; the bare engine reads
+  the bytes as they are, so it does less work than the real path has to).
+
+Both run in one scratch NIGHTSHIFT_HOME (its own embedded warehouse); the machine's load is printed beside each
+timing.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import os
 import random
 import sys
@@ -16,7 +25,14 @@ import time
 from datetime import date
 from pathlib import Path
 
+from rich.console import Console
+from rich.table import Table
+
+from bench import load_average, machine_description
+
 BENCH_DAY = date(2026, 11, 21)
+GOAL_RECORDS_PER_SECOND = 500_000
+console = Console(width=140)
 
 
 def write_events(path: Path, lines: int, seed: int = 7) -> None:
@@ -39,35 +55,90 @@ def write_events(path: Path, lines: int, seed: int = 7) -> None:
             handle.write(json.dumps(record) + "\n")
 
 
-def main(lines: int) -> None:
-    logging.basicConfig(level=logging.WARNING, format="%(message)s")
-    logging.getLogger("nightshift.ingest").setLevel(logging.DEBUG)  # per-step timings
-    home = Path(tempfile.mkdtemp(prefix="nightshift-ingest-bench-"))
-    os.environ["NIGHTSHIFT_HOME"] = str(home)
+def write_chuanglan_receipts(path: Path, lines: int, seed: int = 7) -> None:
+    """A Chuanglan status-report CSV in GBK, Chinese status descriptions included."""
+    rng = random.Random(seed)
+    statuses = (("DELIVRD", "成功"), ("UNDELIV", "空号"), ("REJECTD", "用户拒收"), ("MK:0008", "发送频率超限"))
+    with path.open("w", encoding="gbk", newline="") as handle:
+        handle.write("msgid,mobile,status,statusDesc,reportTime,uid\n")
+        for i in range(lines):
+            status, description = statuses[0] if rng.random() < 0.9 else rng.choice(statuses[1:])
+            handle.write(
+                f"261121{i:012d},138{rng.randrange(10**8):08d},{status},{description},"
+                f"2026-11-21 {rng.randrange(24):02d}:{rng.randrange(60):02d}:{rng.randrange(60):02d},"
+                f"{rng.getrandbits(128):032x}\n"
+            )
+
+
+# format label -> (source, entity file name, writer, ClickHouse input format)
+FORMATS = {
+    "JSON lines (app.events, UTF-8)": ("app", "events.jsonl", write_events, "JSONEachRow"),
+    "CSV (receipts.chuanglan_sms, GBK)": ("receipts", "chuanglan_sms.csv", write_chuanglan_receipts, "CSVWithNames"),
+}
+
+
+def measure(label: str, lines: int, settings, client) -> list[str]:
+    """One format: [label, MB, real s, real rec/s, bare s, bare rec/s, ratio, goal, load]."""
     from nightshift.ingest.day import ingest_day
+
+    source, file_name, write, input_format = FORMATS[label]
+    day_dir = settings.landing_dir / source / BENCH_DAY.isoformat()
+    day_dir.mkdir(parents=True)
+    path = day_dir / file_name
+    write(path, lines)
+
+    started = time.perf_counter()
+    rows = ingest_day(BENCH_DAY, source, settings, client=client)
+    real_seconds = time.perf_counter() - started
+    summary = rows[0]
+    if summary["loaded"] + summary["duplicates"] + summary["quarantined"] != lines:
+        raise SystemExit(f"{label}: the real path accounted for {summary} of {lines} lines")
+
+    bare_file, bare_table = f"file('{path}', {input_format})", f"default.bare_{source}"
+    client.command(f"CREATE TABLE {bare_table} ENGINE = MergeTree ORDER BY tuple() EMPTY AS SELECT * FROM {bare_file}")
+    started = time.perf_counter()
+    client.command(f"INSERT INTO {bare_table} SELECT * FROM {bare_file}")
+    bare_seconds = time.perf_counter() - started
+    bare_rows = client.query(f"SELECT count() FROM {bare_table}").result_rows[0][0]
+    if bare_rows != lines:
+        raise SystemExit(f"{label}: the bare engine read {bare_rows} of {lines} lines")
+    real_rate, bare_rate = lines / real_seconds, lines / bare_seconds
+    goal = max(GOAL_RECORDS_PER_SECOND, bare_rate / 2)
+    return [
+        label,
+        f"{path.stat().st_size / 1e6:.0f}",
+        f"{real_seconds:.2f}",
+        f"{real_rate:,.0f}",
+        f"{bare_seconds:.2f}",
+        f"{bare_rate:,.0f}",
+        f"{real_rate / bare_rate:.2f}",
+        f"{goal:,.0f} ({'met' if real_rate >= goal else 'not met'})",
+        load_average(),
+    ]
+
+
+def main(lines: int) -> None:
+    table = Table(
+        "file", "MB", "real path s", "real rec/s", "bare engine s", "bare rec/s", "real / bare", "goal rec/s",
+        "load avg", title=f"Ingestion, {lines:,} lines per file",
+    )  # fmt: skip
+    home = Path(tempfile.mkdtemp(prefix="nightshift-ingest-bench-"))  # one warehouse per process: both formats
+    os.environ["NIGHTSHIFT_HOME"] = str(home)
     from nightshift.settings import get_settings
-    from nightshift.warehouse import get_client
+    from nightshift.warehouse import ensure_databases, get_client
 
     settings = get_settings()
-    day_dir = settings.landing_dir / "app" / BENCH_DAY.isoformat()
-    day_dir.mkdir(parents=True)
-    write_events(day_dir / "events.jsonl", lines)
     client = get_client(settings)
+    ensure_databases(client)
     client.command("SELECT 1")  # engine start-up is not ingestion
-    started, cpu_started = time.perf_counter(), time.process_time()
-    rows = ingest_day(BENCH_DAY, "app", settings, client=client)
-    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
-    size = (day_dir / "events.jsonl").stat().st_size
-    row = rows[0]
-    print(
-        f"CPU time {cpu_seconds:.2f} s over all threads (the machine has {os.cpu_count()} cores; the wall time "
-        f"depends on what else runs)"
+    for label in FORMATS:
+        table.add_row(*measure(label, lines, settings, client))
+    console.print(table)
+    console.print(
+        f"machine: {machine_description()}. Real path: validation, quarantine, dedup and lineage, registry and "
+        "summary. Bare: INSERT ... SELECT FROM file() into a MergeTree, columns as inferred. "
+        f"Scratch home (delete when done): {home}"
     )
-    print(
-        f"{lines} lines ({size / 1e6:.0f} MB) in {seconds:.2f} s: {lines / seconds:,.0f} records/s; "
-        f"loaded {row['loaded']}, duplicates {row['duplicates']}, quarantined {row['quarantined']}"
-    )
-    print(f"scratch home (delete when done): {home}")
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from bench import machine_description
+from bench import load_average, machine_description
 from spark_jobs.reconcile import (
     CHANNELS_WITH_RECEIPTS,
     CLASS_ORDER,
@@ -82,11 +82,6 @@ STALE_SHARE = 0.02  # keys handed over before the window: in the plan and the hi
 # window) is neither granted nor answered by its vendor.
 COMBINED_EVERY = 200
 UNRESOLVED_SHARE = 0.1  # keys of yesterday's history without a final class yet
-
-
-def load_average() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"{one:.1f} / {five:.1f} / {fifteen:.1f}"
 
 
 # ------------------------------------------------------------------------------------------------ generation

@@ -52,6 +52,8 @@ USER_PROFILE_COLUMNS: dict[str, str] = {
     "is_internal_test_account": "UInt8",
     # the person's local time zone (IANA), for send windows and quiet hours
     "timezone": "String",
+    # the latest click on a campaign's short link (UTC); null when none
+    "last_clicked_at": "Nullable(DateTime64(3, 'UTC'))",
 }
 
 # `marts.user_tag_periods` (a view over the tag history snapshot): what rule segments' `had:` conditions read.

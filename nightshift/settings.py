@@ -45,6 +45,15 @@ Delivery through the channels' APIs (the `deliver` stage, `nightshift.deliveries
   JPUSH_APP_KEY/_MASTER_SECRET, WECHAT_APP_ID/_SECRET, WECOM_CORP_ID/_SECRET), read when a delivery starts and
   never logged or stored.
 
+Short links (`template.link` in a plan, `nightshift shortlinks serve`):
+
+- NIGHTSHIFT_SHORTLINK_BASE_URL: the public address of the redirect service; a link is `<base>/<code>` (default
+  `http://127.0.0.1:8710`, where `nightshift shortlinks serve` listens by default: fine for a demo, set the real
+  public https address in production).
+- NIGHTSHIFT_SHORTLINK_IP_SALT: the secret mixed into each click's IP before hashing (`sha256(salt + ip)`), so
+  the click log never holds an address and the hashes cannot be reversed by hashing every IPv4 address. Required
+  by the service (it refuses to start without one); keep it secret and stable, or one visitor's hashes split.
+
 Read by the DAG file at parse time (not a runtime setting): NIGHTSHIFT_RETRY_DELAY_SECONDS (default 300), the
 delay between task retries; `airflow dags test` runs started by Nightshift set it to 1.
 
@@ -166,6 +175,8 @@ class Settings(BaseSettings):
     delivery_timeout: float = Field(default=10.0, gt=0)
     delivery_max_attempts: int = Field(default=6, ge=1)
     delivery_backoff_seconds: float = Field(default=0.5, ge=0)
+    shortlink_base_url: str = "http://127.0.0.1:8710"
+    shortlink_ip_salt: str = ""
 
     @field_validator("home", mode="after")
     @classmethod
@@ -218,6 +229,8 @@ class Settings(BaseSettings):
             "NIGHTSHIFT_WAREHOUSE_LOCK_TIMEOUT": f"{self.warehouse_lock_timeout:g}s",
             "NIGHTSHIFT_REPORT_EMAIL_TO": self.report_email_to or "(no e-mail)",
             "NIGHTSHIFT_DELIVERY_ENDPOINTS": self.delivery_endpoints or "(no API delivery)",
+            "NIGHTSHIFT_SHORTLINK_BASE_URL": self.shortlink_base_url,
+            "NIGHTSHIFT_SHORTLINK_IP_SALT": "(set)" if self.shortlink_ip_salt else "(not set)",
             "NIGHTSHIFT_REPORT_WEBHOOK_URL": (
                 f"{self.report_webhook_kind} robot" if self.report_webhook_url else "(none)"
             ),

@@ -20,6 +20,7 @@ import pytest
 
 from nightshift.generate.ids import BEIJING
 from nightshift.generate.responder import ResponderRates, respond
+from nightshift.generate.responder.api_sends import API_CHANNELS, LedgerError
 from nightshift.generate.responder.exports import ExportFileError
 from nightshift.sources.catalog import all_sources
 from tests.conftest import run_cli, run_python
@@ -469,3 +470,88 @@ def test_an_aa_world_places_no_extra_orders_and_a_rerun_replaces_them(tmp_path: 
     assert not list(landing.glob("orders/*/*_responses_*"))
     uplift = list(csv.DictReader((landing / "_truth" / "measurement_uplift.csv").open(encoding="utf-8")))
     assert uplift and all(row["converted_contacts"] == "0" and row["gmv_fen"] == "0" for row in uplift)
+
+
+def write_api_payloads(exports_day: Path, planned: dict[str, dict]) -> dict[str, str]:
+    """Sealed payload folders of the API channels, in the export stage's line shapes (SMS batches of 50 numbers under
+    one OutId, pushes of 50 aliases under one cid, one WeChat or WeCom body per contact); contact_id -> ledger key."""
+    keys, lines = {}, defaultdict(list)
+    for n, (key, row) in enumerate(sorted(planned.items())):
+        channel, ref = row["channel"], row["contact_ref"]
+        folder = (row["campaign_id"], channel)
+        if channel == "wechat_oa_template":
+            lines[folder].append({"send_at": "2026-11-21 10:00:00", "body": {"touser": ref, "client_msg_id": key}})
+            keys[key] = key
+        elif channel == "wecom":
+            body = {"userid": "staff1", "external_userid": ref, "add_tag": ["tag_b", "tag_a"]}
+            lines[folder].append({"send_at": "2026-11-21 10:00:00", "contact_id": key, "body": body})
+            keys[key] = f"staff1/{ref}/tag_a+tag_b"
+        elif channel in ("sms", "app_push"):
+            batch = lines[folder]
+            if not batch or len(batch[-1]["contact_ids"]) == 50:
+                batch.append({"send_at": "2026-11-21 10:00:00", "contact_ids": [], "recipients": [], "n": n})
+            batch[-1]["contact_ids"].append(key)
+            batch[-1]["recipients"].append(ref.removeprefix("+86"))
+    for (campaign_id, channel), folder_lines in lines.items():
+        folder = exports_day / campaign_id / channel
+        folder.mkdir(parents=True)
+        for line in folder_lines:
+            if channel == "sms":
+                batch_id = f"batch{line.pop('n')}"
+                line["body"] = {"OutId": batch_id, "PhoneNumberJson": json.dumps(line["recipients"])}
+                keys |= {c: f"{batch_id}/{p}" for c, p in zip(line["contact_ids"], line.pop("recipients"), strict=True)}
+            elif channel == "app_push":
+                cid = f"push{line.pop('n')}"
+                line["body"] = {"cid": cid, "audience": {"alias": line["recipients"]}}
+                keys |= {c: f"{cid}/{a}" for c, a in zip(line["contact_ids"], line.pop("recipients"), strict=True)}
+        text = "".join(json.dumps(line) + "\n" for line in folder_lines)
+        (folder / "part-00000.jsonl").write_text(text, encoding="utf-8")
+        (folder / "_SUCCESS").write_text("", encoding="utf-8")
+    return keys
+
+
+def test_api_delivered_channels_are_answered_from_the_channel_simulators_ledger(day, tmp_path: Path) -> None:
+    """Only what the simulator accepted gets a receipt; undelivered and refused sends are delivery_failed. The
+    ledger keys recipients as the vendors do (batch key and address for SMS and push); the payloads map them back."""
+    exports_day, landing, planned = day
+    ledger_keys = write_api_payloads(exports_day, planned)
+    by_api = [key for key, row in sorted(planned.items()) if row["channel"] in API_CHANNELS]
+    assert set(by_api) == set(ledger_keys)
+    status = {}  # every 4th key never sent; the rest accepted, undelivered or refused in turn
+    for k, key in enumerate(by_api):
+        if k % 4:
+            status[key] = ("accepted", "undelivered", "failed")[k % 4 - 1]
+    ledger = tmp_path / "channel-ledger"
+    ledger.mkdir()
+    lines = [
+        json.dumps({"channel": planned[key]["channel"], "key": ledger_keys[key], "status": s})
+        for key, s in status.items()
+    ]
+    accepted_again = next(key for key, s in status.items() if s == "accepted")
+    lines.append(json.dumps({"channel": "sms", "key": ledger_keys[accepted_again], "status": "failed"}))  # a repeat
+    (ledger / "sends.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    respond(exports_day, landing, D, seed=3, rates=replace(MANY_FAULTS, receipt_late=0.0), channel_ledger=ledger)
+
+    found = receipts_by_contact(landing)
+    faults = {(row["contact_id"], row["fault"]) for row in truth(landing)}
+    for key in by_api:
+        channel, answers = planned[key]["channel"], found.get(key, [])
+        if status.get(key) in ("accepted", "undelivered") and channel != "wecom":
+            assert len(answers) == 1, (key, status.get(key), answers)
+            entity, receipt_day, record = answers[0]
+            assert entity != "chuanglan_sms" and receipt_day == D1
+            assert delivered(entity, record) == (status[key] == "accepted"), (status[key], record)
+        else:  # never sent, refused by the API, or WeCom (no receipts at all)
+            assert answers == [], (key, status.get(key), answers)
+        failed = status.get(key) in ("undelivered", "failed")
+        assert ((key, "delivery_failed") in faults) == failed, (key, status.get(key))
+    # outbound calls still go out as call lists: answered from the files, with the drawn faults
+    calls = [key for key, row in planned.items() if row["channel"] == "outbound_call"]
+    assert all(len(found.get(key, [])) == 1 for key in calls)
+
+    broken = tmp_path / "broken-ledger"
+    broken.mkdir()
+    (broken / "sends.jsonl").write_text('{"key": "k1", "status": "accepted"}\nnot json\n', encoding="utf-8")
+    with pytest.raises(LedgerError, match=r"sends\.jsonl:2: not a ledger record"):
+        respond(exports_day, landing, D, seed=3, channel_ledger=broken)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
@@ -53,6 +54,28 @@ class MiniProgramLink(_Strict):
     pagepath: str = ""
 
 
+class TemplateLink(_Strict):
+    """`template.link`: a per-person short link (`<NIGHTSHIFT_SHORTLINK_BASE_URL>/<code>`, see nightshift.shortcodes)
+    put into the template parameter `param`; `nightshift shortlinks serve` redirects it to `landing_url` with UTM
+    parameters and logs the click."""
+
+    param: Identifier
+    landing_url: str = Field(min_length=1, max_length=2000)
+
+    @field_validator("landing_url")
+    @classmethod
+    def _https_url(cls, url: str) -> str:
+        parsed = urlsplit(url)
+        if parsed.scheme != "https" or not parsed.hostname or any(character.isspace() for character in url):
+            raise ValueError(
+                f"landing_url must be an https URL with a host and no spaces, e.g. https://shop.example/winback; "
+                f"got {url!r}"
+            )
+        if parsed.fragment:
+            raise ValueError(f"landing_url must not have a #fragment (UTM parameters go before it), got {url!r}")
+        return url
+
+
 class Template(_Strict):
     id: Identifier
     # template parameter name -> profile column whose value fills it (checked against the profile columns)
@@ -64,6 +87,13 @@ class Template(_Strict):
     miniprogram: MiniProgramLink | None = None
     # WeCom corp tag id (et...) put on each contact; empty: the template id names the tag
     wecom_tag_id: str = ""
+    # a per-person short link in one template parameter: a new parameter, or one of `params` it then fills instead
+    # of the profile column
+    link: TemplateLink | None = None
+
+    def param_names(self) -> list[str]:
+        """Every template parameter, sorted by name (the export's column order): `params` and the link's."""
+        return sorted({*self.params, *([self.link.param] if self.link else [])})
 
 
 class Benefit(_Strict):

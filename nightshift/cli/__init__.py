@@ -13,6 +13,7 @@
 | `reconcile.py`| `reconcile show` |
 | `report.py`   | `report open` |
 | `simulate.py` | `simulate channels` |
+| `shortlinks.py` | `shortlinks serve` |
 
 Command modules import the rest of Nightshift inside the commands, so `nightshift --help` stays fast.
 """
@@ -29,6 +30,7 @@ from nightshift.cli.common import err_console
 from nightshift.cli.reconcile import reconcile_app
 from nightshift.cli.report import report_app
 from nightshift.cli.segment import segment_app
+from nightshift.cli.shortlinks import shortlinks_app
 from nightshift.cli.simulate import simulate_app
 from nightshift.errors import NightshiftError
 
@@ -56,6 +58,7 @@ app.add_typer(campaign_app, name="campaign")
 app.add_typer(reconcile_app, name="reconcile")
 app.add_typer(report_app, name="report")
 app.add_typer(simulate_app, name="simulate")
+app.add_typer(shortlinks_app, name="shortlinks")
 
 
 def main() -> None:

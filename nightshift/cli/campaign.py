@@ -225,7 +225,8 @@ def print_measurement(rows: list[MeasurementRow], out: Console) -> None:
     else:
         out.print("No variant has a holdout to compare with (the plan's holdout_share is 0, or the holdout is empty).")
     out.print(
-        "clicked is 0 until exports carry short links; delivered follows the reconciliation, a night behind the "
+        "clicked counts short-link clicks (0 for plans without `template.link`); delivered follows the "
+        "reconciliation, a night behind the "
         "receipts; a window shown as observed/total days can still grow.",
         soft_wrap=True,
     )

@@ -48,6 +48,13 @@ def respond(
             "0 gives an A/A world, where no variant beats its holdout).",
         ),
     ] = None,
+    channel_ledger: Annotated[
+        Path | None,
+        typer.Option(
+            help="Ledger directory of `nightshift simulate channels`: the channels delivered through their APIs are "
+            "answered from what the simulator accepted (default: every exported file counts as sent).",
+        ),
+    ] = None,
 ) -> None:
     """The simulated world answers a date's campaign exports: benefit grants and vendor receipts on the next
     days' landing (a few faults injected), their truth in _truth/reconciliation_faults.csv, and the extra orders
@@ -58,7 +65,8 @@ def respond(
     settings = current_settings()
     business_date = parse_date(run_date)
     rates = ResponderRates() if conversion_rate is None else ResponderRates(conversion_rate=conversion_rate)
-    summary = answer(settings.exports_dir / business_date.isoformat(), settings.landing_dir, business_date, seed, rates)
+    exports_day = settings.exports_dir / business_date.isoformat()
+    summary = answer(exports_day, settings.landing_dir, business_date, seed, rates, channel_ledger)
     console.print(summary.describe())
     console.print(f"Landing files in {settings.landing_dir}; faults in {settings.landing_dir / summary.truth_file}")
     console.print(f"Injected uplift in {settings.landing_dir / summary.uplift_truth_file}")

@@ -185,9 +185,17 @@ def _split_csv(text: str, delimiter: str) -> tuple[list[str] | None, str]:
         return None, f"broken quoting ({error})"
 
 
+CSV_FIX = "fix the export's quoting and delimiters and deliver the file again"
+
+
+def columns_mismatch(found: str, columns: list[str]) -> str:
+    """Why a CSV line was not loaded, `found` being its number of columns (text: the engine path passes SQL)."""
+    return f"line has {found} columns but the header declares {len(columns)} ({', '.join(columns)}); {CSV_FIX}"
+
+
 def _record_from_columns(text: str, entity: Entity, columns: list[str] | None) -> tuple[str, str]:
     """(JSON object text, '') or ('', why the line cannot be split into the declared columns)."""
-    fix = "fix the export's quoting and delimiters and deliver the file again"
+    fix = CSV_FIX
     if columns is None:
         return "", f"the file's header line could not be read, so no line can be matched to columns; {fix}"
     if entity.format == "whitespace":
@@ -197,8 +205,5 @@ def _record_from_columns(text: str, entity: Entity, columns: list[str] | None) -
         if values is None:
             return "", f"line has {problem}; {fix}"
     if len(values) != len(columns):
-        return (
-            "",
-            f"line has {len(values)} columns but the header declares {len(columns)} ({', '.join(columns)}); {fix}",
-        )
+        return "", columns_mismatch(str(len(values)), columns)
     return json.dumps(dict(zip(columns, values, strict=True)), ensure_ascii=False), ""

@@ -27,10 +27,18 @@ log = logging.getLogger(__name__)
 # The validation queries are long, generated and run once: LLVM-compiling their expressions costs more than
 # it saves at these sizes.
 QUERY_SETTINGS = {"compile_expressions": 0}
+# Records the engine builds are JSON text like Python's json.dumps(ensure_ascii=False): '/' stays '/'.
+LINE_SETTINGS = {**QUERY_SETTINGS, "output_format_json_escape_forward_slashes": 0}
 
 # Files go to ClickHouse in pieces of about this size, cut at line ends: each piece becomes its own block of
 # lines, which bounds memory per insert and lets the later queries read the blocks in parallel.
 CHUNK_BYTES = 16 << 20
+# A line Python's str.strip() empties (every character str.isspace() accepts), as an RE2 pattern: CSV lines of the
+# engine path are blank exactly when the Python path would call them blank.
+PYTHON_BLANK_LINE = (
+    "^[\\t\\n\\x{0b}\\x{0c}\\r\\x{1c}-\\x{1f} \\x{85}\\x{a0}\\x{1680}\\x{2000}-\\x{200a}\\x{2028}\\x{2029}"
+    "\\x{202f}\\x{205f}\\x{3000}]*$"
+)
 _UNDECODABLE_UTF8 = (
     "line contains bytes that are not valid UTF-8 (the file was read as UTF-8); re-export the file in UTF-8 "
     "(or GBK) and deliver it again"
@@ -128,10 +136,16 @@ class Batch:
         data = landing_file.path.read_bytes()
         with timed(f"detect encoding of {landing_file.relative}", self.batch_id):
             encoding = landing.detect_encoding(data, self.entity.encoding)
+        bom = "-sig" if data.startswith(landing.BOM) else ""
         if self.entity.format == "jsonl" and encoding == "utf-8":
             with timed(f"read lines of {landing_file.relative}", self.batch_id):
                 blank = self._add_utf8_jsonl(file_idx, landing.strip_bom(data))
             return "utf-8-sig" if data.startswith(landing.BOM) else "utf-8", blank
+        if self.entity.format == "csv":
+            with timed(f"read csv lines of {landing_file.relative}", self.batch_id):
+                blank = self._add_plain_csv(file_idx, data, encoding)
+            if blank is not None:
+                return f"{encoding}{bom}", blank
         parsed = landing.parse_lines(data, self.entity, encoding)
         count = len(parsed.line_numbers)
         if count:
@@ -150,11 +164,77 @@ class Batch:
                 ["file_idx", "line_number", "raw_line", "record", "parse_error", "parse_detail"],
                 [list(row) for row in columns],
             )
-        bom = "-sig" if data.startswith(landing.BOM) else ""
         return f"{encoding}{bom}", parsed.blank_lines
 
     def _add_utf8_jsonl(self, file_idx: int, data: bytes) -> int:
         """Bytes straight to ClickHouse; it splits, numbers and checks lines. Returns the blank-line count."""
+        line_select = f"""
+            SELECT {{file_idx:UInt32}}, {{offset:UInt64}} + p.1 AS n, l, '',
+                   if(isValidUTF8(l), '', 'undecodable_bytes'), if(isValidUTF8(l), '', {sql.lit(_UNDECODABLE_UTF8)})
+            FROM (
+                SELECT arrayJoin(arrayZip(arrayEnumerate(s), s)) AS p, trimRight(p.2, '\\r') AS l
+                FROM (SELECT splitByChar('\\n', b) AS s FROM {self.blob})
+            )
+            WHERE length(l) > 32 OR notEmpty(trimBoth(l, ' \\t'))
+        """
+        return self._add_lines(file_idx, data, line_select)
+
+    def _add_plain_csv(self, file_idx: int, data: bytes, encoding: str) -> int | None:
+        """A CSV file without a single quote character, split and turned into records by ClickHouse (as
+        `files.parse_lines` does line by line in Python: same line numbers, records, blank lines and
+        malformed-line reasons; tests/ingest compare the two). Returns the blank-line count, or None when the file
+        needs the Python path: bytes the encoding cannot read (those lines are quarantined one by one), quoting,
+        or a header that does not give distinct column names."""
+        entity = self.entity
+        data = landing.strip_bom(data)
+        if b'"' in data:
+            return None
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            return None
+        if entity.has_header:
+            header = text.split("\n", 1)[0].removesuffix("\r")
+            columns = [name.strip() for name in header.split(entity.delimiter)]
+        else:
+            columns = [f.name for f in entity.fields]
+        if len(set(columns)) != len(columns) or not all(columns):
+            return None
+        # The reason Python gives, with the count spliced in: split around a marker no header can hold.
+        before, after = landing.columns_mismatch("\x00", columns).split("\x00")
+        names = "[" + ", ".join(sql.lit(name) for name in columns) + "]"
+        fits = f"length(v) = {len(columns)}"
+        line_select = f"""
+            SELECT {{file_idx:UInt32}}, n, l,
+                   if({fits}, toJSONString(mapFromArrays({names}, arrayResize(v, {len(columns)}, ''))), ''),
+                   if({fits}, '', 'malformed_csv'),
+                   if({fits}, '', concat({sql.lit(before)}, toString(length(v)), {sql.lit(after)}))
+            FROM (
+                SELECT {{offset:UInt64}} + p.1 AS n, splitByString({sql.lit(entity.delimiter)}, l) AS v,
+                       if(endsWith(p.2, '\\r'), substring(p.2, 1, length(p.2) - 1), p.2) AS l
+                FROM (
+                    SELECT arrayJoin(arrayZip(arrayEnumerate(s), s)) AS p
+                    FROM (SELECT splitByChar('\\n', b) AS s FROM {self.blob})
+                )
+            )
+            WHERE n > {1 if entity.has_header else 0} AND NOT match(l, {sql.lit(PYTHON_BLANK_LINE)})
+        """
+        physical = self._add_lines(file_idx, text.encode("utf-8"), line_select, count_only=True)
+        kept = self._lines_of(file_idx)
+        return physical - (1 if entity.has_header and physical else 0) - kept
+
+    def _lines_of(self, file_idx: int) -> int:
+        return int(
+            self.client.command(
+                f"SELECT count() FROM {self.lines} WHERE file_idx = {{file_idx:UInt32}}",
+                parameters={"file_idx": file_idx},
+            )
+        )
+
+    def _add_lines(self, file_idx: int, data: bytes, line_select: str, count_only: bool = False) -> int:
+        """Send the file in chunks cut at line ends; `line_select` turns each chunk (in the blob table) into rows
+        of the lines table, numbered from `{offset}`. Returns the blank lines, or with `count_only` the physical
+        lines."""
         offset, start = 0, 0
         while start < len(data):
             end = len(data) if len(data) - start <= CHUNK_BYTES else data.rfind(b"\n", start, start + CHUNK_BYTES) + 1
@@ -165,25 +245,14 @@ class Batch:
             self.client.command(f"TRUNCATE TABLE {self.blob}")
             self.client.raw_insert(self.blob, ["b"], chunk, fmt="RawBLOB")
             self.client.command(
-                f"""
-                INSERT INTO {self.lines}
-                SELECT {{file_idx:UInt32}}, {{offset:UInt64}} + p.1 AS n, l, '',
-                       if(isValidUTF8(l), '', 'undecodable_bytes'), if(isValidUTF8(l), '', {sql.lit(_UNDECODABLE_UTF8)})
-                FROM (
-                    SELECT arrayJoin(arrayZip(arrayEnumerate(s), s)) AS p, trimRight(p.2, '\\r') AS l
-                    FROM (SELECT splitByChar('\\n', b) AS s FROM {self.blob})
-                )
-                WHERE length(l) > 32 OR notEmpty(trimBoth(l, ' \\t'))
-                """,
+                f"INSERT INTO {self.lines} {line_select}",
                 parameters={"file_idx": file_idx, "offset": offset},
+                settings=LINE_SETTINGS,
             )
             offset += physical
             start = end
         self.client.command(f"TRUNCATE TABLE {self.blob}")
-        kept = self.client.command(
-            f"SELECT count() FROM {self.lines} WHERE file_idx = {{file_idx:UInt32}}", parameters={"file_idx": file_idx}
-        )
-        return offset - int(kept)
+        return offset if count_only else offset - self._lines_of(file_idx)
 
     # -- step 2: validate and route ----------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from nightshift.sources import (
     app,
     benefits,
     cdnow,
+    clicks,
     consent,
     douyin,
     miniprogram,
@@ -40,6 +41,8 @@ DECLARED: tuple[Source, ...] = (
     xiaoe.SOURCE,
     # Real data sources (not generated).
     cdnow.SOURCE,
+    # Nightshift's own services: the short-link redirect service's click log.
+    clicks.SOURCE,
 )
 
 

@@ -21,6 +21,10 @@ NIGHTSHIFT_EXPORTS/<date>/. This stage is the only writer of that folder.
   (`<campaign>/tencent_ads/`, `<campaign>/ocean_engine/`). A contact a writer cannot address (a number that is not
   an 11-digit mainland mobile, a WeCom contact without its staff owner) is left out of the payload and counted in
   the summary; it stays in the campaign file, which remains the record of what was handed over.
+- Short links: a plan with `template.link` gets one row per treated contact in `audience.short_links` (code per
+  campaign and person, `nightshift.deliveries.short_links`, with a lake copy the redirect service reads), written
+  before the files; every file and payload of the plan fills the link parameter with
+  `<NIGHTSHIFT_SHORTLINK_BASE_URL>/<code>` (JPush batch bodies carry no per-person parameters at all).
 - Before any campaign file is written, the quality gate (`nightshift.deliveries.gate`, a Great Expectations
   checkpoint per campaign) checks the rows the campaign's files would carry; a campaign that fails is withheld like
   one whose breaker is open, and the reason is in the summary, `audience.quality_gate` and the report.
@@ -56,6 +60,7 @@ from nightshift.deliveries import AD_PROFILE_COLUMNS, AD_WRITERS, PROFILE_COLUMN
 from nightshift.deliveries.gate import run_gate
 from nightshift.deliveries.manifest import AudienceDiff, plan_version, seal, unseal
 from nightshift.deliveries.publish import publish
+from nightshift.deliveries.short_links import SHORT_LINKS, write_short_links
 from nightshift.errors import NightshiftError
 from nightshift.files import write_with_manifest
 from nightshift.lake import dataset_path
@@ -155,6 +160,14 @@ SELECT previous_date, bitmapAndnotCardinality(tonight, previous), bitmapAndnotCa
 """
 
 
+# A plan's `template.link` parameter: the person's short link, from tonight's audience.short_links (written first by
+# nightshift.deliveries.short_links). The base URL is a query parameter (`shortlink_base`), never spliced in.
+SHORT_LINK_JOIN = """
+LEFT JOIN audience.short_links AS s ON s.run_date = a.run_date AND s.campaign_id = a.campaign_id
+    AND s.one_id = toUInt64(a.one_id) AND s.channel = a.channel"""
+SHORT_LINK_SELECT = "if(s.code = '', '', concat({shortlink_base:String}, '/', s.code))"
+
+
 def export_with_manifest(client, sql: str, parameters: dict, path: Path, manifest: dict) -> tuple[int, Path]:
     """Write one query's result as CSV (with a header) to `path`, and its manifest beside it. Returns the data rows
     and the manifest's path."""
@@ -186,9 +199,15 @@ def campaign_export_sql(
     """The SELECT of one campaign-channel file (or, with `resends`, one resend file), and its column names.
     `profile_extras` appends profile columns by their own names (what a channel's payload writer reads besides the
     file's columns); the file uses none."""
-    params = sorted(plan.template.params.items()) if plan else []
-    param_columns = [f"param_{name}" for name, _ in params]
-    param_select = _profile_select([column for _, column in params], param_columns, None)
+    names = plan.template.param_names() if plan else []
+    link = plan.template.link if plan else None
+    param_columns = [f"param_{name}" for name in names]
+    param_select = "".join(
+        f",\n    {SHORT_LINK_SELECT} AS {column}"
+        if link is not None and name == link.param
+        else _profile_select([plan.template.params[name]], [column], None)
+        for name, column in zip(names, param_columns, strict=True)
+    )
     param_select += _profile_select(list(profile_extras), list(profile_extras), known_columns)
     source, rows = (
         ("audience.resends", RESEND_FILE_ROWS) if resends else ("audience.campaign_audience", CAMPAIGN_FILE_ROWS)
@@ -206,7 +225,7 @@ SELECT
     {{template_id:String}} AS template_id,
     {benefit}{param_select}
 FROM {source} AS a
-LEFT JOIN marts.user_profile AS p ON p.one_id = toUInt64(a.one_id)
+LEFT JOIN marts.user_profile AS p ON p.one_id = toUInt64(a.one_id){SHORT_LINK_JOIN if link is not None else ""}
 WHERE {rows}
 ORDER BY one_id, contact_id
 """
@@ -346,7 +365,9 @@ def export_replenishments(client, run_date: date, out_dir: Path, result: StageRe
     return exported
 
 
-def export_resends(client, run_date: date, out_dir: Path, result: StageResult, plans: dict, withheld: list[str]) -> int:
+def export_resends(
+    client, run_date: date, out_dir: Path, result: StageResult, plans: dict, withheld: list[str], shortlink_base: str
+) -> int:
     """Resend files of the run date, recorded in contact_history as source 'resend'. Returns their rows."""
     if not table_exists(client, "audience.resends"):
         return 0
@@ -357,7 +378,7 @@ def export_resends(client, run_date: date, out_dir: Path, result: StageResult, p
         plan = plans.get(campaign_id)
         sql, columns = campaign_export_sql(plan, resends=True)
         parameters = {"d": run_date, "campaign": campaign_id, "channel": channel,
-                      "template_id": plan.template.id if plan else ""}  # fmt: skip
+                      "template_id": plan.template.id if plan else "", "shortlink_base": shortlink_base}  # fmt: skip
         path = out_dir / f"resend__{campaign_id}__{channel}.csv"
         manifest_fields = {"campaign_id": campaign_id, "channel": channel, "run_date": run_date.isoformat(),
                            "columns": columns, "format": "csv", "resend": True, "cost_fen": 0}  # fmt: skip
@@ -406,7 +427,11 @@ def export_campaigns(
     if not table_exists(client, "audience.campaign_audience"):
         result.rows[HISTORY] = _recorded_contacts(client, run_date, replenished)
         return "no campaign audiences yet"
-    resent = export_resends(client, run_date, out_dir, result, plans, withheld)
+    shortlink_base = settings.shortlink_base_url.rstrip("/")
+    links = write_short_links(client, run_date, plans, settings.lake_root)
+    if links:
+        result.rows[SHORT_LINKS] = links
+    resent = export_resends(client, run_date, out_dir, result, plans, withheld, shortlink_base)
     groups = client.query(
         CAMPAIGN_GROUPS_SQL, parameters={"d": run_date, "holdout": HOLDOUT, "withheld": withheld}
     ).result_rows
@@ -418,7 +443,7 @@ def export_campaigns(
         template_id = plan.template.id if plan else ""
         sql, columns = campaign_export_sql(plan)
         parameters = {"d": run_date, "campaign": campaign_id, "channel": channel, "holdout": HOLDOUT,
-                      "template_id": template_id}  # fmt: skip
+                      "template_id": template_id, "shortlink_base": shortlink_base}  # fmt: skip
         path = out_dir / f"campaign__{campaign_id}__{channel}.csv"
         manifest_fields = {
             "campaign_id": campaign_id,

@@ -464,6 +464,25 @@ ENGINE = MergeTree
 PARTITION BY run_date
 ORDER BY (run_date, channel, campaign_id, contact_id, sent_at)
 """
+# One row per short link handed over on the run date (plans with `template.link`): the person's code in one campaign
+# (nightshift/shortcodes), the channel and variant it went out with, and where it redirects. Written by the export
+# stage before the files that carry the links; read by the redirect service (through its lake copy) and by dbt to
+# resolve clicked codes to (campaign_id, one_id). A code is the same on every date for the same campaign and person.
+SHORT_LINKS_DDL = """
+CREATE TABLE IF NOT EXISTS audience.short_links
+(
+    run_date     Date,
+    code         String,
+    campaign_id  LowCardinality(String),
+    one_id       UInt64,
+    channel      LowCardinality(String),
+    variant      LowCardinality(String),
+    landing_url  String
+)
+ENGINE = MergeTree
+PARTITION BY run_date
+ORDER BY (run_date, campaign_id, one_id, channel)
+"""
 # One row per (campaign, person) left out on the run date: the first step's reason, the arm the person's draw
 # puts them in (variant) and the first channel still open to them when they left ('' when none). Rows written
 # before variant and channel existed keep '' in both (nightshift/audiences/contacts.py adds the columns).
@@ -657,6 +676,7 @@ TABLES: dict[str, str] = {
     "audience.contact_history": CONTACT_HISTORY_DDL,
     "audience.exclusions": EXCLUSIONS_DDL,
     "audience.delivery_results": DELIVERY_RESULTS_DDL,
+    "audience.short_links": SHORT_LINKS_DDL,
     "audience.quality_gate": QUALITY_GATE_DDL,
     "audience.reconciliation_items": RECONCILIATION_ITEMS_DDL,
     "audience.reconciliation": RECONCILIATION_DDL,

@@ -406,3 +406,60 @@ def test_a_newly_declared_field_is_added_to_an_existing_raw_table_and_other_chan
     finally:
         tables._verified_raw_tables.clear()
         client.command("DROP TABLE IF EXISTS raw.evolve__accounts")
+
+
+# Unquoted CSV the engine splits itself (Batch._add_plain_csv): CRLF and a stray CR, blank lines (one of them only
+# an ideographic space, which Python's strip() empties), a line with too few columns, empty fields, a control
+# character, an exact duplicate, an undeclared column carrying '/' and Chinese (kept in _extra), no final newline.
+TRICKY_CSV = (
+    "contact_id,mobile,name,created_at,landing_url\r\n"
+    "c1,13800138000,张三,2026-11-21 08:00:00,https://m.example.cn/a?b=1\r\n"
+    "\r\n"
+    "   \t\n"
+    "\u3000\n"
+    "c2,x\n"
+    "c3,,李四·测试,,\n"
+    "c3,,李四·测试,,\n"
+    "c4,13800138001,Wang,,页面/x\r\r\n"
+    "c5,13800138002,Tab\tName,,\x01ctrl\n"
+    "c6,12345,End,,"
+)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "gbk", "utf-8-sig"])
+def test_unquoted_csv_split_by_the_engine_loads_exactly_what_the_python_path_loads(
+    client, landing, encoding, monkeypatch
+):
+    from nightshift.ingest.load import Batch
+
+    outcomes, engine_blank_counts = {}, []
+    engine_path = Batch._add_plain_csv
+
+    def spied(self, file_idx, data, encoding):
+        engine_blank_counts.append(engine_path(self, file_idx, data, encoding))
+        return engine_blank_counts[-1]
+
+    for path in ("engine", "python"):
+        source = make_source(f"tingest_csv_{path}_{encoding.replace('-', '_')}")
+        write(landing, source.name, DAY, "contacts.csv", TRICKY_CSV.encode(encoding))
+        monkeypatch.setattr(Batch, "_add_plain_csv", spied if path == "engine" else lambda *args: None)
+        result = ingest_source_day(client, source, DAY, landing)[0]
+        rows = client.query(
+            f"SELECT * EXCEPT (_batch_id, _source_file, _ingested_at) FROM raw.{source.name}__contacts "
+            "ORDER BY _line_number"
+        ).result_rows
+        quarantined = [
+            (row["line_number"], row["raw_line"], row["reason_code"], row["reason"])
+            for row in quarantine(client, source.name)
+        ]
+        figures = (result.encoding, result.lines, result.blank_lines, result.loaded, result.duplicates,
+                   result.quarantined, result.quarantined_by_reason, result.drift_rows,
+                   result.drift_fields)  # fmt: skip
+        outcomes[path] = (rows, quarantined, figures)
+
+    assert engine_blank_counts == [3]  # the engine path took the file
+    assert outcomes["engine"] == outcomes["python"]
+    rows, quarantined, figures = outcomes["engine"]
+    assert [row[0] for row in rows] == ["c1", "c3", "c4", "c5"]
+    assert {reason for _, _, reason, _ in quarantined} == {"malformed_csv", "invalid_phone"}
+    assert figures[2] == 3  # blank lines: CRLF-only, spaces and tab, ideographic space

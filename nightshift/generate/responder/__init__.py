@@ -17,6 +17,8 @@ present) and writes, in the shapes the source catalog declares:
 | `benefits/<D+1..D+7>/redemptions_responses_<D>.csv`       | the granted coupons those orders used  | (grant_id)      |
 
 Late receipts land in the same-named file on D+2 .. D+1+`max_receipt_delay_days`; wecom contacts get no receipt.
+Given the channel simulator's ledger (`respond(..., channel_ledger=DIR)`, `nightshift respond --channel-ledger DIR`),
+the channels delivered through their APIs are answered from what the simulator accepted: `api_sends`.
 Faults and their truth file: `faults`. Conversions (extra orders at `ResponderRates.conversion_rate` per campaign
 and variant, 0 for an A/A world) and their truth file `_truth/measurement_uplift.csv`: `conversions`. How contacts
 map to the world's people and accounts: `people`. Dates and vendor codes: `answers`.

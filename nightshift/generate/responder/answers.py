@@ -127,12 +127,16 @@ def _outcome(draws: Draws, rows: np.ndarray, success, failures: tuple) -> list:
     return [failures[r] if f else success for f, r in zip(failed, reason, strict=True)]
 
 
-def receipts_for(contacts: Contacts, draws: Draws, people: People, send_day: date) -> list[tuple[Table, np.ndarray]]:
-    """Each vendor's results for the day's contacts (sorted by the vendor's event time), with landing days."""
+def receipts_for(
+    contacts: Contacts, draws: Draws, people: People, send_day: date, was_sent: np.ndarray | None = None
+) -> list[tuple[Table, np.ndarray]]:
+    """Each vendor's results for the day's contacts that were sent (default: all; see `api_sends` for contacts
+    delivered through an API), sorted by the vendor's event time, with landing days."""
+    was_sent = np.ones(len(contacts), dtype=bool) if was_sent is None else was_sent
     sent = send_times(contacts, send_day)
     reported = _within(sent + draws.report_delay, send_day)
     stamp, short = f"{send_day:%Y%m%d}", f"{send_day:%y%m%d}"
-    sms = contacts.channel == "sms"
+    sms = (contacts.channel == "sms") & was_sent
     out = []
 
     rows = np.flatnonzero(sms & ~draws.via_chuanglan)
@@ -171,7 +175,7 @@ def receipts_for(contacts: Contacts, draws: Draws, people: People, send_day: dat
     )
     out.append((chuanglan, _landing_offsets(draws, rows)))
 
-    rows = np.flatnonzero(contacts.channel == "app_push")
+    rows = np.flatnonzero((contacts.channel == "app_push") & was_sent)
     failed = draws.delivery_failed[rows]
     message = list(zip(contacts.campaign_id[rows], contacts.template_id[rows], strict=True))
     batches = {key: k for k, key in enumerate(sorted(set(message)))}  # one message per campaign and template
@@ -192,7 +196,7 @@ def receipts_for(contacts: Contacts, draws: Draws, people: People, send_day: dat
     )
     out.append((jpush, _landing_offsets(draws, rows)))
 
-    rows = np.flatnonzero(contacts.channel == "wechat_oa_template")
+    rows = np.flatnonzero((contacts.channel == "wechat_oa_template") & was_sent)
     failed = draws.delivery_failed[rows]
     answer = _outcome(draws, rows, WECHAT_OK, WECHAT_FAILURES)
     wechat = Table(
@@ -210,7 +214,7 @@ def receipts_for(contacts: Contacts, draws: Draws, people: People, send_day: dat
     )
     out.append((wechat, _landing_offsets(draws, rows)))
 
-    rows = np.flatnonzero(contacts.channel == "outbound_call")
+    rows = np.flatnonzero((contacts.channel == "outbound_call") & was_sent)
     failed = draws.delivery_failed[rows]
     tasks = {campaign: k for k, campaign in enumerate(sorted(set(contacts.campaign_id[rows].tolist())))}
     calls = Table(

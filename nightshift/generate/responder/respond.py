@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from nightshift.generate.ids import rng_for
-from nightshift.generate.responder import answers, conversions
+from nightshift.generate.responder import answers, api_sends, conversions
 from nightshift.generate.responder.exports import Contacts, ExportFileError, export_files, read_export_file
 from nightshift.generate.responder.faults import (
     Draws,
@@ -93,11 +93,15 @@ def respond(
     business_date: date,
     seed: int = 42,
     rates: ResponderRates | None = None,
+    channel_ledger: Path | None = None,
 ) -> ResponseSummary:
     """Answer the campaign and replenishment files of `exports_day_dir` (business date D) with benefit ledger
     and vendor receipt files under `landing_root`, on D+1 (late receipts later), and record the injected faults
     in `<landing_root>/_truth/reconciliation_faults.csv`; contacts who buy because of the message place extra
     orders on D+1 .. D+window (`conversions`), their injected uplift in `<landing_root>/_truth/measurement_uplift.csv`.
+
+    With `channel_ledger` (the directory where the channel simulator keeps its ledger), the channels delivered
+    through their APIs are answered from what the simulator accepted, not from the files (`api_sends`).
 
     Re-running a date replaces its files and its truth rows; the same inputs and seed give identical bytes.
     """
@@ -120,13 +124,18 @@ def respond(
     contacts = Contacts.concat(parts)
     # A day without campaign files is answered with nothing, which still clears an earlier run's files and truth.
     draws = Draws.concat(drawn) if drawn else draw(contacts, np.zeros(0, bool), rates, rng_for(seed, "responder"))
+    was_sent = None
+    if channel_ledger is not None:
+        draws, was_sent = api_sends.answer_from_ledger(
+            contacts, draws, api_sends.contact_statuses(exports_day_dir, channel_ledger)
+        )
     people = People.resolve(load_world(landing_root) if len(contacts) else None, contacts.contact_ref)
     extra = extra_grants(contacts, business_date, send_day, rates, seed)
 
     summary = ResponseSummary(business_date, contacts=len(contacts))
     _remove_earlier_answers(landing_root, business_date)
     grant_table, grant_offsets = answers.grants(contacts, draws, people, extra, send_day)
-    tables = [(grant_table, grant_offsets), *answers.receipts_for(contacts, draws, people, send_day)]
+    tables = [(grant_table, grant_offsets), *answers.receipts_for(contacts, draws, people, send_day, was_sent)]
     first_grants = _first_grants(grant_table)
     converted = _conversions(contacts, people, first_grants, rates, send_day, business_date, seed)
     tables += conversions.order_tables(converted, contacts, people, first_grants, business_date)

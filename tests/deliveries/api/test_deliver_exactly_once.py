@@ -15,6 +15,7 @@ import pytest
 from bench.synthetic.sealed_deliveries import SECRETS, endpoints_json, write_sealed
 from nightshift.deliveries.sms import batch_key
 from nightshift.generate.channels import ChannelSimulator, SimulatorConfig, address_fails, read_ledger
+from nightshift.generate.responder.api_sends import contact_statuses
 from nightshift.stages import deliver
 from nightshift.stages.context import StageContext
 
@@ -91,6 +92,9 @@ def test_every_message_taken_exactly_once_at_the_limits_and_no_secret_leaks(deli
             elif channel == "app_push":
                 expected_keys |= {f"{batch_key(line['contact_ids'])}/{alias}" for alias in body["audience"]["alias"]}
     assert {s["key"] for s in ledger.sends if s["channel"] in ("sms", "app_push")} == expected_keys
+    # ...which is how the simulated world answers tomorrow: every planned contact found in the ledger
+    answered = contact_statuses(settings.exports_dir / RUN_DATE.isoformat(), tmp_path / "ledger")
+    assert set(answered) == {contact for contacts in planned.values() for contact in contacts}
     # no secret in the logs, the stage's results, the table or what the vendor received in clear
     rows = client.query("SELECT * FROM audience.delivery_results WHERE run_date = {d:Date}", parameters={"d": RUN_DATE})
     ledger_dir = tmp_path / "ledger"

@@ -51,6 +51,12 @@ redemptions as (
 
 ),
 
+clicks as (
+
+    select * from {{ ref('int_clicks_resolved') }}
+
+),
+
 planned_people as (
 
     select
@@ -96,6 +102,21 @@ person_conversions as (
 
 ),
 
+clicked_contacts as (
+
+    -- planned people who clicked the campaign's short link from the send date to the end of the conversion
+    -- window (Beijing days); the holdout got no link, so it never clicks
+    select distinct planned_people.contact_id as contact_id
+
+    from planned_people
+    inner join clicks
+        on planned_people.campaign_id = clicks.campaign_id
+        and planned_people.one_id = clicks.one_id
+    where clicks.clicked_date >= planned_people.send_date
+        and clicks.clicked_date <= planned_people.send_date + planned_people.conversion_window_days
+
+),
+
 person_redemptions as (
 
     select
@@ -121,6 +142,7 @@ people as (
         planned_people.conversion_window_days as conversion_window_days,
         coalesce(exported_contacts.contact_id, '') != '' as is_exported,
         coalesce(reconciliation_items.vendor_status, '') = 'delivered' as is_delivered,
+        coalesce(clicked_contacts.contact_id, '') != '' as is_clicked,
         coalesce(person_conversions.conversion_orders, 0) as person_orders,
         coalesce(person_conversions.gmv_fen, 0) as person_gmv_fen,
         coalesce(person_redemptions.benefits_redeemed, 0) as person_benefits_redeemed,
@@ -131,6 +153,8 @@ people as (
         on planned_people.contact_id = exported_contacts.contact_id
     left join reconciliation_items
         on planned_people.contact_id = reconciliation_items.contact_id
+    left join clicked_contacts
+        on planned_people.contact_id = clicked_contacts.contact_id
     left join person_conversions
         on planned_people.contact_id = person_conversions.contact_id
     left join person_redemptions
@@ -149,7 +173,7 @@ aggregated as (
         count() as planned_people,
         countIf(is_exported) as exported_people,
         countIf(is_delivered) as delivered_people,
-        toUInt64(0) as clicked_people,
+        countIf(is_clicked) as clicked_people,
         countIf(person_orders > 0) as converted_people,
         toUInt64(sum(person_orders)) as conversion_orders,
         toInt64(sum(person_gmv_fen)) as gmv_fen,

@@ -82,6 +82,16 @@ risk_flags as (
 
 ),
 
+clicks as (
+
+    -- the person's latest click on any campaign's short link, up to the run date; Nullable, so a person who
+    -- never clicked reads null through the left join (not 1970)
+    select one_id, toNullable(max(clicked_at)) as last_clicked_at
+    from {{ ref('int_clicks_resolved') }}
+    group by one_id
+
+),
+
 preferred_app_accounts as (
 
     -- the app account the profile names (identity's preferred one) supplies the legacy os / registered_at
@@ -200,7 +210,10 @@ joined as (
         -- risk
         toUInt8(risk_flags.is_blacklisted) as is_blacklisted,
         coalesce(nullIf(risk_flags.blacklist_risk_level, ''), 'none') as blacklist_risk_level,
-        toUInt8(risk_flags.is_internal_test_account) as is_internal_test_account
+        toUInt8(risk_flags.is_internal_test_account) as is_internal_test_account,
+
+        -- short links
+        clicks.last_clicked_at as last_clicked_at
 
     from identities
     left join attributes on identities.one_id = attributes.one_id
@@ -213,6 +226,7 @@ joined as (
     left join consents on identities.one_id = consents.one_id
     left join addresses on identities.one_id = addresses.one_id
     left join risk_flags on identities.one_id = risk_flags.one_id
+    left join clicks on identities.one_id = clicks.one_id
 
 ),
 
@@ -265,6 +279,7 @@ final as (
         toBool(not empty(phone)) as has_phone,
         os,
         registered_at,
+        last_clicked_at,
         {%- for tag in catalogue_tags() if tag.code not in (
             'can_receive_sms', 'can_receive_app_push', 'can_receive_wechat_oa_template', 'can_receive_wecom',
             'can_receive_outbound_call', 'is_sms_unsubscribed', 'has_complaint', 'is_blacklisted',

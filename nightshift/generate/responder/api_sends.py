@@ -1,0 +1,128 @@
+"""Channels Nightshift delivered through their APIs: the world answers what the channel simulator accepted.
+
+When a day's messages went out through the vendors' APIs (the `deliver` stage against `nightshift simulate
+channels`), a file on disk is not a send: the simulator's ledger of accepted sends is. For the channels the
+simulator speaks (`API_CHANNELS`) the responder then answers from the ledger, key by key, instead of from its own
+draws:
+
+- `accepted`: a delivered receipt on D+1 (later when the draw makes it late; truth `receipt_late`);
+- `undelivered` (the vendor took it, the handset never got it): a failed receipt with the vendor's invalid-number
+  code (truth `delivery_failed`);
+- `failed` (the API refused it for good: user not subscribed, invalid contact): no receipt, the vendor never had
+  it (truth `delivery_failed`);
+- not in the ledger (never sent): no receipt and no truth row; reconciliation calls it `missing_receipt` once the
+  lag window has passed.
+
+Reconciliation learns the refused sends from `audience.delivery_results`, and the undelivered ones from the
+receipts, so both come back as `delivery_failed`. Grants do not depend on the message and are answered as
+before. SMS sent through the API all go to Aliyun (`SendBatchSms`), never to the second vendor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from nightshift.errors import NightshiftError
+from nightshift.generate.responder.exports import Contacts
+from nightshift.generate.responder.faults import Draws
+
+# The channels the channel simulator speaks; outbound calls still go out as call-list files.
+API_CHANNELS = ("sms", "app_push", "wechat_oa_template", "wecom")
+ACCEPTED, UNDELIVERED, FAILED = "accepted", "undelivered", "failed"
+INVALID_NUMBER = 0  # index of invalid_number in faults.FAILURE_REASONS: what an undelivered API send looked like
+SENDS_FILE = "sends.jsonl"
+
+
+class LedgerError(NightshiftError):
+    """The channel simulator's ledger cannot be read."""
+
+
+def ledger_statuses(ledger_dir: Path) -> dict[str, str]:
+    """Ledger key -> its final status in the simulator's ledger (`sends.jsonl`: one JSON object per line with at
+    least `key` and `status`). A key accepted once stays accepted whatever a later line says: a vendor does not
+    take a delivered message back."""
+    path = Path(ledger_dir) / SENDS_FILE
+    if not path.is_file():
+        raise LedgerError(
+            f"no channel ledger at {path}: pass the --ledger directory `nightshift simulate channels` wrote"
+        )
+    statuses: dict[str, str] = {}
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                key, status = str(record["key"]), str(record["status"])
+            except (json.JSONDecodeError, KeyError, TypeError) as error:
+                raise LedgerError(
+                    f"{path}:{number}: not a ledger record ({error}); expected {{key, status, ...}}"
+                ) from error
+            if status not in (ACCEPTED, UNDELIVERED, FAILED):
+                raise LedgerError(f"{path}:{number}: status {status!r} is none of accepted, undelivered, failed")
+            if statuses.get(key) != ACCEPTED:
+                statuses[key] = status
+    return statuses
+
+
+def batch_key(contact_ids: list[str]) -> str:
+    """A batch's key from its contact_ids, as `nightshift.deliveries.sms.batch_key` writes the SMS OutId and the
+    JPush client derives a push's `cid` (the export's push bodies carry none; the sender adds it)."""
+    return hashlib.sha256(",".join(contact_ids).encode("utf-8")).hexdigest()[:32]
+
+
+def recipient_keys(channel: str, body: dict, contact_ids: list[str] | None = None) -> list[str]:
+    """The simulator's ledger key of each recipient of one API request body, in the body's recipient order: SMS
+    `<OutId>/<phone>` (OutId keys a batch of up to 100 numbers), push `<cid>/<alias>` (the body's cid, else the
+    batch key of its contact_ids, which is what the deliver stage sends as cid), WeChat the
+    `client_msg_id` (the contact_id), WeCom `<staff userid>/<external_userid>/<tags joined by +>`."""
+    if channel == "sms":
+        return [f"{body['OutId']}/{phone}" for phone in json.loads(body["PhoneNumberJson"])]
+    if channel == "app_push":
+        cid = body.get("cid") or batch_key([str(contact) for contact in contact_ids or []])
+        return [f"{cid}/{alias}" for alias in body["audience"]["alias"]]
+    if channel == "wechat_oa_template":
+        return [str(body["client_msg_id"])]
+    tags = "+".join(sorted(map(str, body.get("add_tag") or [])))
+    return [f"{body['userid']}/{body['external_userid']}/{tags}"]
+
+
+def contact_statuses(exports_day_dir: Path, ledger_dir: Path) -> dict[str, str]:
+    """contact_id -> its status in the simulator's ledger, for the contacts of the day's sealed API payloads
+    (`<campaign>/<channel>/part-*.jsonl` beside `_SUCCESS`; each line names its contact_ids in recipient order)."""
+    by_key = ledger_statuses(ledger_dir)
+    statuses: dict[str, str] = {}
+    for channel in API_CHANNELS:
+        for path in sorted(Path(exports_day_dir).glob(f"*/{channel}/part-*.jsonl")):
+            if not (path.parent / "_SUCCESS").is_file():
+                continue  # an unsealed delivery is never sent
+            for line in path.read_text(encoding="utf-8").splitlines():
+                record = json.loads(line)
+                body = record["body"]
+                contact_ids = record.get("contact_ids") or [record.get("contact_id") or body.get("client_msg_id")]
+                for contact_id, key in zip(contact_ids, recipient_keys(channel, body, contact_ids), strict=True):
+                    if key in by_key:
+                        statuses[str(contact_id)] = by_key[key]
+    return statuses
+
+
+def answer_from_ledger(contacts: Contacts, draws: Draws, statuses: dict[str, str]) -> tuple[Draws, np.ndarray]:
+    """The draws with the API channels' delivery outcomes taken from the ledger, and which contacts were really
+    sent (get a receipt if their channel has receipts)."""
+    by_api = np.isin(contacts.channel, API_CHANNELS)
+    status = np.array([statuses.get(key, "") for key in contacts.contact_id.tolist()], dtype=object)
+    accepted, undelivered, refused = status == ACCEPTED, status == UNDELIVERED, status == FAILED
+    answered = replace(
+        draws,
+        delivery_failed=np.where(by_api, undelivered | refused, draws.delivery_failed),
+        receipt_late=np.where(by_api, accepted & draws.receipt_late, draws.receipt_late),
+        failure_reason=np.where(by_api, INVALID_NUMBER, draws.failure_reason),
+        via_chuanglan=np.where(by_api, False, draws.via_chuanglan),
+    )
+    sent = ~by_api | accepted | undelivered
+    return answered, sent

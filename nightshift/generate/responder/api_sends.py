@@ -27,12 +27,11 @@ from pathlib import Path
 
 import numpy as np
 
+from nightshift.contracts import API_CHANNELS  # the channels the simulator speaks; calls still go out as files
 from nightshift.errors import NightshiftError
 from nightshift.generate.responder.exports import Contacts
 from nightshift.generate.responder.faults import Draws
 
-# The channels the channel simulator speaks; outbound calls still go out as call-list files.
-API_CHANNELS = ("sms", "app_push", "wechat_oa_template", "wecom")
 ACCEPTED, UNDELIVERED, FAILED = "accepted", "undelivered", "failed"
 INVALID_NUMBER = 0  # index of invalid_number in faults.FAILURE_REASONS: what an undelivered API send looked like
 SENDS_FILE = "sends.jsonl"

@@ -7,10 +7,20 @@ A test checks the built model against this list, so a change on either side is c
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
+
 # Channels a campaign can deliver on, in the vocabulary used by plans, audiences, exports and receipts.
 CHANNELS: tuple[str, ...] = ("wechat_oa_template", "sms", "app_push", "wecom", "outbound_call")
 # Channels the deliver stage sends through an API (nightshift.deliveries.api.CLIENTS); the call list is picked up.
 API_CHANNELS: tuple[str, ...] = ("sms", "app_push", "wechat_oa_template", "wecom")
+
+
+def batch_key(contact_ids: Sequence[str]) -> str:
+    """The key of one API call that carries several contacts: the first 32 hex digits of the sha256 of their
+    contact_ids joined by ",". The SMS writer puts it in `OutId`, the JPush client sends it as `cid`, and the
+    simulated world finds the contacts of a vendor's record by it."""
+    return hashlib.sha256(",".join(contact_ids).encode("utf-8")).hexdigest()[:32]
 
 
 def export_asset(channel: str) -> tuple[str, str]:

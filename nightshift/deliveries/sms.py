@@ -23,7 +23,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from itertools import pairwise
@@ -33,6 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from nightshift.campaigns.models import CampaignPlan
+from nightshift.contracts import batch_key
 from nightshift.deliveries.columnar import (
     Audience,
     audience_table,
@@ -54,7 +54,7 @@ from nightshift.deliveries.columnar import (
     text,
     text_parts,
 )
-from nightshift.deliveries.common import CONTACTS_PER_PART, INVALID_MOBILE, Payload, sha256_hex
+from nightshift.deliveries.common import CONTACTS_PER_PART, INVALID_MOBILE, Payload
 
 ALIYUN_NUMBERS_PER_REQUEST = 100
 ALIYUN_REQUESTS_PER_PART = CONTACTS_PER_PART // ALIYUN_NUMBERS_PER_REQUEST
@@ -64,10 +64,6 @@ PARAM_PREFIX = "param_"
 
 def _json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-
-
-def batch_key(contact_ids: Sequence[str]) -> str:
-    return sha256_hex(",".join(contact_ids))[:32]
 
 
 @dataclass

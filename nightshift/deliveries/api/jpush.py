@@ -1,10 +1,11 @@
 """JPush v3 `POST /v3/push` (basic auth: app key and master secret). The push body gets a `cid`, JPush's guard
-against a duplicate push: the batch key of its contacts (`sms.batch_key`, the formula of the SMS `OutId`: the first
-32 hex digits of the sha256 of the contact_ids joined by ","), so a resent batch carries the same cid and anyone
-holding the sealed payload (the simulated world answering it) finds the cid from the line's contact_ids."""
+against a duplicate push: the batch key of its contacts (`contracts.batch_key`, the formula of the SMS `OutId`),
+so a resent batch carries the same cid and anyone holding the sealed payload (the simulated world answering it)
+finds the cid from the line's contact_ids."""
 
 from __future__ import annotations
 
+from nightshift.contracts import batch_key
 from nightshift.deliveries.api.base import (
     ACCEPTED,
     FAILED,
@@ -15,7 +16,6 @@ from nightshift.deliveries.api.base import (
     RetryableError,
     secret_from_env,
 )
-from nightshift.deliveries.sms import batch_key
 
 THROTTLED = 2002
 RETRYABLE_CODES = {THROTTLED, 1030}  # 1030: JPush's internal error

@@ -20,14 +20,16 @@ before. SMS sent through the API all go to Aliyun (`SendBatchSms`), never to the
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from nightshift.contracts import API_CHANNELS  # the channels the simulator speaks; calls still go out as files
+from nightshift.contracts import (  # the channels the simulator speaks; calls still go out as files
+    API_CHANNELS,
+    batch_key,
+)
 from nightshift.errors import NightshiftError
 from nightshift.generate.responder.exports import Contacts
 from nightshift.generate.responder.faults import Draws
@@ -67,12 +69,6 @@ def ledger_statuses(ledger_dir: Path) -> dict[str, str]:
             if statuses.get(key) != ACCEPTED:
                 statuses[key] = status
     return statuses
-
-
-def batch_key(contact_ids: list[str]) -> str:
-    """A batch's key from its contact_ids, as `nightshift.deliveries.sms.batch_key` writes the SMS OutId and the
-    JPush client derives a push's `cid` (the export's push bodies carry none; the sender adds it)."""
-    return hashlib.sha256(",".join(contact_ids).encode("utf-8")).hexdigest()[:32]
 
 
 def recipient_keys(channel: str, body: dict, contact_ids: list[str] | None = None) -> list[str]:

@@ -1,5 +1,6 @@
 """A permanent failure recorded by the deliver stage reaches reconciliation as `delivery_failed` with the vendor's
-code: `audience.delivery_results` is a receipt source (`reconciliation.inputs.DELIVERY_FAILURES_SQL`)."""
+code (`audience.delivery_results` is a receipt source: `reconciliation.inputs.DELIVERY_FAILURES_SQL`), and from
+there the plan's next fallback channel the person can take (`spark_jobs.reconcile.resend_orders`)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,16 @@ from datetime import UTC, date, datetime, timedelta
 
 from nightshift.reconciliation.inputs import DELIVERY_RESULTS, receipts_sql
 from nightshift.warehouse.schema import ensure_tables
-from spark_jobs.reconcile import GRANTS_SCHEMA, PLAN_SCHEMA, PREVIOUS_SCHEMA, RECEIPTS_SCHEMA, classify
-from tests.spark_jobs.test_reconcile import plan_row
+from spark_jobs.reconcile import (
+    CAMPAIGNS_SCHEMA,
+    GRANTS_SCHEMA,
+    PLAN_SCHEMA,
+    PREVIOUS_SCHEMA,
+    RECEIPTS_SCHEMA,
+    classify,
+    resend_orders,
+)
+from tests.spark_jobs.test_reconcile import CAPS, REACHABLE, RECENT, plan_row
 
 D = date(2025, 6, 10)  # a date no other test writes delivery results for
 ANSWERED = D + timedelta(days=1)
@@ -39,13 +48,30 @@ def test_failed_delivery_result_is_delivery_failed_with_the_vendor_code(client, 
         ("dr-wecom", "wecom", False, "84061", D),
     ]
 
-    plan = [plan_row(key, channel="wechat_oa_template", benefit="", fen=0, day=D) for key in ("dr-refused", "dr-sent")]
-    plan.append(plan_row("dr-wecom", channel="wecom", benefit="", fen=0, day=D))
+    plan = [plan_row(key, channel="wechat_oa_template", benefit="", fen=0, day=D, one_id=n)
+            for n, key in enumerate(("dr-refused", "dr-sent"), start=1)]  # fmt: skip
+    plan.append(plan_row("dr-wecom", channel="wecom", benefit="", fen=0, day=D, one_id=3))
+    plan_frame = spark.createDataFrame(plan, PLAN_SCHEMA)
     items = classify(
-        spark.createDataFrame(plan, PLAN_SCHEMA), spark.createDataFrame([], GRANTS_SCHEMA),
+        plan_frame, spark.createDataFrame([], GRANTS_SCHEMA),
         spark.createDataFrame(receipts, RECEIPTS_SCHEMA), spark.createDataFrame([], PREVIOUS_SCHEMA), ANSWERED,
     )  # fmt: skip
     rows = {row.contact_id: row for row in items.collect()}
     assert rows["dr-refused"]["class"] == "delivery_failed" and rows["dr-refused"].vendor_code == "43004"
     assert rows["dr-wecom"]["class"] == "delivery_failed" and rows["dr-wecom"].vendor_code == "84061"
     assert rows["dr-sent"]["class"] != "delivery_failed"
+
+    # The plan falls back from WeChat to SMS, then from WeCom to app push: the refused template message goes out
+    # once more by SMS, the refused tagging by push, the accepted message nowhere.
+    campaigns = [("camp", True, False, 100_000, 1, ["wechat_oa_template", "sms", "wecom", "app_push"])]
+    reachable = [(1, "sms", "+8613800000001", "Asia/Shanghai"), (2, "sms", "+8613800000002", "Asia/Shanghai"),
+                 (3, "app_push", "reg-3", "Asia/Shanghai")]  # fmt: skip
+    orders, refusals = resend_orders(
+        items, plan_frame, spark.createDataFrame([], "contact_id string"),
+        spark.createDataFrame(campaigns, CAMPAIGNS_SCHEMA), spark.createDataFrame([], "one_id long"),
+        spark.createDataFrame(reachable, REACHABLE), spark.createDataFrame([], RECENT),
+        spark.createDataFrame([("sms", 2, 7), ("app_push", 2, 7)], CAPS), ANSWERED,
+    )  # fmt: skip
+    resent = {row.replenishes: (row.channel, row.contact_ref) for row in orders.collect()}
+    assert resent == {"dr-refused": ("sms", "+8613800000001"), "dr-wecom": ("app_push", "reg-3")}
+    assert refusals.count() == 0

@@ -1,12 +1,16 @@
 """Benchmarks: `make bench` / `python -m bench`. They print figures; they assert nothing about time.
 
-Benches print tables, not dbt's node-by-node log: every bench process runs dbt quietly (`DBT_QUIET`, dbt's own
-switch; errors still print, and the whole log stays in the installation's `dbt/logs/dbt.log`).
+Benches print tables, not dbt's node-by-node log: a bench that runs dbt calls `quiet_dbt()` first.
 """
 
 import os
 
-os.environ.setdefault("DBT_QUIET", "true")
+
+def quiet_dbt() -> None:
+    """Run dbt quietly in this process and the processes it starts (`DBT_QUIET`, dbt's own switch): errors still
+    print, and the whole log stays in the installation's `dbt/logs/dbt.log`. Called by the benches' `main`, never
+    on import, so importing a bench module (the tests do) changes nothing for anyone else."""
+    os.environ.setdefault("DBT_QUIET", "true")
 
 
 def load_average() -> str:

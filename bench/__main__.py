@@ -24,7 +24,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from bench import load_average, machine_description
+from bench import load_average, machine_description, quiet_dbt
 
 console = Console()
 BENCH_DATE = date(2026, 11, 20)
@@ -47,6 +47,7 @@ AREA_BENCHMARKS = {
 
 
 def main(argv: list[str] | None = None) -> None:
+    quiet_dbt()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, default=100_000, help="people in the generated world")
     parser.add_argument("--stages", default="", help="comma-separated stages (default: all)")

@@ -46,7 +46,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from bench import load_average, machine_description
+from bench import load_average, machine_description, quiet_dbt
 
 console = Console(width=120)
 RUN_DATE = date(2026, 11, 20)
@@ -370,6 +370,7 @@ def bench_scale(settings, client, world: RealWorld, people: int, with_tests: boo
 
 
 def main(argv: list[str] | None = None) -> None:
+    quiet_dbt()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--people", type=int, nargs="+", default=list(DEFAULT_SCALES), help="scales to run")
     parser.add_argument("--base-users", type=int, default=DEFAULT_BASE_USERS, help="users of the real world")

@@ -24,6 +24,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from bench import quiet_dbt
+
 console = Console()
 BENCH_DATE = date(2026, 11, 21)
 DEFAULT_SCALES = (1_000_000, 10_000_000)
@@ -179,6 +181,7 @@ def bench_tag_build(people: int, home: Path | None = None) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    quiet_dbt()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--people", type=int, nargs="+", default=list(DEFAULT_SCALES), help="scales to run")
     parser.add_argument("--home", type=Path, default=None, help="installation directory (default: temporary)")

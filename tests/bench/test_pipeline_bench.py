@@ -1,5 +1,5 @@
 """`python -m bench` reads as tables (issue 14): one row per stage with the machine's load beside it, the night's
-total without generation, and the machine; dbt runs quietly in every bench process (its node-by-node log goes to
+total without generation, and the machine; benches that run dbt run it quietly (its node-by-node log goes to
 the installation's dbt.log, errors still print). A small world through ingestion only; nothing is timed here."""
 
 from __future__ import annotations
@@ -28,8 +28,18 @@ def test_pipeline_bench_prints_a_table_per_stage_with_the_load(tmp_path):
     assert re.search(r"machine: \w+, \d+ cores, \d+ GiB", output)
 
 
-def test_every_bench_process_runs_dbt_quietly(tmp_path):
-    code = "import os, bench.reconcile; print(os.environ.get('DBT_QUIET'))"
+def test_benches_that_run_dbt_run_it_quietly_and_importing_them_changes_nothing(tmp_path):
+    """The pipeline, profile-build and tags benches call `quiet_dbt()` in their `main`; importing a bench (the
+    tests do) must leave the environment alone, or every later `dbt` subprocess of the suite would print nothing."""
+    code = """
+import inspect, os
+import bench, bench.__main__, bench.profile_build, bench.tags
+assert "DBT_QUIET" not in os.environ, "importing a bench set DBT_QUIET"
+for module in (bench.__main__, bench.profile_build, bench.tags):
+    assert "quiet_dbt()" in inspect.getsource(module.main), module.__name__
+bench.quiet_dbt()
+print(os.environ["DBT_QUIET"])
+"""
     env = {k: v for k, v in isolated_env(tmp_path).items() if k != "DBT_QUIET"}
     completed = subprocess.run([sys.executable, "-c", code], env=env, cwd=REPO_ROOT, capture_output=True, text=True)
     assert completed.stdout.strip() == "true", completed.stderr[-2000:]

@@ -23,6 +23,13 @@ def batch_key(contact_ids: Sequence[str]) -> str:
     return hashlib.sha256(",".join(contact_ids).encode("utf-8")).hexdigest()[:32]
 
 
+def wecom_tag_key(userid: str, external_userid: str, tags) -> str:
+    """The key of one WeCom `mark_tag` call: tagging is idempotent, so the same staff member, contact and tags
+    (sorted, joined by "+") are the same request. The deliver stage sends by it; the simulator keeps its ledger
+    by it."""
+    return f"{userid}/{external_userid}/{'+'.join(sorted(map(str, tags or [])))}"
+
+
 def export_asset(channel: str) -> tuple[str, str]:
     """(name, uri) of the Airflow Asset the export task updates for a channel's sealed deliveries: the nightly DAG
     produces it, the channel delivery DAG is scheduled on it."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 
+from nightshift.contracts import wecom_tag_key
 from nightshift.deliveries.api.base import (
     ACCEPTED,
     FAILED,
@@ -93,6 +94,5 @@ class WeComTag(TokenClient):
 
     def batch(self, campaign_id: str, line: dict) -> Batch:
         body = line["body"]
-        # tagging is idempotent: the same staff member, contact and tags are the same request
-        key = f"{body['userid']}/{body['external_userid']}/{'+'.join(sorted(body.get('add_tag') or []))}"
+        key = wecom_tag_key(body["userid"], body["external_userid"], body.get("add_tag"))
         return Batch(campaign_id, (str(line["contact_id"]),), body, key)

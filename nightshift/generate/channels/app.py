@@ -31,8 +31,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from nightshift.contracts import wecom_tag_key
 from nightshift.generate.channels.config import APP_PUSH, SMS, WECHAT, WECOM, SimulatorConfig, address_fails
-from nightshift.generate.channels.ledger import ARRIVED, Ledger, now_text
+from nightshift.generate.channels.ledger import ARRIVED, Ledger, now_text, recipient_key
 
 ALIYUN_MAX_NUMBERS = 100
 JPUSH_MAX_ALIASES = 1_000
@@ -161,7 +162,7 @@ class SimulatedChannels:
         for phone in phones:
             fails = address_fails(SMS, phone, self.config.invalid_share)
             status, code = ("undelivered", "isv.MOBILE_NUMBER_ILLEGAL") if fails else ("accepted", "DELIVERED")
-            recipients.append((f"{out_id}/{phone}", phone, status, code, biz_id))
+            recipients.append((recipient_key(out_id, phone), phone, status, code, biz_id))
         self.ledger.sends(SMS, recipients)
         body = {"Code": "OK", "Message": "OK", "BizId": biz_id, "RequestId": request_id}
         return await self.answered(SMS, "SendBatchSms", out_id, 200, body, "accepted")
@@ -189,7 +190,7 @@ class SimulatedChannels:
         for alias in aliases:
             fails = address_fails(APP_PUSH, alias, self.config.invalid_share)
             status, code = ("undelivered", "1011") if fails else ("accepted", "0")
-            recipients.append((f"{cid}/{alias}", alias, status, code, msg_id))
+            recipients.append((recipient_key(cid, alias), alias, status, code, msg_id))
         self.ledger.sends(APP_PUSH, recipients)
         sendno = str((push.get("options") or {}).get("sendno", 0))
         return await self.answered(APP_PUSH, "push", cid, 200, {"sendno": sendno, "msg_id": msg_id}, "accepted")
@@ -246,13 +247,11 @@ class SimulatedChannels:
             return JSONResponse(problem)
         body = await request.json()
         external = str(body.get("external_userid") or "")
-        tags = "+".join(sorted(map(str, body.get("add_tag") or [])))
-        # tagging is idempotent at WeCom: the same (staff member, contact, tags) is the same request
-        key = f"{body.get('userid', '')}/{external}/{tags}"
+        key = wecom_tag_key(body.get("userid", ""), external, body.get("add_tag"))
         repeat = self.repeated(WECOM, endpoint, key)
         if repeat:
             return repeat
-        if not body.get("userid") or not external or not tags:
+        if not body.get("userid") or not external or not body.get("add_tag"):
             return await self.answered(
                 WECOM, endpoint, "", 200, {"errcode": 40058, "errmsg": "invalid parameter"}, "invalid"
             )

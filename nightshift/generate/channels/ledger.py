@@ -18,9 +18,33 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from nightshift.contracts import batch_key, wecom_tag_key
+
 SENDS = "sends.jsonl"
 CALLS = "calls.jsonl"
 TAKEN = ("accepted", "undelivered")
+
+
+def recipient_key(batch: str, address: str) -> str:
+    """The ledger key of one recipient of a batched call: the batch's idempotency key (SMS `OutId`, JPush `cid`)
+    and the recipient's address."""
+    return f"{batch}/{address}"
+
+
+def recipient_keys(channel: str, body: dict, contact_ids: list[str] | None = None) -> list[str]:
+    """The ledger key of each recipient of one API request body, in the body's recipient order: SMS
+    `<OutId>/<phone>`, push `<cid>/<alias>` (the body's cid, else the batch key of its contact_ids, which is what
+    the deliver stage sends as cid), WeChat the `client_msg_id` (the contact_id), WeCom `contracts.wecom_tag_key`."""
+    if channel == "sms":
+        return [recipient_key(body["OutId"], phone) for phone in json.loads(body["PhoneNumberJson"])]
+    if channel == "app_push":
+        cid = body.get("cid") or batch_key([str(contact) for contact in contact_ids or []])
+        return [recipient_key(cid, alias) for alias in body["audience"]["alias"]]
+    if channel == "wechat_oa_template":
+        return [str(body["client_msg_id"])]
+    return [wecom_tag_key(body["userid"], body["external_userid"], body.get("add_tag"))]
+
+
 # When the request being handled arrived (set by the app's middleware): a call is logged at its arrival, the moment
 # a vendor's rate limit counts, not when its answer went out.
 ARRIVED: ContextVar[str | None] = ContextVar(

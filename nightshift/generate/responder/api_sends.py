@@ -28,9 +28,9 @@ import numpy as np
 
 from nightshift.contracts import (  # the channels the simulator speaks; calls still go out as files
     API_CHANNELS,
-    batch_key,
 )
 from nightshift.errors import NightshiftError
+from nightshift.generate.channels.ledger import recipient_keys
 from nightshift.generate.responder.exports import Contacts
 from nightshift.generate.responder.faults import Draws
 
@@ -69,22 +69,6 @@ def ledger_statuses(ledger_dir: Path) -> dict[str, str]:
             if statuses.get(key) != ACCEPTED:
                 statuses[key] = status
     return statuses
-
-
-def recipient_keys(channel: str, body: dict, contact_ids: list[str] | None = None) -> list[str]:
-    """The simulator's ledger key of each recipient of one API request body, in the body's recipient order: SMS
-    `<OutId>/<phone>` (OutId keys a batch of up to 100 numbers), push `<cid>/<alias>` (the body's cid, else the
-    batch key of its contact_ids, which is what the deliver stage sends as cid), WeChat the
-    `client_msg_id` (the contact_id), WeCom `<staff userid>/<external_userid>/<tags joined by +>`."""
-    if channel == "sms":
-        return [f"{body['OutId']}/{phone}" for phone in json.loads(body["PhoneNumberJson"])]
-    if channel == "app_push":
-        cid = body.get("cid") or batch_key([str(contact) for contact in contact_ids or []])
-        return [f"{cid}/{alias}" for alias in body["audience"]["alias"]]
-    if channel == "wechat_oa_template":
-        return [str(body["client_msg_id"])]
-    tags = "+".join(sorted(map(str, body.get("add_tag") or [])))
-    return [f"{body['userid']}/{body['external_userid']}/{tags}"]
 
 
 def contact_statuses(exports_day_dir: Path, ledger_dir: Path) -> dict[str, str]:

@@ -11,7 +11,8 @@ appended to `audience.delivery_results` as it goes.
 4. Calls go out in windows: a `sending` row per contact of the window before any of its calls, then every
    attempt's `retrying` / `accepted` / `failed` / `gave_up` after them (`deliveries.api.Sender`: token bucket per
    channel and vendor, exponential backoff on retryable errors only), each an insert, so a crash at any point
-   leaves the window's contacts at `sending` at worst.
+   leaves the window's contacts at `sending` at worst. The calls are read from the payload files one window at a
+   time (`pending_work`), after a first read that only counts, so memory does not grow with the night's size.
 
 Unlike every other stage this one never resets its partition: the table is the record of calls made to the
 outside world, and a rerun continues it.
@@ -24,6 +25,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from itertools import islice
 from pathlib import Path
 
 from nightshift.deliveries.api import (
@@ -163,6 +165,27 @@ class Work:
         self.events.append((attempt, status, vendor_code, message_id, datetime.now(UTC)))
 
 
+def pending_work(api: ChannelClient, folders: list[Path], latest: dict, tally: ChannelTally | None = None,
+                 ) -> Iterator[Work]:  # fmt: skip
+    """The calls still to make, read from the payload files as they are needed (a million WeChat bodies never sit in
+    memory at once); with `tally`, counts every contact planned and already done on the way."""
+    for folder in folders:
+        for batch in batches(api, folder):
+            states = [latest.get((batch.campaign_id, contact), ("", 0)) for contact in batch.contact_ids]
+            left = [c for c, (status, _) in zip(batch.contact_ids, states, strict=True) if status not in FINAL]
+            if tally is not None:
+                tally.planned += len(batch.contact_ids)
+                tally.done_before += len(batch.contact_ids) - len(left)
+            if left:
+                # contacts of one call share its outcome; the same idempotency key goes out however many are left
+                yield Work(batch, left, max(attempts for _, attempts in states) + 1)
+
+
+def windows(work: Iterator[Work], size: int) -> Iterator[list[Work]]:
+    while window := list(islice(work, size)):
+        yield window
+
+
 def deliver_channel(
     warehouse, settings, run_date: date, channel: str, base_url: str, report: DeliveryReport,
     progress: Progress | None, dry_run: bool,
@@ -177,16 +200,11 @@ def deliver_channel(
                 LATEST_SQL, parameters={"d": run_date, "channel": channel}
             ).result_rows
         }
-        work: list[Work] = []
-        for folder in sealed_folders(settings.exports_dir, run_date, channel, report):
-            for batch in batches(api, folder):
-                tally.planned += len(batch.contact_ids)
-                states = [latest.get((batch.campaign_id, contact), ("", 0)) for contact in batch.contact_ids]
-                left = [c for c, (status, _) in zip(batch.contact_ids, states, strict=True) if status not in FINAL]
-                tally.done_before += len(batch.contact_ids) - len(left)
-                if left:
-                    # contacts of one call share its outcome; the same idempotency key goes out however many are left
-                    work.append(Work(batch, left, max(attempts for _, attempts in states) + 1))
+        folders = list(sealed_folders(settings.exports_dir, run_date, channel, report))
+        # a first read only counts (planned, done before, so the progress bar knows what is left); the second one
+        # below streams the calls window by window
+        for _ in pending_work(api, folders, latest, tally):
+            pass
         if progress:
             progress(channel, tally)
         if dry_run:
@@ -202,8 +220,7 @@ def deliver_channel(
         # calls go out from a few threads (the bucket keeps the rate), so one-contact calls are not bound by the
         # round trip; the warehouse sees two inserts per window instead of two per call
         with ThreadPoolExecutor(max_workers=CALLERS, thread_name_prefix=f"deliver-{channel}") as callers:
-            for start in range(0, len(work), WINDOW_CALLS):
-                window = work[start : start + WINDOW_CALLS]
+            for window in windows(pending_work(api, folders, latest), WINDOW_CALLS):
                 writer.sending(window)
                 for item in callers.map(call, window):
                     tally.calls += 1

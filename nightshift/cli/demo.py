@@ -1,10 +1,15 @@
-"""`nightshift demo` / `make demo`: generate a small world, run the nightly DAG for one date, show the outputs."""
+"""`nightshift demo` / `make demo`: generate a small world, run it night after night (the nightly pipeline, delivery
+through the channel simulator, the world answering), show the outputs."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -20,6 +25,10 @@ DEMO_USERS = 2_000
 # Enough nights for reconciliation to have something to say: night 2 reconciles night 1's contacts against the
 # world's answers, night 3 sees late receipts arrive.
 DEMO_DAYS = 3
+# The channels' APIs as the demo's simulator plays them: a few addresses refused for good (unsubscribed followers,
+# invalid numbers) and a few 503s to retry, limits lifted so a night's sends take seconds.
+DEMO_CHANNELS = {"invalid_share": 0.02, "unavailable_share": 0.01}
+LEDGER_DIR = "channel_ledger"  # under the installation's home: what the simulated vendors accepted, every night
 
 
 def prepare_demo_data(run_date: date, settings: Settings, users: int = DEMO_USERS, days: int = 1) -> None:
@@ -29,12 +38,54 @@ def prepare_demo_data(run_date: date, settings: Settings, users: int = DEMO_USER
     generate_world(settings.landing_dir, users=users, start_date=run_date, days=days, seed=DEMO_SEED, progress=True)
 
 
+def ledger_dir(settings: Settings) -> Path:
+    return settings.home / LEDGER_DIR
+
+
+def deliver_through_simulator(run_date: date, settings: Settings, console: Console, in_process: bool) -> None:
+    """The night's sealed API payloads (SMS, push, WeChat, WeCom) sent through the channel simulator, as the
+    `channel_delivery` DAG sends them to the real vendors in production; what the simulator accepted goes to its
+    ledger, which the world answers from tomorrow.
+
+    The deliver stage runs where the night ran: in this process after an in-process night, else as `nightshift
+    deliver` in a process of its own (the embedded warehouse admits one process at a time, and this one must not
+    hold it while Airflow runs the next night)."""
+    from nightshift.contracts import API_CHANNELS
+    from nightshift.generate.channels import SIMULATOR_CREDENTIALS, ChannelSimulator, SimulatorConfig
+    from nightshift.pipeline import run_stage
+
+    config = SimulatorConfig(rate_limits=dict.fromkeys(API_CHANNELS, 0), **DEMO_CHANNELS)
+    with ChannelSimulator(config, ledger_dir(settings)) as simulator:
+        delivery = {  # the simulator's made-up credentials, whatever the environment holds: nothing leaves 127.0.0.1
+            **SIMULATOR_CREDENTIALS,
+            "NIGHTSHIFT_DELIVERY_ENDPOINTS": json.dumps(dict.fromkeys(API_CHANNELS, simulator.url)),
+            "NIGHTSHIFT_DELIVERY_RATE_LIMITS": json.dumps(dict.fromkeys(API_CHANNELS, 0)),
+        }
+        with console.status(f"Delivering {run_date}'s API payloads through the channel simulator"):
+            if in_process:
+                os.environ.update(SIMULATOR_CREDENTIALS)
+                configured = settings.model_copy(update={
+                    "delivery_endpoints": delivery["NIGHTSHIFT_DELIVERY_ENDPOINTS"],
+                    "delivery_rate_limits": delivery["NIGHTSHIFT_DELIVERY_RATE_LIMITS"],
+                })  # fmt: skip
+                summary = run_stage("deliver", run_date, settings=configured).summary
+            else:
+                command = [sys.executable, "-m", "nightshift.cli", "deliver", "--date", run_date.isoformat()]
+                completed = subprocess.run(command, env={**os.environ, **delivery}, capture_output=True, text=True)
+                if completed.returncode != 0:
+                    raise NightshiftError(f"Delivering {run_date} failed:\n{completed.stderr[-3000:]}")
+                summary = completed.stdout.strip().splitlines()[-1] if completed.stdout.strip() else ""
+    console.print(f"✓ {'deliver':<10} {summary}", soft_wrap=True)
+
+
 def answer_exports(run_date: date, settings: Settings, console: Console) -> None:
     """The simulated world answers the night's campaign and make-up files: grants and receipts land on the next
-    days, with a few faults (`<landing>/_truth/reconciliation_faults.csv`), for the next nights to reconcile."""
+    days, with a few faults (`<landing>/_truth/reconciliation_faults.csv`), for the next nights to reconcile. The
+    channels delivered through their APIs are answered from what the simulator accepted."""
     from nightshift.generate.responder import respond
 
-    summary = respond(settings.exports_dir / run_date.isoformat(), settings.landing_dir, run_date, DEMO_SEED)
+    summary = respond(settings.exports_dir / run_date.isoformat(), settings.landing_dir, run_date, DEMO_SEED,
+                      channel_ledger=ledger_dir(settings))  # fmt: skip
     console.print(f"The world answered {run_date}'s exports: {summary.describe()}", soft_wrap=True)
 
 
@@ -106,6 +157,8 @@ def show_outputs(run_date: date, settings: Settings, console: Console) -> None:
     console.print(f"[bold]Report[/]: {reports / INDEX}  (also {SUMMARY}, {TEXT} and CSVs)", soft_wrap=True)
     console.print(f"[bold]Warehouse[/]: {settings.warehouse.describe()}  (try `nightshift status`, `nightshift sql`)")
     console.print(f"[bold]Lake[/]: {settings.lake_root}    [bold]Landing[/]: {settings.landing_dir}")
+    console.print(f"[bold]API deliveries[/]: audience.delivery_results, and what the simulated vendors accepted in "
+                  f"{ledger_dir(settings)}", soft_wrap=True)  # fmt: skip
 
 
 def run_demo(
@@ -121,9 +174,11 @@ def run_demo(
         if use_airflow:
             _run_through_airflow(day, settings, console)
         else:
-            from nightshift.pipeline import run
+            from nightshift.pipeline import NIGHTLY_STAGES, run
 
-            run(day, settings=settings, on_stage_done=lambda r: console.print(f"✓ {r.stage:<10} {r.summary}"))
+            # the nightly DAG's stages; deliver follows on its own, as the channel_delivery DAG does
+            run(day, NIGHTLY_STAGES, settings, on_stage_done=lambda r: console.print(f"✓ {r.stage:<10} {r.summary}"))
+        deliver_through_simulator(day, settings, console, in_process=not use_airflow)
         answer_exports(day, settings, console)
     console.rule(f"3/3  What the last night ({last}) produced, and where")
     show_outputs(last, settings, console)

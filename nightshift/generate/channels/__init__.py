@@ -9,7 +9,7 @@ and `nightshift simulate channels`.
 - `server.ChannelSimulator`: the app on uvicorn in a background thread (127.0.0.1, port 0 by default).
 """
 
-from nightshift.generate.channels.config import CHANNELS, SimulatorConfig, address_fails
+from nightshift.generate.channels.config import CHANNELS, SIMULATOR_CREDENTIALS, SimulatorConfig, address_fails
 from nightshift.generate.channels.ledger import Ledger, LedgerContents, read_ledger
 from nightshift.generate.channels.server import ChannelSimulator
 
@@ -18,6 +18,7 @@ __all__ = [
     "ChannelSimulator",
     "Ledger",
     "LedgerContents",
+    "SIMULATOR_CREDENTIALS",
     "SimulatorConfig",
     "address_fails",
     "read_ledger",

@@ -10,6 +10,14 @@ CHANNELS: tuple[str, ...] = (SMS, APP_PUSH, WECHAT, WECOM)
 # Requests per second each vendor grants one account by default (order of magnitude of their published quotas).
 DEFAULT_RATE_LIMITS: dict[str, float] = {SMS: 50.0, APP_PUSH: 20.0, WECHAT: 100.0, WECOM: 100.0}
 HASH_SPACE = 2**32
+# The simulator takes any non-empty credentials. These are what the demo's delivery hands it: made up, and only ever
+# sent to the simulator on 127.0.0.1 (the clients read the variables of these names, `deliveries.api`).
+SIMULATOR_CREDENTIALS: dict[str, str] = {
+    "ALIYUN_ACCESS_KEY_ID": "simulator-key-id", "ALIYUN_ACCESS_KEY_SECRET": "simulator-key-secret",
+    "JPUSH_APP_KEY": "simulator-app-key", "JPUSH_MASTER_SECRET": "simulator-master-secret",
+    "WECHAT_APP_ID": "simulator-app-id", "WECHAT_SECRET": "simulator-secret",
+    "WECOM_CORP_ID": "simulator-corp-id", "WECOM_SECRET": "simulator-secret",
+}  # fmt: skip
 
 
 def address_fails(channel: str, address: str, share: float) -> bool:

@@ -10,8 +10,11 @@ draws:
   code (truth `delivery_failed`);
 - `failed` (the API refused it for good: user not subscribed, invalid contact): no receipt, the vendor never had
   it (truth `delivery_failed`);
-- not in the ledger (never sent): no receipt and no truth row; reconciliation calls it `missing_receipt` once the
-  lag window has passed.
+- in a sealed API payload but not in the ledger (never sent): no receipt and no truth row; reconciliation calls it
+  `missing_receipt` once the lag window has passed.
+
+Contacts of those channels that went out in no API payload (resend files, which are handed over as files) are
+answered from the files as before.
 
 Reconciliation learns the refused sends from `audience.delivery_results`, and the undelivered ones from the
 receipts, so both come back as `delivery_failed`. Grants do not depend on the message and are answered as
@@ -72,8 +75,9 @@ def ledger_statuses(ledger_dir: Path) -> dict[str, str]:
 
 
 def contact_statuses(exports_day_dir: Path, ledger_dir: Path) -> dict[str, str]:
-    """contact_id -> its status in the simulator's ledger, for the contacts of the day's sealed API payloads
-    (`<campaign>/<channel>/part-*.jsonl` beside `_SUCCESS`; each line names its contact_ids in recipient order)."""
+    """contact_id -> its status in the simulator's ledger ('' when the simulator never took it), for every contact
+    of the day's sealed API payloads (`<campaign>/<channel>/part-*.jsonl` beside `_SUCCESS`; each line names its
+    contact_ids in recipient order)."""
     by_key = ledger_statuses(ledger_dir)
     statuses: dict[str, str] = {}
     for channel in API_CHANNELS:
@@ -85,15 +89,14 @@ def contact_statuses(exports_day_dir: Path, ledger_dir: Path) -> dict[str, str]:
                 body = record["body"]
                 contact_ids = record.get("contact_ids") or [record.get("contact_id") or body.get("client_msg_id")]
                 for contact_id, key in zip(contact_ids, recipient_keys(channel, body, contact_ids), strict=True):
-                    if key in by_key:
-                        statuses[str(contact_id)] = by_key[key]
+                    statuses[str(contact_id)] = by_key.get(key, "")
     return statuses
 
 
 def answer_from_ledger(contacts: Contacts, draws: Draws, statuses: dict[str, str]) -> tuple[Draws, np.ndarray]:
-    """The draws with the API channels' delivery outcomes taken from the ledger, and which contacts were really
-    sent (get a receipt if their channel has receipts)."""
-    by_api = np.isin(contacts.channel, API_CHANNELS)
+    """The draws with the API payloads' delivery outcomes taken from the ledger (`statuses`: every contact of the
+    day's API payloads), and which contacts were really sent (get a receipt if their channel has receipts)."""
+    by_api = np.array([key in statuses for key in contacts.contact_id.tolist()], dtype=bool)
     status = np.array([statuses.get(key, "") for key in contacts.contact_id.tolist()], dtype=object)
     accepted, undelivered, refused = status == ACCEPTED, status == UNDELIVERED, status == FAILED
     answered = replace(

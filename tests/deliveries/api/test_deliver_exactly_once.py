@@ -95,6 +95,7 @@ def test_every_message_taken_exactly_once_at_the_limits_and_no_secret_leaks(deli
     # ...which is how the simulated world answers tomorrow: every planned contact found in the ledger
     answered = contact_statuses(settings.exports_dir / RUN_DATE.isoformat(), tmp_path / "ledger")
     assert set(answered) == {contact for contacts in planned.values() for contact in contacts}
+    assert all(answered.values()), "a planned contact is missing from the ledger"
     # no secret in the logs, the stage's results, the table or what the vendor received in clear
     rows = client.query("SELECT * FROM audience.delivery_results WHERE run_date = {d:Date}", parameters={"d": RUN_DATE})
     ledger_dir = tmp_path / "ledger"

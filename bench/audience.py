@@ -1,6 +1,6 @@
 """Audience benchmark: campaign audiences for synthetic people, Spark steps vs a naive driver-side loop.
 
-    python -m bench.audience --people 1000000 --segments 20 --campaigns 10
+    python -m bench.audience --people 1000000,10000000 --segments 20 --campaigns 10 --history-days 10
 
 Data is generated inside Spark and written to Parquet first, so the Spark figure is what the segments stage
 pays: read profile + membership, run every step, write audience and exclusions. The naive approach is what one
@@ -13,12 +13,19 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import tempfile
 import time
 from datetime import date
 from pathlib import Path
 
+from rich.console import Console
+from rich.table import Table
+
+from bench import load_average, machine_description
+
 NAIVE_LIMIT = 2_000_000
+GOAL_SECONDS = 60
 BENCH_DATE = date(2026, 11, 20)
 
 
@@ -48,23 +55,28 @@ def _naive(profile_path: str, membership_path: str, plans) -> int:
     return rows
 
 
-def bench_segments_stage(people: int, segments: int = 20, campaigns: int = 10) -> dict[str, float]:
-    """Time the audience computation for `people` synthetic people; prints and returns the figures."""
-    import os
-
-    os.environ.setdefault("NIGHTSHIFT_HOME", tempfile.mkdtemp(prefix="nightshift-bench-audience-"))
+def frame_checksum(frame) -> str:
+    """ "<rows>:<sum of xxhash64 over every column>": order-independent, equal iff (almost surely) the same rows."""
     from pyspark.sql import functions as F
 
-    from bench.synthetic.campaign_world import DEFAULT_POLICY, synthetic_world
+    row = frame.agg(F.count("*"), F.sum(F.xxhash64(*frame.columns).cast("decimal(38,0)"))).first()
+    return f"{row[0]}:{row[1] or 0}"
+
+
+def jvm_cpu_seconds(spark) -> float:
+    """CPU seconds the Spark driver JVM (local mode: every executor thread too) has used so far."""
+    pid = spark.sparkContext._gateway.proc.pid
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def bench_segments_stage(people: int, segments: int = 20, campaigns: int = 10, history_days: int = 10) -> dict:
+    """Time the audience computation for `people` synthetic people with `history_days` nights of contact history
+    (so the caps and the budget's fatigue score have work); returns the figures."""
+    os.environ.setdefault("NIGHTSHIFT_HOME", tempfile.mkdtemp(prefix="nightshift-bench-audience-"))
+    from bench.synthetic.campaign_world import HISTORY_CAPPED_POLICY, synthetic_history, synthetic_world
     from nightshift.spark import get_spark
-    from spark_jobs.audience import (
-        HISTORY_SCHEMA,
-        audience_rows,
-        campaign_frame,
-        decide,
-        exclusion_rows,
-        spark_timezones,
-    )
+    from spark_jobs.audience import audience_rows, campaign_frame, decide, exclusion_rows, spark_timezones
 
     spark = get_spark("nightshift-bench-audience")
     work = Path(tempfile.mkdtemp(prefix="nightshift-bench-audience-data-"))
@@ -72,55 +84,90 @@ def bench_segments_stage(people: int, segments: int = 20, campaigns: int = 10) -
     started = time.perf_counter()
     profile.write.mode("overwrite").parquet(str(work / "profile"))
     membership.write.mode("overwrite").parquet(str(work / "membership"))
+    synthetic_history(spark, people, plans, BENCH_DATE, history_days).write.mode("overwrite").parquet(
+        str(work / "history")
+    )
     generated = time.perf_counter() - started
 
-    started = time.perf_counter()
-    policy = DEFAULT_POLICY
-    campaign_params = campaign_frame(spark, plans, policy)
-    history = spark.createDataFrame([], HISTORY_SCHEMA)
+    policy = HISTORY_CAPPED_POLICY
+    load_before = load_average()
+    cpu_before, started = jvm_cpu_seconds(spark), time.perf_counter()
     decided = decide(
         spark.read.parquet(str(work / "membership")),
         spark.read.parquet(str(work / "profile")),
-        history,
-        campaign_params,
+        spark.read.parquet(str(work / "history")),
+        campaign_frame(spark, plans, policy),
         policy,
         BENCH_DATE,
         spark_timezones(spark),
-    ).cache()
+    )
+    # What the audiences stage does: both outputs from one decided frame, written as Parquet.
+    decided = decided.localCheckpoint(eager=False)
     audience_rows(decided, BENCH_DATE).write.mode("overwrite").parquet(str(work / "audience"))
     exclusion_rows(decided, BENCH_DATE).write.mode("overwrite").parquet(str(work / "exclusions"))
     spark_seconds = time.perf_counter() - started
-    audience = decided.where(F.col("reason").isNull()).count()
-    pairs = decided.count()
-    decided.unpersist()
-
+    spark_cpu = jvm_cpu_seconds(spark) - cpu_before
+    load_after = load_average()
+    audience = spark.read.parquet(str(work / "audience"))
+    exclusions = spark.read.parquet(str(work / "exclusions"))
     figures = {
         "people": people,
-        "pairs": pairs,
-        "audience": audience,
+        "history_rows": spark.read.parquet(str(work / "history")).count(),
         "generate_s": generated,
         "spark_s": spark_seconds,
+        "spark_cpu_s": spark_cpu,
+        "audience_checksum": frame_checksum(audience),
+        "exclusions_checksum": frame_checksum(exclusions),
+        "load": f"{load_before.split()[0]} -> {load_after.split()[0]}",
     }
-    print(f"people {people:,}, segments {segments}, campaigns {campaigns}: {pairs:,} (campaign, person) pairs")
-    print(f"  generate + write Parquet   {generated:8.1f} s")
-    print(f"  Spark audiences (all steps, read + write) {spark_seconds:8.1f} s -> {audience:,} audience rows")
     if people <= NAIVE_LIMIT:
         started = time.perf_counter()
-        naive_rows = _naive(str(work / "profile"), str(work / "membership"), plans)
+        figures["naive_people"] = _naive(str(work / "profile"), str(work / "membership"), plans)
         figures["naive_s"] = time.perf_counter() - started
-        print(f"  naive pandas/Python loop (fewer rules)    {figures['naive_s']:8.1f} s -> {naive_rows:,} people")
-    else:
-        print(f"  naive loop skipped above {NAIVE_LIMIT:,} people")
+        figures["naive_load"] = load_average()
     return figures
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--people", type=int, default=100_000)
+    parser.add_argument("--people", default="1000000,10000000", help="comma-separated scales (default 1M and 10M)")
     parser.add_argument("--segments", type=int, default=20)
     parser.add_argument("--campaigns", type=int, default=10)
+    parser.add_argument("--history-days", type=int, default=10, help="nights of contact history before the run")
     args = parser.parse_args(argv)
-    bench_segments_stage(args.people, args.segments, args.campaigns)
+    console = Console(width=160)
+    console.print(f"machine: {machine_description()}; Spark local[2]; goal: 10M people in under {GOAL_SECONDS} s")
+    table = Table(title=f"campaign audiences: {args.segments} segments, {args.campaigns} campaigns, every step")
+    for column in (
+        "people",
+        "history rows",
+        "Spark s (wall)",
+        "JVM CPU s",
+        "naive loop s",
+        "naive / Spark",
+        "load (1 min) before -> after",
+    ):
+        table.add_column(column, justify="right")
+    checksums = []
+    for people in [int(scale) for scale in args.people.split(",") if scale.strip()]:
+        figures = bench_segments_stage(people, args.segments, args.campaigns, args.history_days)
+        naive = figures.get("naive_s")
+        table.add_row(
+            f"{people:,}",
+            f"{figures['history_rows']:,}",
+            f"{figures['spark_s']:.1f}",
+            f"{figures['spark_cpu_s']:.1f}",
+            f"{naive:.1f}" if naive else f"skipped above {NAIVE_LIMIT:,}",
+            f"{naive / figures['spark_s']:.2f}" if naive else "",
+            figures["load"],
+        )
+        checksums.append(
+            f"{people:,} people: audience {figures['audience_checksum']}, exclusions {figures['exclusions_checksum']}"
+        )
+    console.print(table)
+    console.print("checksums (<rows>:<sum of xxhash64 over every column>), equal before and after a change:")
+    for line in checksums:
+        console.print(f"  {line}")
 
 
 if __name__ == "__main__":

@@ -197,3 +197,42 @@ def synthetic_world(spark, people: int, segments: int = 20, campaigns: int = 10)
         for index in range(campaigns)
     ]
     return profile, membership, plans
+
+
+HISTORY_CAPPED_POLICY = DEFAULT_POLICY.model_copy(
+    update={
+        "frequency_caps": {
+            "sms": DEFAULT_POLICY.frequency_caps["sms"],
+            "app_push": DEFAULT_POLICY.frequency_caps["sms"].model_copy(update={"max_contacts": 1, "days": 3}),
+        }
+    }
+)
+
+
+def synthetic_history(spark, people: int, plans: list[CampaignPlan], run_date: date, days: int = 10):
+    """Contact history of the `days` run dates before `run_date`: each person contacted on ~40% of them (one
+    campaign a night, as arbitration allows), on one of the campaign's channels or '' (a holdout row), with the
+    campaign's benefit; drawn from hashes of (id, day), so every policy step that reads history has work to do."""
+    from pyspark.sql import functions as F
+
+    def draw(salt: str, modulo: int):
+        return F.pmod(F.xxhash64(F.col("one_id"), F.col("day"), F.lit(salt)), F.lit(modulo))
+
+    campaign_ids = F.array(*[F.lit(p.id) for p in plans])
+    benefits = F.array(*[F.lit(p.benefit.id if p.benefit else "") for p in plans])
+    channels = F.array(*[F.array(*[F.lit(c) for c in (*p.channels, "")]) for p in plans])
+    picked = (draw("campaign", len(plans)) + 1).cast("int")
+    offered = F.element_at(channels, picked)
+    return (
+        spark.range(1, people + 1)
+        .withColumnRenamed("id", "one_id")
+        .crossJoin(spark.range(1, days + 1).withColumnRenamed("id", "day"))
+        .where(draw("contacted", 10) < 4)
+        .select(
+            F.date_sub(F.lit(run_date), F.col("day").cast("int")).alias("run_date"),
+            F.element_at(campaign_ids, picked).alias("campaign_id"),
+            "one_id",
+            F.element_at(offered, (draw("channel", 1_000) % F.size(offered) + 1).cast("int")).alias("channel"),
+            F.element_at(benefits, picked).alias("benefit_id"),
+        )
+    )

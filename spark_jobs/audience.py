@@ -36,6 +36,14 @@ exclusion row. The steps run in this documented order:
                   them plus one unit fits the remaining budget; the rest record `budget`. The same rule cuts the
                   holdout, so treated and holdout remain comparable.
 
+How it runs: one keyed pass per person. Membership is grouped by person once (their segments), each person's
+candidate campaigns are chosen from that list, and the profile and the person's contact history (grouped by person
+once, as an array the caps count in) are joined per person; the pairs are that list exploded, so they stay
+partitioned by person and arbitration's window needs no further shuffle. Steps 0-6 are then expressions on each
+row. The pairs are materialised once (a local checkpoint) before the budget, which only ranks the campaigns whose
+budget can cut somebody. Three shuffles in all (membership, profile, history), plus one per sized pilot sample and
+one for the budget's ranking when a budget cuts (docs/audience_performance.md).
+
 Every audience row carries its `contact_id`, the contact's idempotency key (formula and its ClickHouse twin in
 `nightshift.campaigns.contact_id`), so the same contact has the same key on every re-run of the date.
 
@@ -158,34 +166,88 @@ def campaign_frame(
     return spark.createDataFrame(rows, CAMPAIGN_SCHEMA)
 
 
+def people_segments(membership: DataFrame) -> DataFrame:
+    """(one_id, segments): each member once, with every segment they are in; the key of the per-person pass."""
+    return membership.groupBy(F.col("one_id").cast("long").alias("one_id")).agg(
+        F.collect_set("segment").alias("segments")
+    )
+
+
+def _sample_hash(campaign: Column) -> Column:
+    """Twin of nightshift.segments.sampling.hash_sql: lowercase hex md5 of "<salt>:<one_id>"."""
+    return F.md5(F.concat(campaign["sample_salt"], F.lit(":"), F.col("one_id").cast("string")))
+
+
+def _is_candidate(campaign: Column, sampled: bool = True) -> Column:
+    """Whether the person (columns one_id, segments) is a candidate of `campaign` (a struct of its parameters): in
+    an included segment, in no excluded one, and (with `sampled`) inside the plan's pilot sample."""
+    member = F.arrays_overlap(campaign["include_segments"], F.col("segments")) & ~F.arrays_overlap(
+        campaign["exclude_segments"], F.col("segments")
+    )
+    if not sampled:
+        return member
+    sample_hash = _sample_hash(campaign)
+    below_line = campaign["sample_threshold"].isNull() | (sample_hash < campaign["sample_threshold"])
+    cutoff_hash, cutoff_id = campaign["sample_cutoff_hash"], campaign["sample_cutoff_one_id"]
+    within_size = (
+        campaign["sample_size"].isNull()
+        | cutoff_hash.isNull()
+        | (sample_hash < cutoff_hash)
+        | ((sample_hash == cutoff_hash) & (F.col("one_id") <= cutoff_id))
+    )
+    return member & below_line & within_size
+
+
+def _campaign_list(campaigns: DataFrame) -> DataFrame:
+    """One row, `campaign_list`: every campaign's parameters as an array of structs, to cross with the people."""
+    return campaigns.agg(F.collect_list(F.struct(*campaigns.columns)).alias("campaign_list"))
+
+
+def with_sample_cutoffs(people: DataFrame, campaigns: DataFrame) -> DataFrame:
+    """Step 0's parameters: a plan sampling N people keeps the N candidates with the smallest (hash, one_id); the
+    N-th of them (the cutoff) is found once here, so the per-person pass keeps a candidate by comparing with it.
+    No cutoff (null) when the plan has no sized sample or fewer than N candidates: all of them are kept."""
+    spark = campaigns.sparkSession
+    cutoff_schema = "campaign_id string, sample_cutoff_hash string, sample_cutoff_one_id long"
+    sized = campaigns.where(F.col("sample_size").isNotNull())
+    cutoffs: list = []
+    if sized.take(1):
+        pairs = (
+            people.crossJoin(F.broadcast(_campaign_list(sized)))
+            .select("one_id", F.explode(F.filter("campaign_list", lambda c: _is_candidate(c, False))).alias("c"))
+            .select("one_id", F.col("c.campaign_id").alias("campaign_id"), _sample_hash(F.col("c")).alias("h"), "c")
+        )
+        by_hash = Window.partitionBy("campaign_id").orderBy("h", "one_id")
+        cutoffs = (
+            pairs.withColumn("rank", F.row_number().over(by_hash))
+            .where(F.col("rank") == F.col("c.sample_size"))
+            .select("campaign_id", "h", "one_id")
+            .collect()
+        )
+    return campaigns.join(
+        F.broadcast(spark.createDataFrame([tuple(row) for row in cutoffs], cutoff_schema)), "campaign_id", "left"
+    )
+
+
+def candidate_campaigns(people: DataFrame, campaigns: DataFrame) -> DataFrame:
+    """People (one_id, segments, ...) with `candidate_campaigns`: the parameters of each campaign they are a
+    candidate of (after step 0); people who are nobody's candidate are dropped."""
+    listed = people.crossJoin(F.broadcast(_campaign_list(with_sample_cutoffs(people, campaigns))))
+    chosen = F.filter("campaign_list", lambda campaign: _is_candidate(campaign))
+    return (
+        listed.withColumn("candidate_campaigns", chosen).drop("campaign_list").where(F.size("candidate_campaigns") > 0)
+    )
+
+
 def candidates(membership: DataFrame, campaigns: DataFrame) -> DataFrame:
-    """(campaign_id, one_id): members of any included segment and of no excluded segment, one row per pair."""
+    """(campaign_id, one_id): members of any included segment and of no excluded segment, inside the plan's pilot
+    sample (step 0), one row per pair.
 
-    def members(segments_column: str) -> DataFrame:
-        wanted = campaigns.select("campaign_id", F.explode(segments_column).alias("segment"))
-        return wanted.join(membership, on="segment", how="inner").select("campaign_id", "one_id").distinct()
-
-    pairs = members("include_segments").join(members("exclude_segments"), ["campaign_id", "one_id"], "left_anti")
-    return pilot_sample(pairs, campaigns)
-
-
-def pilot_sample(pairs: DataFrame, campaigns: DataFrame) -> DataFrame:
-    """Step 0: a plan with `sample:` keeps the candidates whose hash is below its percent line, or its N smallest
-    hashes; the hash is the twin of nightshift.segments.sampling.hash_sql (lowercase hex md5 of "<salt>:<one_id>")."""
-    parameters = campaigns.select("campaign_id", "sample_salt", "sample_size", "sample_threshold")
-    frame = pairs.join(parameters, on="campaign_id", how="inner").withColumn(
-        "sample_hash", F.md5(F.concat(F.col("sample_salt"), F.lit(":"), F.col("one_id").cast("string")))
-    )
-    below_line = F.col("sample_threshold").isNull() | (F.col("sample_hash") < F.col("sample_threshold"))
-    unsized = frame.where(F.col("sample_size").isNull() & below_line)
-    # only sized samples pay for ranking
-    by_hash = Window.partitionBy("campaign_id").orderBy("sample_hash", "one_id")
-    sized = (
-        frame.where(F.col("sample_size").isNotNull())
-        .withColumn("rank", F.row_number().over(by_hash))
-        .where(F.col("rank") <= F.col("sample_size"))
-    )
-    return unsized.select("campaign_id", "one_id").unionByName(sized.select("campaign_id", "one_id"))
+    Step 0: a plan with `sample:` keeps the candidates whose hash is below its percent line, or its N smallest
+    hashes; the hash is the twin of nightshift.segments.sampling.hash_sql (lowercase hex md5 of "<salt>:<one_id>").
+    """
+    chosen = candidate_campaigns(people_segments(membership), campaigns)
+    return chosen.select(F.explode("candidate_campaigns.campaign_id").alias("campaign_id"), "one_id")
 
 
 def profile_columns(policy: Policy) -> list[str]:
@@ -196,15 +258,83 @@ def profile_columns(policy: Policy) -> list[str]:
     return sorted({*flags, *per_channel, rules.internal_test_account_column, "timezone"})
 
 
-def working_frame(candidate_pairs: DataFrame, campaigns: DataFrame, profile: DataFrame, policy: Policy) -> DataFrame:
-    """Candidates with their campaign's parameters, the profile columns the steps need, and `reason` = null."""
+def _in_window(days: int | Column, run_date: date) -> Column:
+    """History rows within the rolling window of `days` days that ends with (and excludes) the run date."""
+    return (F.col("run_date") >= F.date_sub(F.lit(run_date), days - 1)) & (F.col("run_date") < F.lit(run_date))
+
+
+def _count_map(counts: dict[str, Column]) -> Column:
+    """A map from each key to its count column (an empty map<string,bigint> when there is none)."""
+    if not counts:
+        return F.create_map().cast("map<string,bigint>")
+    return F.map_from_arrays(F.array(*[F.lit(key) for key in counts]), F.array(*counts.values()))
+
+
+def contact_counts(history: DataFrame, campaigns: DataFrame, policy: Policy, run_date: date) -> DataFrame:
+    """What every cap and the budget's fatigue score count in a person's contact history, in one pass grouped by
+    person: contacts handed to a channel (a history row with a channel) before the run date, counted
+
+    - per capped channel within the policy's window -> `capped_channels`, the channels whose cap is reached;
+    - per campaign with a frequency cap within the plan's window -> `campaign_contacts` (campaign -> count);
+    - per benefit with a per-user cap, over its lifetime -> `benefit_received` (benefit -> count);
+    - within the last BUDGET_FATIGUE_DAYS days -> `recent_contacts`.
+
+    A cap is reached once the person has a contact it counts (count > 0) and the count is >= max_contacts."""
+    parameters = campaigns.select("campaign_id", "campaign_cap_days", "benefit_id", "benefit_cap").collect()
+    sent = history.where(F.coalesce(F.col("channel"), F.lit("")) != "").where(F.col("run_date") < F.lit(run_date))
+    channel_counts = {
+        channel: F.count_if((F.col("channel") == channel) & _in_window(cap.days, run_date))
+        for channel, cap in sorted(policy.frequency_caps.items())
+    }
+    campaign_counts = {
+        row.campaign_id: F.count_if(
+            (F.col("campaign_id") == row.campaign_id) & _in_window(row.campaign_cap_days, run_date)
+        )
+        for row in parameters
+        if row.campaign_cap_days is not None
+    }
+    benefits = sorted({row.benefit_id for row in parameters if row.benefit_id and row.benefit_cap is not None})
+    benefit_counts = {benefit: F.count_if(F.col("benefit_id") == benefit) for benefit in benefits}
+    counted = sent.groupBy(F.col("one_id").cast("long").alias("one_id")).agg(
+        F.count_if(_in_window(BUDGET_FATIGUE_DAYS, run_date)).alias("recent_contacts"),
+        *[count.alias(f"channel_{channel}") for channel, count in channel_counts.items()],
+        _count_map(campaign_counts).alias("campaign_contacts"),
+        _count_map(benefit_counts).alias("benefit_received"),
+    )
+    capped = [
+        F.when(_reached(F.col(f"channel_{channel}"), F.lit(cap.max_contacts)), F.lit(channel))
+        for channel, cap in sorted(policy.frequency_caps.items())
+    ]
+    closed = F.array_compact(F.array(*capped)) if capped else F.array().cast("array<string>")
+    return counted.select(
+        "one_id", "recent_contacts", closed.alias("capped_channels"), "campaign_contacts", "benefit_received"
+    )
+
+
+def _reached(count: Column, max_contacts: Column) -> Column:
+    return (count > 0) & (count >= max_contacts)
+
+
+def working_frame(
+    membership: DataFrame, campaigns: DataFrame, profile: DataFrame, history: DataFrame, policy: Policy, run_date: date
+) -> DataFrame:
+    """One row per (campaign, candidate) with the campaign's parameters, the profile columns the steps need, the
+    person's contact counts (`contact_counts`) and `reason` = null.
+
+    Built in one keyed pass: membership, profile and history are each grouped or partitioned by one_id once and
+    joined per person; the pairs are the explosion of each person's candidate campaigns, so they stay partitioned
+    by person and arbitration (a window per person) needs no further shuffle."""
     needed = profile.select(
         F.col("one_id").cast("long").alias("one_id"), F.lit(True).alias("has_profile"), *profile_columns(policy)
     )
-    return (
-        candidate_pairs.join(F.broadcast(campaigns), on="campaign_id", how="inner")
+    people = (
+        candidate_campaigns(people_segments(membership), campaigns)
         .join(needed, on="one_id", how="left")
-        .withColumn("reason", F.lit(None).cast("string"))
+        .join(contact_counts(history, campaigns, policy, run_date), on="one_id", how="left")
+    )
+    person_columns = [column for column in people.columns if column not in ("segments", "candidate_campaigns")]
+    return people.select(*person_columns, F.explode("candidate_campaigns").alias("campaign")).select(
+        *person_columns, "campaign.*", F.lit(None).cast("string").alias("reason")
     )
 
 
@@ -244,57 +374,25 @@ def apply_suppression(frame: DataFrame, policy: Policy) -> DataFrame:
     return frame.withColumn("open_channels", F.filter("channels", lambda channel: receivable[channel]))
 
 
-def _in_window(days: Column, run_date: date) -> Column:
-    """History rows within the rolling window of `days` days that ends with (and excludes) the run date."""
-    return (F.col("run_date") >= F.date_sub(F.lit(run_date), days - 1)) & (F.col("run_date") < F.lit(run_date))
-
-
-def apply_frequency_caps(
-    frame: DataFrame, history: DataFrame, campaigns: DataFrame, policy: Policy, run_date: date
-) -> DataFrame:
-    """Step 2: the plan's cap, the benefit's per-user cap and the policy's per-channel caps."""
-    spark = frame.sparkSession
-    sent = history.where(F.coalesce(F.col("channel"), F.lit("")) != "").where(F.col("run_date") < F.lit(run_date))
-
-    caps = spark.createDataFrame(
-        [(channel, cap.max_contacts, cap.days) for channel, cap in sorted(policy.frequency_caps.items())],
-        "channel string, max_contacts int, days int",
-    )
-    capped_channels = (
-        sent.join(F.broadcast(caps), on="channel", how="inner")
-        .where(_in_window(F.col("days"), run_date))
-        .groupBy("one_id", "channel", "max_contacts")
-        .count()
-        .where(F.col("count") >= F.col("max_contacts"))
-        .groupBy("one_id")
-        .agg(F.collect_set("channel").alias("capped_channels"))
-    )
-    campaign_windows = campaigns.select("campaign_id", "campaign_cap_max", "campaign_cap_days")
-    campaign_capped = (
-        sent.join(F.broadcast(campaign_windows), on="campaign_id", how="inner")
-        .where(F.col("campaign_cap_days").isNotNull() & _in_window(F.col("campaign_cap_days"), run_date))
-        .groupBy("campaign_id", "one_id", "campaign_cap_max")
-        .count()
-        .select("campaign_id", "one_id", (F.col("count") >= F.col("campaign_cap_max")).alias("campaign_capped"))
-    )
-    benefit_received = (
-        sent.where(F.col("benefit_id") != "").groupBy("benefit_id", "one_id").agg(F.count("*").alias("received"))
-    )
-    frame = (
-        frame.join(capped_channels, on="one_id", how="left")
-        .join(campaign_capped, on=["campaign_id", "one_id"], how="left")
-        .join(benefit_received, on=["benefit_id", "one_id"], how="left")
-    )
+def apply_frequency_caps(frame: DataFrame) -> DataFrame:
+    """Step 2: the plan's cap, the benefit's per-user cap and the policy's per-channel caps, from the person's
+    contact counts (`contact_counts`; null when the person has no history)."""
+    campaign_contacts = F.coalesce(F.try_element_at("campaign_contacts", F.col("campaign_id")), F.lit(0))
+    benefit_received = F.coalesce(F.try_element_at("benefit_received", F.col("benefit_id")), F.lit(0))
     closed = F.coalesce(F.col("capped_channels"), F.array().cast("array<string>"))
     under_cap = F.filter("open_channels", lambda channel: ~F.array_contains(closed, channel))
-    all_closed_by_caps = (F.size("open_channels") > 0) & (F.size(under_cap) == 0)
+    frame = frame.withColumn("under_cap", under_cap)
+    all_closed_by_caps = (F.size("open_channels") > 0) & (F.size("under_cap") == 0)
     frame = _exclude(
         frame,
-        (F.col("campaign_capped"), CAMPAIGN_FREQUENCY_CAP),
-        (F.col("received") >= F.col("benefit_cap"), BENEFIT_CAP),
+        (
+            F.col("campaign_cap_days").isNotNull() & _reached(campaign_contacts, F.col("campaign_cap_max")),
+            CAMPAIGN_FREQUENCY_CAP,
+        ),
+        (_reached(benefit_received, F.col("benefit_cap")), BENEFIT_CAP),
         (all_closed_by_caps, FREQUENCY_CAP),
     )
-    return frame.withColumn("open_channels", under_cap).drop("capped_channels", "campaign_capped", "received")
+    return frame.withColumn("open_channels", F.col("under_cap")).drop("under_cap")
 
 
 def apply_arbitration(frame: DataFrame) -> DataFrame:
@@ -353,31 +451,59 @@ def schedule(frame: DataFrame, run_date: date, default_timezone: str, known_time
     return frame.withColumn("send_at", F.to_utc_timestamp(local, zone))
 
 
-def apply_budget(frame: DataFrame, history: DataFrame, run_date: date) -> DataFrame:
-    """Step 7: keep the best-scored people the remaining budget pays for; `cost_fen` per kept treated row."""
-    recent = (
-        history.where(F.coalesce(F.col("channel"), F.lit("")) != "")
-        .where(_in_window(F.lit(BUDGET_FATIGUE_DAYS), run_date))
-        .groupBy("one_id")
-        .agg(F.count("*").alias("recent_contacts"))
-    )
-    frame = frame.join(recent, on="one_id", how="left")
+def apply_budget(frame: DataFrame) -> DataFrame:
+    """Step 7: keep the best-scored people the remaining budget pays for; `cost_fen` per kept treated row.
+
+    Only campaigns whose budget can cut somebody are ranked: when the cost of all their treated people plus one
+    unit fits the remaining budget, no running total can exceed it, so the ranking could not change a decision.
+    `frame` is read twice (the totals, then the steps), so the caller passes a materialised one."""
     is_treated = F.col("reason").isNull() & (F.col("variant") != HOLDOUT)
-    score_order = Window.partitionBy("campaign_id").orderBy(
-        F.col("reason").isNull().desc(),
-        F.coalesce(F.col("recent_contacts"), F.lit(0)).asc(),
-        uniform_draw(F.col("one_id"), F.col("salt"), "budget").asc(),
-        F.col("one_id").asc(),
+    totals = (
+        frame.where(F.col("remaining_budget_fen").isNotNull() & (F.col("unit_cost_fen") > 0))
+        .groupBy("campaign_id", "remaining_budget_fen", "unit_cost_fen")
+        .agg(F.sum(F.when(is_treated, F.col("unit_cost_fen")).otherwise(0)).alias("treated_cost"))
+        .collect()
     )
-    cost_before = F.sum(F.when(is_treated, F.col("unit_cost_fen")).otherwise(0)).over(
-        score_order.rowsBetween(Window.unboundedPreceding, -1)
+    cutting = sorted(
+        row.campaign_id for row in totals if row.treated_cost + row.unit_cost_fen > row.remaining_budget_fen
     )
-    over_budget = F.col("remaining_budget_fen").isNotNull() & (
-        F.coalesce(cost_before, F.lit(0)) + F.col("unit_cost_fen") > F.col("remaining_budget_fen")
-    )
-    frame = _exclude(frame, ((F.col("unit_cost_fen") > 0) & over_budget, BUDGET))
+    if cutting:
+        score_order = Window.partitionBy("campaign_id").orderBy(
+            F.col("reason").isNull().desc(),
+            F.coalesce(F.col("recent_contacts"), F.lit(0)).asc(),
+            uniform_draw(F.col("one_id"), F.col("salt"), "budget").asc(),
+            F.col("one_id").asc(),
+        )
+        cost_before = F.sum(F.when(is_treated, F.col("unit_cost_fen")).otherwise(0)).over(
+            score_order.rowsBetween(Window.unboundedPreceding, -1)
+        )
+        over_budget = F.col("remaining_budget_fen").isNotNull() & (
+            F.coalesce(cost_before, F.lit(0)) + F.col("unit_cost_fen") > F.col("remaining_budget_fen")
+        )
+        ranked = _exclude(
+            frame.where(F.col("campaign_id").isin(cutting)), ((F.col("unit_cost_fen") > 0) & over_budget, BUDGET)
+        )
+        frame = ranked.unionByName(frame.where(~F.col("campaign_id").isin(cutting)))
     kept_treated = F.col("reason").isNull() & (F.col("variant") != HOLDOUT)
     return frame.withColumn("cost_fen", F.when(kept_treated, F.col("unit_cost_fen")).otherwise(F.lit(0)))
+
+
+# What the budget step and the two outputs read of each decided pair (the rest is dropped before materialising).
+DECIDED_COLUMNS = (
+    "campaign_id",
+    "one_id",
+    "reason",
+    "variant",
+    "open_channels",
+    "channel",
+    "contact_ref",
+    "send_at",
+    "benefit_id",
+    "salt",
+    "unit_cost_fen",
+    "remaining_budget_fen",
+    "recent_contacts",
+)
 
 
 def decide(
@@ -389,15 +515,20 @@ def decide(
     run_date: date,
     known_timezones: Iterable[str],
 ) -> DataFrame:
-    """All steps in the documented order: one row per (campaign, candidate) with `reason` null for the audience."""
-    frame = working_frame(candidates(membership, campaigns), campaigns, profile, policy)
+    """All steps in the documented order: one row per (campaign, candidate) with `reason` null for the audience.
+
+    Steps 0-6 run in one keyed pass per person; the result is materialised once (a local checkpoint) before the
+    budget, which reads it twice. Read the returned frame as often as needed: only the budget's ranking of the
+    campaigns it cuts is computed again."""
+    frame = working_frame(membership, campaigns, profile, history, policy, run_date)
     frame = apply_suppression(frame, policy)
-    frame = apply_frequency_caps(frame, history, campaigns, policy, run_date)
+    frame = apply_frequency_caps(frame)
     frame = apply_arbitration(frame)
     frame = assign_variants(frame)
     frame = select_channel(frame)
     frame = schedule(frame, run_date, policy.default_timezone, known_timezones)
-    return apply_budget(frame, history, run_date)
+    frame = frame.select(*DECIDED_COLUMNS)
+    return apply_budget(frame.localCheckpoint())
 
 
 def audience_rows(decided: DataFrame, run_date: date) -> DataFrame:
@@ -487,7 +618,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"skipped: {error}")
     history = spark.read.parquet(args.history) if args.history else spark.createDataFrame([], HISTORY_SCHEMA)
     campaigns = campaign_frame(spark, plans.active(args.run_date), policy, json.loads(args.spent))
-    decided = decide(membership, profile, history, campaigns, policy, args.run_date, spark_timezones(spark)).cache()
+    decided = decide(membership, profile, history, campaigns, policy, args.run_date, spark_timezones(spark))
     audience_rows(decided, args.run_date).write.mode("overwrite").parquet(args.audience_out)
     exclusion_rows(decided, args.run_date).write.mode("overwrite").parquet(args.exclusions_out)
     spark.stop()

@@ -154,7 +154,7 @@ def preview_campaign(campaign_id: str, run_date: date | None = None, settings: S
     spark = get_spark("nightshift-campaign-preview", settings)
     membership, profile, history = _frames(spark, client, plans, policy, run_date)
     campaigns = campaign_frame(spark, plans, policy, spent_before(client, run_date) if _has_history(client) else {})
-    decided = decide(membership, profile, history, campaigns, policy, run_date, spark_timezones(spark)).cache()
+    decided = decide(membership, profile, history, campaigns, policy, run_date, spark_timezones(spark))
     result.candidates, result.steps = funnel(decided, campaign_id, policy)
     kept = decided.where((F.col("campaign_id") == campaign_id) & F.col("reason").isNull())
     result.breakdown = sorted(
@@ -163,7 +163,6 @@ def preview_campaign(campaign_id: str, run_date: date | None = None, settings: S
         .agg(F.count("*").alias("count"), F.sum("cost_fen").alias("cost_fen"))
         .collect()
     )
-    decided.unpersist()
     return result
 
 

@@ -101,7 +101,9 @@ def run(ctx: StageContext, plans_dir: Path = CAMPAIGNS_DIR, policy_path: Path = 
     since = history_since([*active, *stopped_plans], policy, run_date)
     table_to_lake(client, HISTORY_SQL, history_path, {"since": since, "d": run_date})
     history = spark.read.parquet(history_path)
-    decided = decide(membership, profile, history, campaigns, policy, run_date, spark_timezones(spark)).cache()
+    # decide() materialises its pairs once; reading the result three times below recomputes only the budget's
+    # ranking of the campaigns whose budget cuts.
+    decided = decide(membership, profile, history, campaigns, policy, run_date, spark_timezones(spark))
     held = stopped_rows(membership, plans_frame.where(F.col("campaign_id").isin(list(stopped))), run_date, CIRCUIT_OPEN)
 
     outputs, rows = {}, {}
@@ -110,11 +112,11 @@ def run(ctx: StageContext, plans_dir: Path = CAMPAIGNS_DIR, policy_path: Path = 
         ("exclusions", exclusion_rows(decided, run_date).unionByName(held)),
     ):
         path = dataset_path(lake, table, run_date)
-        frame.coalesce(1).write.mode("overwrite").parquet(path)
+        # no coalesce(1): it would write the whole night's pairs from one task on one core
+        frame.write.mode("overwrite").parquet(path)
         rows[f"audience.{table}"] = lake_to_table(client, path, f"audience.{table}").rows
         outputs[f"{table}_parquet"] = path
     sizes = dict(decided.where(F.col("reason").isNull()).groupBy("campaign_id").count().collect())
-    decided.unpersist()
     summary = ", ".join(f"{plan.id}: {sizes.get(plan.id, 0)}" for plan in active)
     if stopped_plans:
         summary += "; circuit open (see `nightshift reconcile show`): " + ", ".join(p.id for p in stopped_plans)

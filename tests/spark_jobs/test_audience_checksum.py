@@ -41,13 +41,10 @@ def test_audience_decisions_are_unchanged_in_a_world_that_exercises_every_step(s
     membership = membership.unionByName(unknown)
     history = synthetic_history(spark, PEOPLE, plans, RUN_DATE)
     campaigns = campaign_frame(spark, plans, HISTORY_CAPPED_POLICY, {"campaign_00": 500, "campaign_06": 100_000})
-    decided = decide(
-        membership, profile, history, campaigns, HISTORY_CAPPED_POLICY, RUN_DATE, spark_timezones(spark)
-    ).cache()
+    decided = decide(membership, profile, history, campaigns, HISTORY_CAPPED_POLICY, RUN_DATE, spark_timezones(spark))
     reasons = Counter(row.reason for row in decided.select("reason").collect())
     audience = frame_checksum(audience_rows(decided, RUN_DATE))
     exclusions = frame_checksum(exclusion_rows(decided, RUN_DATE))
-    decided.unpersist()
     every_reason = {
         None,
         "no_profile",

@@ -1,11 +1,14 @@
 """SQL that validates and normalises a batch of lines inside ClickHouse, generated from an Entity declaration.
 
-Two steps, both set-based:
+One set-based pass from the lines table to the raw and quarantine tables, built from three nested SELECTs:
 1. `base_select`: parse each record ONCE (`JSONExtract` into a named tuple of strings), drop exact duplicate
    lines, keep unknown keys as `_extra`.
 2. `checked_select`: convert every field to its declared type and pick the first problem of the line, if any,
-   as (reason_code, reason). Rows without a problem go to the raw table, the others to quarantine.
-Field columns in the scratch tables are positional (`v1`, `o1`, ...) so any field name is safe.
+   as (reason_code, reason).
+3. `routed_select`: the raw-table row of every line plus its routing columns. The rows go into a Null table whose
+   materialized views (`routing_views`) send the rows without a problem to the raw table, the others to
+   quarantine, and count every file's distinct lines and unknown keys: nothing is materialised in between.
+Field columns of the inner SELECTs are positional (`v1`, `o1`, ...) so any field name is safe.
 """
 
 from __future__ import annotations
@@ -61,7 +64,7 @@ def base_select(entity: Entity, lines_table: str, deduplicate: bool) -> str:
             field_columns.append(f"ifNull({raw}, '') AS o{index}")
     dedup = "ORDER BY file_idx, line_number LIMIT 1 BY raw_line" if deduplicate else ""
     return f"""
-SELECT file_idx, line_number, if(is_object, '', leftUTF8(toValidUTF8(raw_line), 60)) AS line_head,
+SELECT file_idx, line_number, raw_line, if(is_object, '', leftUTF8(toValidUTF8(raw_line), 60)) AS line_head,
        parse_error, parse_detail, is_object, extra_keys,
        if(empty(extra_keys), '', concat('{{', arrayStringConcat(
            arrayMap(k -> concat(toJSONString(k), ':', JSONExtractRaw(rec, k)), extra_keys), ','), '}}')) AS extra_json,
@@ -79,24 +82,6 @@ FROM (
     FROM {lines_table}
     {dedup}
 )"""
-
-
-def base_columns_ddl(entity: Entity) -> str:
-    columns = [
-        "file_idx UInt32",
-        "line_number UInt64",
-        "line_head String",  # start of a line that is not a JSON object (for its quarantine reason)
-        "parse_error LowCardinality(String)",
-        "parse_detail String",
-        "is_object UInt8",
-        "extra_keys Array(String)",
-        "extra_json String",
-    ]
-    for index, field in enumerate(entity.fields, start=1):
-        columns.append(f"v{index} Nullable(String)")
-        if field.type in KEEPS_ORIGINAL:
-            columns.append(f"o{index} String")
-    return ", ".join(columns)
 
 
 def _quoted_value(value_sql: str) -> str:
@@ -186,8 +171,8 @@ def _bad_reason(field: Field, value: str) -> tuple[str, str]:
     return "wrong_type", f"concat('field {name} value ', {quoted}, ' is not {expected}; {_FIX}')"
 
 
-def checked_select(entity: Entity, base_table: str, phone_map: str, drop_date: date) -> str:
-    """SELECT over the base table: normalised columns `n<i>`, `_is_late`, reason_code and reason."""
+def checked_select(entity: Entity, lines_table: str, deduplicate: bool, phone_map: str, drop_date: date) -> str:
+    """SELECT over `base_select`: normalised columns `n<i>`, `_is_late`, reason_code and reason."""
     columns, codes, reasons = [], [], []
     codes.append("parse_error != '', parse_error")
     reasons.append("parse_error != '', parse_detail")
@@ -222,10 +207,10 @@ def checked_select(entity: Entity, base_table: str, phone_map: str, drop_date: d
     kept = [f"n{i}" for i in range(1, len(entity.fields) + 1)]
     kept += [f"o{i}" for i, f in enumerate(entity.fields, start=1) if f.type in KEEPS_ORIGINAL]
     return f"""
-SELECT file_idx, line_number, extra_keys, extra_json, {", ".join(kept)}, {late} AS is_late,
+SELECT file_idx, line_number, raw_line, extra_keys, extra_json, {", ".join(kept)}, {late} AS is_late,
        multiIf({", ".join(codes)}, '') AS reason_code,
        multiIf({", ".join(reasons)}, '') AS reason
-FROM (SELECT *, {", ".join(columns)} FROM {base_table})"""
+FROM (SELECT *, {", ".join(columns)} FROM ({base_select(entity, lines_table, deduplicate)}))"""
 
 
 def raw_projection(entity: Entity) -> str:
@@ -249,3 +234,50 @@ def raw_projection(entity: Entity) -> str:
     ]
     assert len(expressions) == len(raw_columns(entity))
     return ", ".join(expressions)
+
+
+# Routing columns of the Null table beside the raw-table columns; no declared field may take these names.
+ROUTING_COLUMNS = (
+    ("__file_idx", "UInt32"),
+    ("__raw_line", "String"),
+    ("__extra_keys", "Array(String)"),
+    ("__reason_code", "LowCardinality(String)"),
+    ("__reason", "String"),
+)
+
+
+def routed_columns(entity: Entity) -> list[tuple[str, str]]:
+    columns = raw_columns(entity)
+    clash = {name for name, _ in columns} & {name for name, _ in ROUTING_COLUMNS}
+    if clash:
+        raise ValueError(f"{entity.source}.{entity.name} declares fields named like routing columns: {sorted(clash)}")
+    return columns + list(ROUTING_COLUMNS)
+
+
+def routed_select(entity: Entity, lines_table: str, deduplicate: bool, phone_map: str, drop_date: date) -> str:
+    """Every distinct line as its raw-table row (query parameters: drop_date, batch_id, files, ingested_at) plus
+    the routing columns, in `routed_columns` order."""
+    checked = checked_select(entity, lines_table, deduplicate, phone_map, drop_date)
+    return f"SELECT {raw_projection(entity)}, file_idx, raw_line, extra_keys, reason_code, reason FROM ({checked})"
+
+
+def routing_views(entity: Entity, routed_table: str, raw_stage: str, quarantine: str, stats: str) -> list[str]:
+    """(target table, AS SELECT) of the materialized views on the Null table `routed_table`: rows without a
+    problem -> `raw_stage`, the others -> `quarantine` (with the raw line, made valid UTF-8), and per file the
+    count of distinct lines, of lines with unknown keys and those keys -> `stats` (one row per file and block)."""
+    raw = ", ".join(f"`{name}`" for name, _ in raw_columns(entity))
+    return [
+        (raw_stage, f"SELECT {raw} FROM {routed_table} WHERE __reason_code = ''"),
+        (
+            quarantine,
+            f"SELECT _drop_date, {lit(entity.source)} AS source, {lit(entity.name)} AS entity, "
+            "_source_file AS source_file, _line_number AS line_number, toValidUTF8(__raw_line) AS raw_line, "
+            "__reason_code AS reason_code, __reason AS reason, _batch_id, _ingested_at "
+            f"FROM {routed_table} WHERE __reason_code != ''",
+        ),
+        (
+            stats,
+            "SELECT __file_idx AS file_idx, count() AS distinct_lines, countIf(_extra != '') AS drift_rows, "
+            f"groupUniqArrayArray(__extra_keys) AS extra_keys FROM {routed_table} GROUP BY __file_idx",
+        ),
+    ]

@@ -110,6 +110,8 @@ class Batch:
         self.stats = f"{prefix}_stats"
         self.views = [f"{prefix}_to_raw", f"{prefix}_to_quarantine", f"{prefix}_to_stats"]
         self.files: list[str] = []
+        # False while every line went in by `_add_utf8_jsonl` (its record column is empty: the line is the record).
+        self.has_records = False
 
     def create(self) -> None:
         c = self.client
@@ -153,6 +155,7 @@ class Batch:
             with timed(f"read lines of {landing_file.relative}", self.batch_id):
                 blank = self._add_utf8_jsonl(file_idx, landing.strip_bom(data))
             return "utf-8-sig" if data.startswith(landing.BOM) else "utf-8", blank
+        self.has_records = True
         if self.entity.format == "csv":
             with timed(f"read csv lines of {landing_file.relative}", self.batch_id):
                 blank = self._add_plain_csv(file_idx, data, encoding)
@@ -248,14 +251,14 @@ class Batch:
         of the lines table, numbered from `{offset}`. Returns the blank lines, or with `count_only` the physical
         lines."""
         offset, start = 0, 0
+        whole = memoryview(data)  # chunks are views of the file's bytes, not copies
         while start < len(data):
             end = len(data) if len(data) - start <= CHUNK_BYTES else data.rfind(b"\n", start, start + CHUNK_BYTES) + 1
             if end <= start:  # one line longer than a chunk: take it whole
                 end = data.find(b"\n", start + CHUNK_BYTES) + 1 or len(data)
-            chunk = data if (start, end) == (0, len(data)) else data[start:end]
-            physical = chunk.count(b"\n") + (0 if chunk.endswith(b"\n") else 1)
+            physical = data.count(b"\n", start, end) + (0 if data[end - 1] == ord("\n") else 1)
             self.client.command(f"TRUNCATE TABLE {self.blob}")
-            self.client.raw_insert(self.blob, ["b"], chunk, fmt="RawBLOB")
+            self.client.raw_insert(self.blob, ["b"], whole[start:end], fmt="RawBLOB")
             self.client.command(
                 f"INSERT INTO {self.lines} {line_select}",
                 parameters={"file_idx": file_idx, "offset": offset},
@@ -287,24 +290,17 @@ class Batch:
         with timed("parse, convert, check and route", self.batch_id):
             c.command(
                 f"INSERT INTO {self.routed} "
-                f"{sql.routed_select(entity, self.lines, deduplicate, self.phone_map, self.day)}",
+                f"{sql.routed_select(entity, self.lines, deduplicate, self.has_records, self.phone_map, self.day)}",
                 parameters=params,
                 settings={**QUERY_SETTINGS, "max_insert_threads": 2},
             )
 
     def _map_phones(self) -> None:
-        """Distinct phone values outside the fast shape -> `phonenumbers` in Python -> the Join table. Duplicate
-        lines hold the same values, so the lines are read as they are."""
-        indexes = [i for i, f in enumerate(self.entity.fields, start=1) if f.type == "phone"]
-        if not indexes:
+        """Distinct phone values outside the fast shape -> `phonenumbers` in Python -> the Join table."""
+        if not any(f.type == "phone" for f in self.entity.fields):
             return
-        base = f"({sql.base_select(self.entity, self.lines, deduplicate=False)})"
-        union = " UNION DISTINCT ".join(
-            f"SELECT assumeNotNull(v{i}) AS raw FROM {base} WHERE v{i} IS NOT NULL AND NOT "
-            f"{phones.fast_shape_sql(f'v{i}')}"
-            for i in indexes
-        )
-        values = [row[0] for row in self.client.query(union).result_rows]
+        select = sql.phone_values_select(self.entity, self.lines, self.has_records)
+        values = [row[0] for row in self.client.query(select).result_rows]
         if values:
             insert_rows(self.client, self.phone_map, ["raw", "e164"], [[v, phones.to_e164(v)] for v in values])
 

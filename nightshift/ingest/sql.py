@@ -47,21 +47,60 @@ def _ident(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
-def _tuple_type(entity: Entity) -> str:
-    return "Tuple(" + ", ".join(f"{_ident(f.name)} Nullable(String)" for f in entity.fields) + ")"
+def _null_is_empty(field: Field) -> bool:
+    """True when the field reads JSON null, an absent key and '' alike (all three mean "no value")."""
+    return "" in field.null_values
 
 
-def base_select(entity: Entity, lines_table: str, deduplicate: bool) -> str:
-    """SELECT for the base scratch table: one row per distinct line, fields extracted as strings."""
-    declared = "[" + ", ".join(lit(f.name) for f in entity.fields) + "]"
+def _tuple_type(fields: tuple[Field, ...]) -> str:
+    # JSONExtract into String gives '' where Nullable(String) gives NULL (and the same text otherwise), and a
+    # plain String column is cheaper: used where '' means "no value" anyway.
+    return (
+        "Tuple("
+        + ", ".join(f"{_ident(f.name)} {'String' if _null_is_empty(f) else 'Nullable(String)'}" for f in fields)
+        + ")"
+    )
+
+
+def _record(records: bool) -> str:
+    return "if(record = '', raw_line, record)" if records else "raw_line"
+
+
+def phone_values_select(entity: Entity, lines_table: str, records: bool) -> str:
+    """Distinct values of the phone fields outside the fast shape, read straight from the records (one light
+    extraction of those fields only). A superset of what `checked_select` looks up (values of lines that are not
+    JSON objects come along): the phone map is a lookup, and an unused entry changes nothing."""
+    phone_fields = tuple(f for f in entity.fields if f.type == "phone")
+    values = "[" + ", ".join(f"tupleElement(t, {lit(f.name)})" for f in phone_fields) + "]"
+    return f"""
+SELECT DISTINCT assumeNotNull(value) FROM (
+    SELECT arrayJoin({values}) AS value
+    FROM (SELECT JSONExtract({_record(records)}, {lit(_tuple_type(phone_fields))}) AS t FROM {lines_table}
+          WHERE parse_error = '')
+)
+WHERE value IS NOT NULL AND NOT {phones.fast_shape_sql("value")}"""
+
+
+def base_select(entity: Entity, lines_table: str, deduplicate: bool, records: bool = True) -> str:
+    """SELECT of one row per distinct line, fields extracted as strings. Without `records` every line's record
+    column is empty (UTF-8 JSON lines: the line is the record), and the line is read as it is, not copied."""
     field_columns = []
     for index, field in enumerate(entity.fields, start=1):
         raw = f"tupleElement(t, {lit(field.name)})"
         nulls = ", ".join(lit(v) for v in field.null_values)
-        is_null = f"{raw} IS NULL" + (f" OR {raw} IN ({nulls})" if nulls else "")
-        field_columns.append(f"if({is_null}, NULL, {raw}) AS v{index}")
+        # A line that is not a JSON object has no fields (JSONExtract would read an array's items by position).
+        # `is_object` comes last: the first operand of OR is evaluated for every row, so the extraction runs once
+        # for all fields; behind a short-circuit operand it would run again for each field.
+        is_null = (
+            f"{raw} IN ({nulls})"
+            if _null_is_empty(field)
+            else f"{raw} IS NULL" + (f" OR {raw} IN ({nulls})" if nulls else "")
+        )
+        field_columns.append(f"if({is_null} OR NOT is_object, NULL, {raw}) AS v{index}")
         if field.type in KEEPS_ORIGINAL:
-            field_columns.append(f"ifNull({raw}, '') AS o{index}")
+            original = raw if _null_is_empty(field) else f"ifNull({raw}, '')"
+            field_columns.append(f"if(is_object, {original}, '') AS o{index}")
+    declared = ", ".join(lit(f.name) for f in entity.fields)
     dedup = "ORDER BY file_idx, line_number LIMIT 1 BY raw_line" if deduplicate else ""
     return f"""
 SELECT file_idx, line_number, raw_line, if(is_object, '', leftUTF8(toValidUTF8(raw_line), 60)) AS line_head,
@@ -71,14 +110,15 @@ SELECT file_idx, line_number, raw_line, if(is_object, '', leftUTF8(toValidUTF8(r
        {", ".join(field_columns)}
 FROM (
     SELECT file_idx, line_number, raw_line, parse_error, parse_detail,
-           if(record = '', raw_line, record) AS rec,
+           {_record(records)} AS rec,
            -- JSONExtractKeys parses the line anyway and gives [] when it is not valid JSON: a separate
            -- isValidJSON pass is only needed for lines that could be the empty object.
            if(parse_error = '', JSONExtractKeys(rec), []) AS keys,
-           parse_error = '' AND startsWith(trimLeft(rec), '{{')
+           -- the record starts with '{{' after spaces (as startsWith(trimLeft(rec), '{{')), without a trimmed copy
+           parse_error = '' AND match(rec, '^ *[{{]')
                AND (notEmpty(keys) OR (length(rec) < 16 AND isValidJSON(rec))) AS is_object,
-           JSONExtract(if(is_object, rec, '{{}}'), {lit(_tuple_type(entity))}) AS t,
-           arrayFilter(k -> NOT has({declared}, k), keys) AS extra_keys
+           JSONExtract(rec, {lit(_tuple_type(entity.fields))}) AS t,
+           arrayFilter(k -> k NOT IN ({declared}), keys) AS extra_keys
     FROM {lines_table}
     {dedup}
 )"""
@@ -171,7 +211,9 @@ def _bad_reason(field: Field, value: str) -> tuple[str, str]:
     return "wrong_type", f"concat('field {name} value ', {quoted}, ' is not {expected}; {_FIX}')"
 
 
-def checked_select(entity: Entity, lines_table: str, deduplicate: bool, phone_map: str, drop_date: date) -> str:
+def checked_select(
+    entity: Entity, lines_table: str, deduplicate: bool, records: bool, phone_map: str, drop_date: date
+) -> str:
     """SELECT over `base_select`: normalised columns `n<i>`, `_is_late`, reason_code and reason."""
     columns, codes, reasons = [], [], []
     codes.append("parse_error != '', parse_error")
@@ -210,7 +252,7 @@ def checked_select(entity: Entity, lines_table: str, deduplicate: bool, phone_ma
 SELECT file_idx, line_number, raw_line, extra_keys, extra_json, {", ".join(kept)}, {late} AS is_late,
        multiIf({", ".join(codes)}, '') AS reason_code,
        multiIf({", ".join(reasons)}, '') AS reason
-FROM (SELECT *, {", ".join(columns)} FROM ({base_select(entity, lines_table, deduplicate)}))"""
+FROM (SELECT *, {", ".join(columns)} FROM ({base_select(entity, lines_table, deduplicate, records)}))"""
 
 
 def raw_projection(entity: Entity) -> str:
@@ -254,10 +296,12 @@ def routed_columns(entity: Entity) -> list[tuple[str, str]]:
     return columns + list(ROUTING_COLUMNS)
 
 
-def routed_select(entity: Entity, lines_table: str, deduplicate: bool, phone_map: str, drop_date: date) -> str:
+def routed_select(
+    entity: Entity, lines_table: str, deduplicate: bool, records: bool, phone_map: str, drop_date: date
+) -> str:
     """Every distinct line as its raw-table row (query parameters: drop_date, batch_id, files, ingested_at) plus
     the routing columns, in `routed_columns` order."""
-    checked = checked_select(entity, lines_table, deduplicate, phone_map, drop_date)
+    checked = checked_select(entity, lines_table, deduplicate, records, phone_map, drop_date)
     return f"SELECT {raw_projection(entity)}, file_idx, raw_line, extra_keys, reason_code, reason FROM ({checked})"
 
 

@@ -302,7 +302,10 @@ def routed_select(
     """Every distinct line as its raw-table row (query parameters: drop_date, batch_id, files, ingested_at) plus
     the routing columns, in `routed_columns` order."""
     checked = checked_select(entity, lines_table, deduplicate, records, phone_map, drop_date)
-    return f"SELECT {raw_projection(entity)}, file_idx, raw_line, extra_keys, reason_code, reason FROM ({checked})"
+    # Only quarantined rows need their line: the others carry '' (the insert gathers every column into large
+    # blocks, and a copy of every line would double the memory the batch needs).
+    raw_line = "if(reason_code = '', '', raw_line)"
+    return f"SELECT {raw_projection(entity)}, file_idx, {raw_line}, extra_keys, reason_code, reason FROM ({checked})"
 
 
 def routing_views(entity: Entity, routed_table: str, raw_stage: str, quarantine: str, stats: str) -> list[str]:

@@ -88,18 +88,23 @@ def detect_encoding(data: bytes, declared: str | None) -> str:
     A file that decodes cleanly in the declared encoding (or, without one, in UTF-8 then GBK) uses it. A file
     with broken bytes uses the candidate that breaks the fewest lines, so only those lines get quarantined.
     """
+    return decode_whole(data, declared)[0]
+
+
+def decode_whole(data: bytes, declared: str | None) -> tuple[str, str | None]:
+    """(`detect_encoding`'s answer, the whole file as text when detecting it meant decoding it cleanly, else
+    None): a caller that needs the text does not decode the file a second time."""
     if data.startswith(BOM) or data.isascii():
-        return "utf-8"
+        return "utf-8", None
     preferred = _codec_name(declared)
     candidates = ([preferred] if preferred else []) + [c for c in CANDIDATE_ENCODINGS if c != preferred]
     for candidate in candidates:
         try:
-            data.decode(candidate)
-            return candidate
+            return candidate, data.decode(candidate)
         except UnicodeDecodeError:
             continue
     lines = data.split(b"\n")
-    return min(candidates, key=lambda candidate: _undecodable_lines(lines, candidate))
+    return min(candidates, key=lambda candidate: _undecodable_lines(lines, candidate)), None
 
 
 def _codec_name(declared: str | None) -> str | None:

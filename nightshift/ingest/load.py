@@ -20,7 +20,7 @@ from nightshift.ingest import phones, sql
 from nightshift.ingest.errors import InvariantViolation
 from nightshift.ingest.tables import ensure_raw_table, insert_rows
 from nightshift.sources.model import Entity
-from nightshift.warehouse.schema import INGEST_SCRATCH_DATABASE, raw_columns
+from nightshift.warehouse.schema import INGEST_SCRATCH_DATABASE
 
 log = logging.getLogger(__name__)
 
@@ -105,10 +105,14 @@ class Batch:
         self.ingested_at = datetime.now(UTC)
         tag = batch_id.rsplit("__", 1)[-1]
         prefix = f"{INGEST_SCRATCH_DATABASE}.b{tag}"
-        self.blob, self.lines, self.base = f"{prefix}_blob", f"{prefix}_lines", f"{prefix}_base"
+        self.blob, self.lines, self.routed = f"{prefix}_blob", f"{prefix}_lines", f"{prefix}_routed"
         self.phone_map, self.stage, self.quarantine = f"{prefix}_phones", f"{prefix}_raw", f"{prefix}_quarantine"
-        self.checked = f"{prefix}_checked"
+        self.stats = f"{prefix}_stats"
+        self.views = [f"{prefix}_to_raw", f"{prefix}_to_quarantine", f"{prefix}_to_stats"]
         self.files: list[str] = []
+        # False while every line went in by `_add_utf8_jsonl` (its record column is empty: the line is the record).
+        self.has_records = False
+        self._decoded: str | None = None  # the text of the file being added, when detection decoded it whole
 
     def create(self) -> None:
         c = self.client
@@ -117,15 +121,26 @@ class Batch:
             f"CREATE TABLE {self.lines} (file_idx UInt32, line_number UInt64, raw_line String, record String, "
             "parse_error LowCardinality(String), parse_detail String) ENGINE = Memory"
         )
-        c.command(f"CREATE TABLE {self.base} ({sql.base_columns_ddl(self.entity)}) ENGINE = Memory")
         c.command(f"CREATE TABLE {self.phone_map} (raw String, e164 String) ENGINE = Join(ANY, LEFT, raw)")
         ensure_raw_table(c, self.entity)
         c.command(f"CREATE TABLE {self.stage} AS {self.entity.raw_table}")
         c.command(f"CREATE TABLE {self.quarantine} AS raw.quarantine ENGINE = Memory")
+        c.command(
+            f"CREATE TABLE {self.stats} (file_idx UInt32, distinct_lines UInt64, drift_rows UInt64, "
+            "extra_keys Array(String)) ENGINE = Memory"
+        )
+        routed = ", ".join(f"`{name}` {ctype}" for name, ctype in sql.routed_columns(self.entity))
+        c.command(f"CREATE TABLE {self.routed} ({routed}) ENGINE = Null")
+        targets = (self.stage, self.quarantine, self.stats)
+        for view, (target, select) in zip(
+            self.views, sql.routing_views(self.entity, self.routed, *targets), strict=True
+        ):
+            c.command(f"CREATE MATERIALIZED VIEW {view} TO {target} AS {select}")
 
     def close(self) -> None:
-        tables = (self.blob, self.lines, self.base, self.checked, self.phone_map, self.stage, self.quarantine)
-        self.client.command(f"DROP TABLE IF EXISTS {', '.join(tables)}")
+        # The views first: a view must not outlive the tables it writes to.
+        tables = (*self.views, self.routed, self.blob, self.lines, self.stats, self.phone_map, self.stage)
+        self.client.command(f"DROP TABLE IF EXISTS {', '.join((*tables, self.quarantine))}")
 
     # -- step 1: lines ---------------------------------------------------------------------------------------
 
@@ -135,12 +150,16 @@ class Batch:
         file_idx = len(self.files)
         data = landing_file.path.read_bytes()
         with timed(f"detect encoding of {landing_file.relative}", self.batch_id):
-            encoding = landing.detect_encoding(data, self.entity.encoding)
+            encoding, decoded = landing.decode_whole(data, self.entity.encoding)
+        # Only the CSV engine path reads the text; the other paths let it go now.
+        self._decoded = decoded if self.entity.format == "csv" else None
+        del decoded
         bom = "-sig" if data.startswith(landing.BOM) else ""
         if self.entity.format == "jsonl" and encoding == "utf-8":
             with timed(f"read lines of {landing_file.relative}", self.batch_id):
                 blank = self._add_utf8_jsonl(file_idx, landing.strip_bom(data))
             return "utf-8-sig" if data.startswith(landing.BOM) else "utf-8", blank
+        self.has_records = True
         if self.entity.format == "csv":
             with timed(f"read csv lines of {landing_file.relative}", self.batch_id):
                 blank = self._add_plain_csv(file_idx, data, encoding)
@@ -186,13 +205,15 @@ class Batch:
         needs the Python path: bytes the encoding cannot read (those lines are quarantined one by one), quoting,
         or a header that does not give distinct column names."""
         entity = self.entity
+        text, self._decoded = self._decoded, None  # the file's text if detecting its encoding decoded it
         data = landing.strip_bom(data)
         if b'"' in data:
             return None
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:
-            return None
+        if text is None:
+            try:
+                text = data.decode(encoding)
+            except UnicodeDecodeError:
+                return None
         if entity.has_header:
             header = text.split("\n", 1)[0].removesuffix("\r")
             columns = [name.strip() for name in header.split(entity.delimiter)]
@@ -202,11 +223,16 @@ class Batch:
             return None
         # The reason Python gives, with the count spliced in: split around a marker no header can hold.
         before, after = landing.columns_mismatch("\x00", columns).split("\x00")
-        names = "[" + ", ".join(sql.lit(name) for name in columns) + "]"
+        # The record as toJSONString(mapFromArrays(columns, v)) writes it, built by concatenation: the same text,
+        # without a Map per line (serialising Maps row by row cost most of this step).
+        pairs = ", ',', ".join(
+            f"toJSONString({sql.lit(name)}), ':', toJSONString(v[{i}])" for i, name in enumerate(columns, 1)
+        )
+        record = f"concat('{{', {pairs}, '}}')"
         fits = f"length(v) = {len(columns)}"
         line_select = f"""
             SELECT {{file_idx:UInt32}}, n, l,
-                   if({fits}, toJSONString(mapFromArrays({names}, arrayResize(v, {len(columns)}, ''))), ''),
+                   if({fits}, {record}, ''),
                    if({fits}, '', 'malformed_csv'),
                    if({fits}, '', concat({sql.lit(before)}, toString(length(v)), {sql.lit(after)}))
             FROM (
@@ -236,14 +262,14 @@ class Batch:
         of the lines table, numbered from `{offset}`. Returns the blank lines, or with `count_only` the physical
         lines."""
         offset, start = 0, 0
+        whole = memoryview(data)  # chunks are views of the file's bytes, not copies
         while start < len(data):
             end = len(data) if len(data) - start <= CHUNK_BYTES else data.rfind(b"\n", start, start + CHUNK_BYTES) + 1
             if end <= start:  # one line longer than a chunk: take it whole
                 end = data.find(b"\n", start + CHUNK_BYTES) + 1 or len(data)
-            chunk = data if (start, end) == (0, len(data)) else data[start:end]
-            physical = chunk.count(b"\n") + (0 if chunk.endswith(b"\n") else 1)
+            physical = data.count(b"\n", start, end) + (0 if data[end - 1] == ord("\n") else 1)
             self.client.command(f"TRUNCATE TABLE {self.blob}")
-            self.client.raw_insert(self.blob, ["b"], chunk, fmt="RawBLOB")
+            self.client.raw_insert(self.blob, ["b"], whole[start:end], fmt="RawBLOB")
             self.client.command(
                 f"INSERT INTO {self.lines} {line_select}",
                 parameters={"file_idx": file_idx, "offset": offset},
@@ -257,14 +283,13 @@ class Batch:
     # -- step 2: validate and route ----------------------------------------------------------------------------
 
     def validate(self) -> None:
+        """One pass from the lines to the raw rows, the quarantine and the per-file figures (see `sql`)."""
         c, entity = self.client, self.entity
         # Sorting out exact duplicate lines costs a sort; skip it when no two lines even hash alike.
         with timed("duplicate check", self.batch_id):
             deduplicate = entity.deduplicate_lines and not int(
                 c.command(f"SELECT count() = uniqExact(cityHash64(raw_line)) FROM {self.lines}")
             )
-        with timed("parse records", self.batch_id):
-            c.command(f"INSERT INTO {self.base} {sql.base_select(entity, self.lines, deduplicate)}")
         with timed("phones", self.batch_id):
             self._map_phones()
         params = {
@@ -273,47 +298,20 @@ class Batch:
             "files": self.files,
             "ingested_at": self.ingested_at,
         }
-        columns = ", ".join(f"`{name}`" for name, _ in raw_columns(entity))
-        # Conversions run once: the checked rows are kept in memory and routed by two cheap inserts.
-        with timed("convert and check", self.batch_id):
+        with timed("parse, convert, check and route", self.batch_id):
             c.command(
-                f"CREATE TABLE {self.checked} ENGINE = Memory AS "
-                f"{sql.checked_select(entity, self.base, self.phone_map, self.day)}",
-                settings=QUERY_SETTINGS,
-            )
-        c.command(f"TRUNCATE TABLE {self.base}")
-        columns = ", ".join(f"`{name}`" for name, _ in raw_columns(entity))
-        with timed("write raw rows", self.batch_id):
-            c.command(
-                f"INSERT INTO {self.stage} ({columns}) SELECT {sql.raw_projection(entity)} FROM {self.checked} "
-                "WHERE reason_code = ''",
+                f"INSERT INTO {self.routed} "
+                f"{sql.routed_select(entity, self.lines, deduplicate, self.has_records, self.phone_map, self.day)}",
                 parameters=params,
-                settings={"max_insert_threads": 2},
+                settings={**QUERY_SETTINGS, "max_insert_threads": 2},
             )
-        # The raw line comes back from the lines table for the few quarantined rows only (scan lines, probe the
-        # small set: the big side of the join is streamed, not hashed).
-        c.command(
-            f"""INSERT INTO {self.quarantine}
-            SELECT {{drop_date:Date}}, {sql.lit(entity.source)}, {sql.lit(entity.name)},
-                   arrayElement({{files:Array(String)}}, file_idx), line_number, toValidUTF8(l.raw_line), q.reason_code,
-                   q.reason, {{batch_id:String}}, {{ingested_at:DateTime64(3, 'UTC')}}
-            FROM {self.lines} AS l
-            INNER JOIN (SELECT file_idx, line_number, reason_code, reason FROM {self.checked} WHERE reason_code != '')
-                AS q USING (file_idx, line_number)""",
-            parameters=params,
-        )
 
     def _map_phones(self) -> None:
         """Distinct phone values outside the fast shape -> `phonenumbers` in Python -> the Join table."""
-        indexes = [i for i, f in enumerate(self.entity.fields, start=1) if f.type == "phone"]
-        if not indexes:
+        if not any(f.type == "phone" for f in self.entity.fields):
             return
-        union = " UNION DISTINCT ".join(
-            f"SELECT assumeNotNull(v{i}) AS raw FROM {self.base} WHERE v{i} IS NOT NULL AND NOT "
-            f"{phones.fast_shape_sql(f'v{i}')}"
-            for i in indexes
-        )
-        values = [row[0] for row in self.client.query(union).result_rows]
+        select = sql.phone_values_select(self.entity, self.lines, self.has_records)
+        values = [row[0] for row in self.client.query(select).result_rows]
         if values:
             insert_rows(self.client, self.phone_map, ["raw", "e164"], [[v, phones.to_e164(v)] for v in values])
 
@@ -330,8 +328,8 @@ class Batch:
             SELECT 'lines', arrayElement({{files:Array(String)}}, file_idx), count(), 0, [] FROM {self.lines}
             GROUP BY file_idx
             UNION ALL
-            SELECT 'distinct', arrayElement({{files:Array(String)}}, file_idx), count(), countIf(extra_json != ''),
-                   arraySort(groupUniqArrayArray(extra_keys)) FROM {self.checked} GROUP BY file_idx
+            SELECT 'distinct', arrayElement({{files:Array(String)}}, file_idx), sum(distinct_lines), sum(drift_rows),
+                   arraySort(groupUniqArrayArray(extra_keys)) FROM {self.stats} GROUP BY file_idx
             UNION ALL
             SELECT 'loaded', _source_file, count(), sum(_is_late), [] FROM {self.stage} GROUP BY _source_file
             UNION ALL

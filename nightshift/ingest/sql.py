@@ -1,11 +1,14 @@
 """SQL that validates and normalises a batch of lines inside ClickHouse, generated from an Entity declaration.
 
-Two steps, both set-based:
+One set-based pass from the lines table to the raw and quarantine tables, built from three nested SELECTs:
 1. `base_select`: parse each record ONCE (`JSONExtract` into a named tuple of strings), drop exact duplicate
    lines, keep unknown keys as `_extra`.
 2. `checked_select`: convert every field to its declared type and pick the first problem of the line, if any,
-   as (reason_code, reason). Rows without a problem go to the raw table, the others to quarantine.
-Field columns in the scratch tables are positional (`v1`, `o1`, ...) so any field name is safe.
+   as (reason_code, reason).
+3. `routed_select`: the raw-table row of every line plus its routing columns. The rows go into a Null table whose
+   materialized views (`routing_views`) send the rows without a problem to the raw table, the others to
+   quarantine, and count every file's distinct lines and unknown keys: nothing is materialised in between.
+Field columns of the inner SELECTs are positional (`v1`, `o1`, ...) so any field name is safe.
 """
 
 from __future__ import annotations
@@ -44,59 +47,81 @@ def _ident(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
-def _tuple_type(entity: Entity) -> str:
-    return "Tuple(" + ", ".join(f"{_ident(f.name)} Nullable(String)" for f in entity.fields) + ")"
+def _null_is_empty(field: Field) -> bool:
+    """True when the field reads JSON null, an absent key and '' alike (all three mean "no value")."""
+    return "" in field.null_values
 
 
-def base_select(entity: Entity, lines_table: str, deduplicate: bool) -> str:
-    """SELECT for the base scratch table: one row per distinct line, fields extracted as strings."""
-    declared = "[" + ", ".join(lit(f.name) for f in entity.fields) + "]"
+def _tuple_type(fields: tuple[Field, ...]) -> str:
+    # JSONExtract into String gives '' where Nullable(String) gives NULL (and the same text otherwise), and a
+    # plain String column is cheaper: used where '' means "no value" anyway.
+    return (
+        "Tuple("
+        + ", ".join(f"{_ident(f.name)} {'String' if _null_is_empty(f) else 'Nullable(String)'}" for f in fields)
+        + ")"
+    )
+
+
+def _record(records: bool) -> str:
+    return "if(record = '', raw_line, record)" if records else "raw_line"
+
+
+def phone_values_select(entity: Entity, lines_table: str, records: bool) -> str:
+    """Distinct values of the phone fields outside the fast shape, read straight from the records (one light
+    extraction of those fields only). A superset of what `checked_select` looks up (values of lines that are not
+    JSON objects come along): the phone map is a lookup, and an unused entry changes nothing."""
+    phone_fields = tuple(f for f in entity.fields if f.type == "phone")
+    values = "[" + ", ".join(f"tupleElement(t, {lit(f.name)})" for f in phone_fields) + "]"
+    return f"""
+SELECT DISTINCT assumeNotNull(value) FROM (
+    SELECT arrayJoin({values}) AS value
+    FROM (SELECT JSONExtract({_record(records)}, {lit(_tuple_type(phone_fields))}) AS t FROM {lines_table}
+          WHERE parse_error = '')
+)
+WHERE value IS NOT NULL AND NOT {phones.fast_shape_sql("value")}"""
+
+
+def base_select(entity: Entity, lines_table: str, deduplicate: bool, records: bool = True) -> str:
+    """SELECT of one row per distinct line, fields extracted as strings. Without `records` every line's record
+    column is empty (UTF-8 JSON lines: the line is the record), and the line is read as it is, not copied."""
     field_columns = []
     for index, field in enumerate(entity.fields, start=1):
         raw = f"tupleElement(t, {lit(field.name)})"
         nulls = ", ".join(lit(v) for v in field.null_values)
-        is_null = f"{raw} IS NULL" + (f" OR {raw} IN ({nulls})" if nulls else "")
-        field_columns.append(f"if({is_null}, NULL, {raw}) AS v{index}")
+        # A line that is not a JSON object has no fields (JSONExtract would read an array's items by position).
+        # `is_object` comes last: the first operand of OR is evaluated for every row, so the extraction runs once
+        # for all fields; behind a short-circuit operand it would run again for each field.
+        is_null = (
+            f"{raw} IN ({nulls})"
+            if _null_is_empty(field)
+            else f"{raw} IS NULL" + (f" OR {raw} IN ({nulls})" if nulls else "")
+        )
+        field_columns.append(f"if({is_null} OR NOT is_object, NULL, {raw}) AS v{index}")
         if field.type in KEEPS_ORIGINAL:
-            field_columns.append(f"ifNull({raw}, '') AS o{index}")
+            original = raw if _null_is_empty(field) else f"ifNull({raw}, '')"
+            field_columns.append(f"if(is_object, {original}, '') AS o{index}")
+    declared = ", ".join(lit(f.name) for f in entity.fields)
     dedup = "ORDER BY file_idx, line_number LIMIT 1 BY raw_line" if deduplicate else ""
     return f"""
-SELECT file_idx, line_number, if(is_object, '', leftUTF8(toValidUTF8(raw_line), 60)) AS line_head,
+SELECT file_idx, line_number, raw_line, if(is_object, '', leftUTF8(toValidUTF8(raw_line), 60)) AS line_head,
        parse_error, parse_detail, is_object, extra_keys,
        if(empty(extra_keys), '', concat('{{', arrayStringConcat(
            arrayMap(k -> concat(toJSONString(k), ':', JSONExtractRaw(rec, k)), extra_keys), ','), '}}')) AS extra_json,
        {", ".join(field_columns)}
 FROM (
     SELECT file_idx, line_number, raw_line, parse_error, parse_detail,
-           if(record = '', raw_line, record) AS rec,
+           {_record(records)} AS rec,
            -- JSONExtractKeys parses the line anyway and gives [] when it is not valid JSON: a separate
            -- isValidJSON pass is only needed for lines that could be the empty object.
            if(parse_error = '', JSONExtractKeys(rec), []) AS keys,
-           parse_error = '' AND startsWith(trimLeft(rec), '{{')
+           -- the record starts with '{{' after spaces (as startsWith(trimLeft(rec), '{{')), without a trimmed copy
+           parse_error = '' AND match(rec, '^ *[{{]')
                AND (notEmpty(keys) OR (length(rec) < 16 AND isValidJSON(rec))) AS is_object,
-           JSONExtract(if(is_object, rec, '{{}}'), {lit(_tuple_type(entity))}) AS t,
-           arrayFilter(k -> NOT has({declared}, k), keys) AS extra_keys
+           JSONExtract(rec, {lit(_tuple_type(entity.fields))}) AS t,
+           arrayFilter(k -> k NOT IN ({declared}), keys) AS extra_keys
     FROM {lines_table}
     {dedup}
 )"""
-
-
-def base_columns_ddl(entity: Entity) -> str:
-    columns = [
-        "file_idx UInt32",
-        "line_number UInt64",
-        "line_head String",  # start of a line that is not a JSON object (for its quarantine reason)
-        "parse_error LowCardinality(String)",
-        "parse_detail String",
-        "is_object UInt8",
-        "extra_keys Array(String)",
-        "extra_json String",
-    ]
-    for index, field in enumerate(entity.fields, start=1):
-        columns.append(f"v{index} Nullable(String)")
-        if field.type in KEEPS_ORIGINAL:
-            columns.append(f"o{index} String")
-    return ", ".join(columns)
 
 
 def _quoted_value(value_sql: str) -> str:
@@ -186,8 +211,10 @@ def _bad_reason(field: Field, value: str) -> tuple[str, str]:
     return "wrong_type", f"concat('field {name} value ', {quoted}, ' is not {expected}; {_FIX}')"
 
 
-def checked_select(entity: Entity, base_table: str, phone_map: str, drop_date: date) -> str:
-    """SELECT over the base table: normalised columns `n<i>`, `_is_late`, reason_code and reason."""
+def checked_select(
+    entity: Entity, lines_table: str, deduplicate: bool, records: bool, phone_map: str, drop_date: date
+) -> str:
+    """SELECT over `base_select`: normalised columns `n<i>`, `_is_late`, reason_code and reason."""
     columns, codes, reasons = [], [], []
     codes.append("parse_error != '', parse_error")
     reasons.append("parse_error != '', parse_detail")
@@ -222,10 +249,10 @@ def checked_select(entity: Entity, base_table: str, phone_map: str, drop_date: d
     kept = [f"n{i}" for i in range(1, len(entity.fields) + 1)]
     kept += [f"o{i}" for i, f in enumerate(entity.fields, start=1) if f.type in KEEPS_ORIGINAL]
     return f"""
-SELECT file_idx, line_number, extra_keys, extra_json, {", ".join(kept)}, {late} AS is_late,
+SELECT file_idx, line_number, raw_line, extra_keys, extra_json, {", ".join(kept)}, {late} AS is_late,
        multiIf({", ".join(codes)}, '') AS reason_code,
        multiIf({", ".join(reasons)}, '') AS reason
-FROM (SELECT *, {", ".join(columns)} FROM {base_table})"""
+FROM (SELECT *, {", ".join(columns)} FROM ({base_select(entity, lines_table, deduplicate, records)}))"""
 
 
 def raw_projection(entity: Entity) -> str:
@@ -249,3 +276,55 @@ def raw_projection(entity: Entity) -> str:
     ]
     assert len(expressions) == len(raw_columns(entity))
     return ", ".join(expressions)
+
+
+# Routing columns of the Null table beside the raw-table columns; no declared field may take these names.
+ROUTING_COLUMNS = (
+    ("__file_idx", "UInt32"),
+    ("__raw_line", "String"),
+    ("__extra_keys", "Array(String)"),
+    ("__reason_code", "LowCardinality(String)"),
+    ("__reason", "String"),
+)
+
+
+def routed_columns(entity: Entity) -> list[tuple[str, str]]:
+    columns = raw_columns(entity)
+    clash = {name for name, _ in columns} & {name for name, _ in ROUTING_COLUMNS}
+    if clash:
+        raise ValueError(f"{entity.source}.{entity.name} declares fields named like routing columns: {sorted(clash)}")
+    return columns + list(ROUTING_COLUMNS)
+
+
+def routed_select(
+    entity: Entity, lines_table: str, deduplicate: bool, records: bool, phone_map: str, drop_date: date
+) -> str:
+    """Every distinct line as its raw-table row (query parameters: drop_date, batch_id, files, ingested_at) plus
+    the routing columns, in `routed_columns` order."""
+    checked = checked_select(entity, lines_table, deduplicate, records, phone_map, drop_date)
+    # Only quarantined rows need their line: the others carry '' (the insert gathers every column into large
+    # blocks, and a copy of every line would double the memory the batch needs).
+    raw_line = "if(reason_code = '', '', raw_line)"
+    return f"SELECT {raw_projection(entity)}, file_idx, {raw_line}, extra_keys, reason_code, reason FROM ({checked})"
+
+
+def routing_views(entity: Entity, routed_table: str, raw_stage: str, quarantine: str, stats: str) -> list[str]:
+    """(target table, AS SELECT) of the materialized views on the Null table `routed_table`: rows without a
+    problem -> `raw_stage`, the others -> `quarantine` (with the raw line, made valid UTF-8), and per file the
+    count of distinct lines, of lines with unknown keys and those keys -> `stats` (one row per file and block)."""
+    raw = ", ".join(f"`{name}`" for name, _ in raw_columns(entity))
+    return [
+        (raw_stage, f"SELECT {raw} FROM {routed_table} WHERE __reason_code = ''"),
+        (
+            quarantine,
+            f"SELECT _drop_date, {lit(entity.source)} AS source, {lit(entity.name)} AS entity, "
+            "_source_file AS source_file, _line_number AS line_number, toValidUTF8(__raw_line) AS raw_line, "
+            "__reason_code AS reason_code, __reason AS reason, _batch_id, _ingested_at "
+            f"FROM {routed_table} WHERE __reason_code != ''",
+        ),
+        (
+            stats,
+            "SELECT __file_idx AS file_idx, count() AS distinct_lines, countIf(_extra != '') AS drift_rows, "
+            f"groupUniqArrayArray(__extra_keys) AS extra_keys FROM {routed_table} GROUP BY __file_idx",
+        ),
+    ]

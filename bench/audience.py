@@ -72,15 +72,21 @@ def jvm_cpu_seconds(spark) -> float:
 
 def bench_segments_stage(people: int, segments: int = 20, campaigns: int = 10, history_days: int = 10) -> dict:
     """Time the audience computation for `people` synthetic people with `history_days` nights of contact history
-    (so the caps and the budget's fatigue score have work); returns the figures."""
+    and plans that give every step work (caps, budgets that cut, pilot samples); returns the figures."""
     os.environ.setdefault("NIGHTSHIFT_HOME", tempfile.mkdtemp(prefix="nightshift-bench-audience-"))
-    from bench.synthetic.campaign_world import HISTORY_CAPPED_POLICY, synthetic_history, synthetic_world
+    from bench.synthetic.campaign_world import (
+        HISTORY_CAPPED_POLICY,
+        every_step_plans,
+        synthetic_history,
+        synthetic_world,
+    )
     from nightshift.spark import get_spark
     from spark_jobs.audience import audience_rows, campaign_frame, decide, exclusion_rows, spark_timezones
 
     spark = get_spark("nightshift-bench-audience")
     work = Path(tempfile.mkdtemp(prefix="nightshift-bench-audience-data-"))
     profile, membership, plans = synthetic_world(spark, people, segments, campaigns)
+    plans = every_step_plans(plans, people)
     started = time.perf_counter()
     profile.write.mode("overwrite").parquet(str(work / "profile"))
     membership.write.mode("overwrite").parquet(str(work / "membership"))

@@ -236,3 +236,21 @@ def synthetic_history(spark, people: int, plans: list[CampaignPlan], run_date: d
             F.element_at(benefits, picked).alias("benefit_id"),
         )
     )
+
+
+def every_step_plans(plans: list[CampaignPlan], people: int) -> list[CampaignPlan]:
+    """`synthetic_world`'s plans with the options it leaves out, so every step has something to decide: budgets
+    that cut (scaled to `people`), plan frequency caps, a sized and a percent pilot sample, a plan open to internal
+    test accounts, a free benefit capped at one per person, a priority change."""
+    extra = {
+        0: {"budget_fen": people * 4},
+        1: {"frequency_cap": {"max_contacts": 1, "days": 5}},
+        2: {"sample": {"size": max(people * 3 // 80, 1)}, "budget_fen": people * 2},
+        3: {"sample": {"percent": 40, "salt": "pilot"}},
+        4: {"allow_internal_test_accounts": True, "frequency_cap": {"max_contacts": 2, "days": 10}},
+        5: {"budget_fen": None, "benefit": {"id": "benefit_5", "unit_cost_fen": 0, "per_user_cap": 1}},
+        6: {"priority": 3, "budget_fen": people * 3},
+    }
+    return [
+        CampaignPlan.model_validate({**plan.model_dump(), **extra.get(index, {})}) for index, plan in enumerate(plans)
+    ]

@@ -101,8 +101,7 @@ def run(ctx: StageContext, plans_dir: Path = CAMPAIGNS_DIR, policy_path: Path = 
     since = history_since([*active, *stopped_plans], policy, run_date)
     table_to_lake(client, HISTORY_SQL, history_path, {"since": since, "d": run_date})
     history = spark.read.parquet(history_path)
-    # decide() materialises its pairs once; reading the result three times below recomputes only the budget's
-    # ranking of the campaigns whose budget cuts.
+    # decide() materialises its result, so the three reads below do not run the steps again.
     decided = decide(membership, profile, history, campaigns, policy, run_date, spark_timezones(spark))
     held = stopped_rows(membership, plans_frame.where(F.col("campaign_id").isin(list(stopped))), run_date, CIRCUIT_OPEN)
 

@@ -8,8 +8,7 @@ from collections import Counter
 from datetime import date
 
 from bench.audience import frame_checksum
-from bench.synthetic.campaign_world import HISTORY_CAPPED_POLICY, synthetic_history, synthetic_world
-from nightshift.campaigns.models import CampaignPlan
+from bench.synthetic.campaign_world import HISTORY_CAPPED_POLICY, every_step_plans, synthetic_history, synthetic_world
 from spark_jobs.audience import audience_rows, campaign_frame, decide, exclusion_rows, spark_timezones
 
 RUN_DATE = date(2026, 11, 20)
@@ -19,23 +18,9 @@ PINNED_AUDIENCE = "2451:91583445653163302920"
 PINNED_EXCLUSIONS = "6027:154620650918302327840"
 
 
-def guard_plans(plans: list[CampaignPlan]) -> list[CampaignPlan]:
-    """The bench's plans with the options the bench leaves out, so each step has something to decide."""
-    extra = {
-        0: {"budget_fen": PEOPLE * 4},
-        1: {"frequency_cap": {"max_contacts": 1, "days": 5}},
-        2: {"sample": {"size": 150}, "budget_fen": PEOPLE * 2},
-        3: {"sample": {"percent": 40, "salt": "pilot"}},
-        4: {"allow_internal_test_accounts": True, "frequency_cap": {"max_contacts": 2, "days": 10}},
-        5: {"budget_fen": None, "benefit": {"id": "benefit_5", "unit_cost_fen": 0, "per_user_cap": 1}},
-        6: {"priority": 3, "budget_fen": PEOPLE * 3},
-    }
-    return [CampaignPlan.model_validate({**p.model_dump(), **extra.get(index, {})}) for index, p in enumerate(plans)]
-
-
 def test_audience_decisions_are_unchanged_in_a_world_that_exercises_every_step(spark):
     profile, membership, plans = synthetic_world(spark, PEOPLE)
-    plans = guard_plans(plans)
+    plans = every_step_plans(plans, PEOPLE)
     # members without a profile row (a segment built before the profile caught up)
     unknown = spark.range(PEOPLE + 1, PEOPLE + 51).selectExpr("'seg_01' AS segment", "id AS one_id")
     membership = membership.unionByName(unknown)

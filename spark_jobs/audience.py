@@ -36,13 +36,14 @@ exclusion row. The steps run in this documented order:
                   them plus one unit fits the remaining budget; the rest record `budget`. The same rule cuts the
                   holdout, so treated and holdout remain comparable.
 
-How it runs: one keyed pass per person. Membership is grouped by person once (their segments), each person's
-candidate campaigns are chosen from that list, and the profile and the person's contact history (grouped by person
-once, as an array the caps count in) are joined per person; the pairs are that list exploded, so they stay
-partitioned by person and arbitration's window needs no further shuffle. Steps 0-6 are then expressions on each
-row. The pairs are materialised once (a local checkpoint) before the budget, which only ranks the campaigns whose
-budget can cut somebody. Three shuffles in all (membership, profile, history), plus one per sized pilot sample and
-one for the budget's ranking when a budget cuts (docs/audience_performance.md).
+How it runs: one keyed pass per person. Membership is grouped by person once, the segments the campaigns name as
+bits of a mask; each campaign's candidate test is a literal condition on that mask; the profile and the person's
+contact counts (history grouped by person once, every cap counted in that one aggregation) are joined per person.
+The pairs are each person's candidate campaigns exploded, so they stay partitioned by person and arbitration's
+window needs no further shuffle; steps 1-6 are expressions on each row. The pairs are materialised once (a local
+checkpoint) before the budget, which ranks only the campaigns whose budget can cut somebody. Three shuffles in all
+(membership, profile, history), plus one for the sized pilot samples' cutoffs and one for the budget's ranking when
+a budget cuts (figures and the plan before and after: docs/audience_performance.md).
 
 Every audience row carries its `contact_id`, the contact's idempotency key (formula and its ClickHouse twin in
 `nightshift.campaigns.contact_id`), so the same contact has the same key on every re-run of the date.

@@ -155,6 +155,7 @@ def run_gate(
     lake copy of the run date) and each campaign's cost on earlier nights (`spent_fen`); returns which campaigns
     failed (and why)."""
     import great_expectations as gx  # heavy: imported when a night has something to check
+    from great_expectations.data_context.types.base import ProgressBarsConfig
 
     outcome = GateResult()
     reset_partitions(client, run_date, [GATE_TABLE])
@@ -163,6 +164,8 @@ def run_gate(
     docs_dir = docs_root / run_date.isoformat() / DOCS_FOLDER
     shutil.rmtree(docs_dir, ignore_errors=True)  # a rerun of the date replaces its docs
     context = gx.get_context(mode="file", project_root_dir=str(docs_dir))
+    # Great Expectations draws a progress bar per metric batch: dozens per campaign in the night's log, none useful.
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     batch = (
         context.data_sources.add_pandas("nightshift")
         .add_dataframe_asset("campaign_audience")

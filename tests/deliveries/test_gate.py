@@ -60,12 +60,16 @@ client.insert("audience.campaign_audience", audience, column_names=["run_date", 
               "variant", "channel", "contact_ref", "send_at", "benefit_id", "cost_fen"])
 plans = [plan(id=c, benefit={"id": "coupon", "unit_cost_fen": 100}, budget_fen=1000 if c == "over_budget" else None)
          for c in ("clean", "opted_out", "complaint", "duplicate", "holdout_leak", "bad_phone", "over_budget", "surge")]
-outcome = run_gate(client, night, plans, DEFAULT_POLICY, profile_path, get_settings().reports_dir,
-                   {"over_budget": 200})
+import contextlib, io
+progress = io.StringIO()  # what the gate writes to stderr (Great Expectations' progress bars go there)
+with contextlib.redirect_stderr(progress):
+    outcome = run_gate(client, night, plans, DEFAULT_POLICY, profile_path, get_settings().reports_dir,
+                       {"over_budget": 200})
 table = client.query("SELECT campaign_id, expectation, target, success, unexpected, observed FROM audience.quality_gate"
                      " ORDER BY campaign_id, expectation, target").result_rows
 print("RESULT " + json.dumps({"failed": outcome.failed, "checked": outcome.checked,
-                              "docs": str(outcome.docs) if outcome.docs else None, "table": table}, default=str))
+                              "docs": str(outcome.docs) if outcome.docs else None, "table": table,
+                              "stderr": progress.getvalue()}, default=str))
 """
 
 
@@ -74,6 +78,11 @@ def gate(tmp_path_factory) -> dict:
     home = tmp_path_factory.mktemp("gate")
     output = run_python(home, GATE, timeout=900)
     return json.loads(next(line for line in output.splitlines() if line.startswith("RESULT ")).removeprefix("RESULT "))
+
+
+def test_the_gate_draws_no_progress_bars_in_the_nights_log(gate) -> None:
+    assert gate["checked"], "the gate checked campaigns"
+    assert "Calculating Metrics" not in gate["stderr"], gate["stderr"][:500]
 
 
 def test_each_planted_fault_fails_its_own_campaign_only(gate) -> None:

@@ -1,7 +1,8 @@
 """A synthetic identity graph of a chosen size, for the second of two nights, with every rule given work.
 
 People carry four ids each (a star of three links around their app user id), and every 100th link joins a
-person to the next one instead of to a device (two people, eight ids, one component). On top of that, at any scale, the same junk a real night brings:
+person to the next one instead of to a device (two people, eight ids, one component).
+On top of that, at any scale, the same junk a real night brings:
 - a shared test phone on `HUB_ACCOUNTS` accounts (a hub: cut, its accounts stay apart);
 - a placeholder device id on `BLOCKLISTED_ACCOUNTS` accounts (blocklisted: links nobody);
 - a path of `PATH_DEVICES` devices (no id in it has a hub's degree: what stays oversize after the hub rounds

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from spark_jobs.identity.components import ID_KEY, materialise
+from spark_jobs.identity.components import ID_KEY, materialise, node_key
 
 # monotonically_increasing_id() puts the partition index in the bits above this one.
 POSITION_PARTITION_SHIFT = 33
@@ -18,7 +18,7 @@ POSITION_PARTITION_SHIFT = 33
 
 @dataclass(frozen=True)
 class Assignment:
-    identities: DataFrame  # id_type, id_value, one_id
+    identities: DataFrame  # id_type, id_value, the components' other columns, one_id
     merges: DataFrame  # surviving_one_id, merged_one_id, merged_ids
     splits: DataFrame  # original_one_id, new_one_id, moved_ids
 
@@ -26,7 +26,9 @@ class Assignment:
 def assign_one_ids(components: DataFrame, previous: DataFrame, max_issued_one_id: int) -> Assignment:
     """Give every component a stable one_id.
 
-    components: id_type, id_value, component. previous: id_type, id_value, one_id (the previous run date's map).
+    components: id_type, id_value, component, and any other columns (carried through to `identities`); with
+    `node` (its key, as `resolve_components` returns it) the key is not computed again. previous: id_type,
+    id_value, one_id (the previous run date's map).
     - A component holding ids of one known person keeps that person's one_id.
     - Ids of one known person now in several components (a split): the part holding most of them (then the
       smallest anchor id) inherits the one_id; the other parts are recorded as splits.
@@ -34,11 +36,19 @@ def assign_one_ids(components: DataFrame, previous: DataFrame, max_issued_one_id
       recorded as merged into it.
     - Components inheriting nobody get max_issued_one_id + 1, + 2, ... in the order of their smallest
       (id_type, id_value), so a re-run with the same input numbers people identically.
+    Ids meet the previous map and their one_ids by two 64-bit keys (`node_key` and a second, independent
+    hash of the same id): only the anchors and the newcomers' order need the strings.
     """
+    if "node" not in components.columns:
+        components = components.withColumn("node", node_key("id_type", "id_value"))
+    keys = components.select("node", _second_key().alias("check"), "component")
+    previous_keys = previous.select(
+        node_key("id_type", "id_value").alias("node"), _second_key().alias("check"), "one_id"
+    )
     # Computed once: the heirs, the newcomers' numbering and the decisions all read it.
     anchors = materialise(components.groupBy("component").agg(F.min(F.struct(*ID_KEY)).alias("anchor")))
     overlap = (
-        components.join(previous.select(*ID_KEY, "one_id"), on=ID_KEY, how="inner")
+        keys.join(previous_keys, on=["node", "check"], how="inner")
         .groupBy("component", "one_id")
         .agg(F.count("*").alias("shared_ids"))
         .join(anchors, on="component", how="inner")
@@ -70,8 +80,19 @@ def assign_one_ids(components: DataFrame, previous: DataFrame, max_issued_one_id
         F.col("assigned_one_id").alias("new_one_id"),
         F.col("shared_ids").alias("moved_ids"),
     )
-    identities = components.join(component_ids, on="component", how="inner").select(*ID_KEY, "one_id")
+    # The one_id reaches each id by its node key (longs only); the ids, partitioned by node when they met their
+    # component, are then not moved again.
+    node_one_ids = keys.select("node", "component").join(component_ids, on="component", how="inner")
+    carried = [column for column in components.columns if column not in ("node", "component")]
+    identities = components.join(node_one_ids.drop("component"), on="node", how="inner").select(*carried, "one_id")
     return Assignment(identities=identities, merges=merges, splits=splits)
+
+
+def _second_key() -> F.Column:
+    """A second 64-bit hash of (id_type, id_value), independent of `node_key`: joining on both makes a wrong
+    match between an id of today and one of the previous map (whose keys were never checked for clashes)
+    as unlikely as a 128-bit collision."""
+    return F.xxhash64(F.col("id_value"), F.col("id_type"), F.lit("check"))
 
 
 def _numbered(newcomers: DataFrame, first: int) -> DataFrame:
@@ -98,9 +119,7 @@ def _numbered(newcomers: DataFrame, first: int) -> DataFrame:
     return ordered.select("component", (F.create_map(*offsets)[F.col("part")] + row_in_part).alias("assigned_one_id"))
 
 
-def identity_map(assignment: Assignment, nodes: DataFrame) -> DataFrame:
-    """The map contract: one_id, id_type, id_value, first_seen_date, last_seen_date."""
-    seen = nodes.select(*ID_KEY, "first_seen_date", "last_seen_date")
-    return assignment.identities.join(seen, on=ID_KEY, how="inner").select(
-        "one_id", *ID_KEY, "first_seen_date", "last_seen_date"
-    )
+def identity_map(assignment: Assignment) -> DataFrame:
+    """The map contract: one_id, id_type, id_value, first_seen_date, last_seen_date (carried from the nodes
+    through `resolve_components` and `assign_one_ids`)."""
+    return assignment.identities.select("one_id", *ID_KEY, "first_seen_date", "last_seen_date")

@@ -93,7 +93,7 @@ def run_job(
         resolution = resolve_components(nodes, edges, rules)
         assignment = assign_one_ids(resolution.components, previous, max_issued_one_id)
         outputs = {
-            "identity_map": identity_map(assignment, nodes),
+            "identity_map": identity_map(assignment),
             "merges": assignment.merges,
             "splits": assignment.splits,
             "blocked": resolution.blocked,

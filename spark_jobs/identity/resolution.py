@@ -22,7 +22,7 @@ BLOCK_REASON_OVERSIZE = "oversize_component"
 
 @dataclass(frozen=True)
 class Resolution:
-    components: DataFrame  # id_type, id_value, component (long)
+    components: DataFrame  # node, component (longs), id_type, id_value and the nodes' other columns
     blocked: DataFrame  # id_type, id_value, reason, degree, component_size
 
 
@@ -53,17 +53,17 @@ def _linking_edges(edges: DataFrame, rules: IdentityConfig) -> DataFrame:
     return oriented(keyed, "src", "dst")
 
 
-def _labelled(components: DataFrame) -> tuple[DataFrame, int, int]:
-    """Checkpointed (id_type, id_value, node, component) from the same columns, with the largest component
-    size and the most identifiers sharing one node key.
+def _checked_sizes(labelled: DataFrame) -> tuple[DataFrame, int]:
+    """Component sizes of checkpointed (node, component, ...) rows, and the largest; fails on a node key clash.
 
-    Both figures are aggregations over the long columns only: windows over the ids would shuffle and sort
-    their strings twice.
+    Both are aggregations over the long columns only: grouping the ids' strings would shuffle them.
     """
-    checkpointed = materialise(components)
-    largest = _sizes(checkpointed).agg(F.max("component_size")).first()[0]
-    clashes = checkpointed.groupBy("node").agg(F.count(F.lit(1)).alias("ids")).agg(F.max("ids")).first()[0]
-    return checkpointed, int(largest or 0), int(clashes or 0)
+    clashes = labelled.groupBy("node").agg(F.count(F.lit(1)).alias("ids")).agg(F.max("ids")).first()[0]
+    if (clashes or 0) > 1:
+        _raise_key_clash(labelled)
+    sizes = materialise(_sizes(labelled))
+    largest = sizes.agg(F.max("component_size")).first()[0]
+    return sizes, int(largest or 0)
 
 
 def _sizes(labelled: DataFrame) -> DataFrame:
@@ -75,8 +75,9 @@ def _raise_key_clash(labelled: DataFrame) -> None:
     clashing = labelled.select(*ID_KEY, "node", F.count(F.lit(1)).over(Window.partitionBy("node")).alias("ids"))
     example = clashing.where("ids > 1").orderBy("node").limit(2).collect()
     raise RuntimeError(
-        f"two identifiers hash to the same 64-bit node key: {[tuple(row) for row in example]}. "
-        "This is astronomically unlikely; check the node input for duplicated (id_type, id_value) rows."
+        f"two identifier rows have the same 64-bit node key: {[tuple(row) for row in example]}. If they are the "
+        "same (id_type, id_value), the node input holds it twice: give each identifier one row. Two different "
+        "identifiers hashing alike is astronomically unlikely."
     )
 
 
@@ -87,61 +88,80 @@ def _degrees(edges: DataFrame) -> DataFrame:
 
 
 def _cut_hubs(
-    labelled: DataFrame, largest: int, edges: DataFrame, rules: IdentityConfig
+    labelled: DataFrame, sizes: DataFrame, edges: DataFrame, rules: IdentityConfig
 ) -> tuple[DataFrame, DataFrame]:
     """Cut hub ids out of oversize components until none is left or the rounds run out.
 
-    labelled: checkpointed id_type, id_value, node, component; largest: its largest component size.
-    Returns (labelled, blocked hub/oversize rows). A hub is an id with at least
-    `hub_min_degree` links inside an oversize component, and always the best-linked id of each oversize
-    component, so every round makes progress. Components still oversize after the last round are not merged
-    at all: each id stays a person of its own. Only called when an oversize component exists.
+    labelled: checkpointed node, component, id_type, id_value, ...; sizes: its component sizes; edges: distinct
+    (hi, lo) links. Returns (labelled with new components, blocked hub/oversize rows). A hub is an id with at
+    least `hub_min_degree` links inside an oversize component, and always the best-linked id of each oversize
+    component, so every round makes progress; a cut hub is a person of its own. Components still oversize
+    after the last round are not merged at all: each id stays a person of its own.
+
+    The rounds work on the oversize components' ids and links only (node keys, set aside once): a hub glues
+    a few thousand ids, and going over every id of the night per round would cost minutes at 10M. Their new
+    labels are merged into `labelled` once at the end.
     """
     is_oversize = F.col("component_size") > rules.max_component_size
-    blocked: list[DataFrame] = []
-    labelled = labelled.join(_sizes(labelled), on="component", how="inner")
-    for _ in range(rules.max_hub_rounds):
-        if largest <= rules.max_component_size:
+    oversize = sizes.where(is_oversize).select("component")
+    labels = materialise(
+        labelled.join(F.broadcast(oversize), on="component", how="left_semi").select("node", "component")
+    )
+    # An edge's ends share a component: the oversize components' links are those with an end among their ids.
+    inside = materialise(edges.join(labels.select(F.col("node").alias("hi")), on="hi", how="left_semi"))
+    cut: list[DataFrame] = []
+    stuck = None
+    for round_number in range(rules.max_hub_rounds + 1):
+        sized = labels.join(_sizes(labels), on="component", how="inner")
+        members = materialise(sized.where(is_oversize))
+        if members.isEmpty():
             break
-        members = labelled.where(is_oversize)
-        degrees = members.join(_degrees(edges), on="node", how="inner")
+        if round_number == rules.max_hub_rounds:
+            stuck = members  # still oversize after the last round: left unmerged, below
+            break
+        degrees = members.join(_degrees(inside), on="node", how="inner")
         by_degree = Window.partitionBy("component").orderBy(F.desc("degree"), "node")
         ranked = degrees.withColumn("rank_in_component", F.row_number().over(by_degree))
         is_hub = (F.col("degree") >= rules.hub_min_degree) | (F.col("rank_in_component") == 1)
-        hubs = materialise(
-            ranked.where(is_hub).select(
-                *ID_KEY, "node", F.lit(BLOCK_REASON_HUB).alias("reason"), "degree", "component_size"
+        hubs = materialise(ranked.where(is_hub).select("node", "degree", "component_size"))
+        cut.append(hubs)
+        hub_nodes = hubs.select("node")
+        inside = materialise(
+            inside.join(hub_nodes.withColumnRenamed("node", "hi"), on="hi", how="left_anti").join(
+                hub_nodes.withColumnRenamed("node", "lo"), on="lo", how="left_anti"
             )
         )
-        blocked.append(hubs.drop("node"))
-        hub_nodes = hubs.select("node")
-        edges = edges.join(hub_nodes.withColumnRenamed("node", "hi"), on="hi", how="left_anti").join(
-            hub_nodes.withColumnRenamed("node", "lo"), on="lo", how="left_anti"
+        affected = inside.join(members.select(F.col("node").alias("hi")), on="hi", how="left_semi")
+        relabelled = members.select("node").join(connected_components(affected, "hi", "lo"), on="node", how="left")
+        labels = materialise(
+            sized.where(~is_oversize)
+            .select("node", "component")
+            .unionByName(relabelled.select("node", F.coalesce("component", "node").alias("component")))
         )
-        affected_edges = edges.join(members.select(F.col("node").alias("hi")), on="hi", how="left_semi")
-        relabelled = connected_components(affected_edges, "hi", "lo")
-        untouched = labelled.where(~is_oversize).select(*ID_KEY, "node", "component")
-        new_labels = members.select(*ID_KEY, "node").join(relabelled, on="node", how="left")
-        labels = untouched.unionByName(
-            new_labels.select(*ID_KEY, "node", F.coalesce("component", "node").alias("component"))
-        )
-        labelled, largest, _ = _labelled(labels)
-        labelled = labelled.join(_sizes(labelled), on="component", how="inner")
 
-    if largest > rules.max_component_size:
-        stuck = labelled.where(is_oversize)
+    ids = labelled.select("node", *ID_KEY)
+    blocked = [
+        hubs.join(ids, on="node", how="inner").select(
+            *ID_KEY, F.lit(BLOCK_REASON_HUB).alias("reason"), "degree", "component_size"
+        )
+        for hubs in cut
+    ]
+    if stuck is not None:
         blocked.append(
-            stuck.select(
+            stuck.join(ids, on="node", how="inner").select(
                 *ID_KEY,
                 F.lit(BLOCK_REASON_OVERSIZE).alias("reason"),
                 F.lit(None).cast("long").alias("degree"),
                 "component_size",
             )
         )
-        labelled = labelled.select(
-            *ID_KEY, "node", F.when(is_oversize, F.col("node")).otherwise(F.col("component")).alias("component")
-        )
-    return labelled.select(*ID_KEY, "node", "component"), _union_all(blocked)
+        left_alone = stuck.select("node", F.col("node").alias("component"))
+        labels = labels.join(stuck.select("node"), on="node", how="left_anti").unionByName(left_alone)
+    new_labels = labels.select("node", F.col("component").alias("new_component"))
+    relabelled_all = labelled.join(new_labels, on="node", how="left").select(
+        *[F.coalesce("new_component", "component").alias(c) if c == "component" else c for c in labelled.columns]
+    )
+    return materialise(relabelled_all), _union_all(blocked)
 
 
 def _union_all(frames: list[DataFrame]) -> DataFrame | None:
@@ -156,26 +176,24 @@ def _union_all(frames: list[DataFrame]) -> DataFrame | None:
 def resolve_components(nodes: DataFrame, edges: DataFrame, rules: IdentityConfig) -> Resolution:
     """Group identifiers into people.
 
-    nodes: id_type, id_value (one row per identifier seen; other columns ignored).
+    nodes: id_type, id_value, and any other columns, which are carried through (one row per identifier seen).
     edges: src_type, src_value, dst_type, dst_value (two ids on the same record).
     Blocklisted ids are dropped (they are in no component); every other id gets a component, possibly alone.
-    The components come back computed (checkpointed): connected components cost one Spark job per star
-    round, labelling one, component sizes and the key clash check one each;
-    hub cutting runs only when some component is oversize.
+    The components come back computed (checkpointed) as node, component and the node columns: the strings
+    travel once, to meet their component; everything else (connected components, sizes, the key clash check,
+    hub cutting) runs on 64-bit node keys. Hub cutting runs only when some component is oversize.
     """
     is_blocked = _blocklist_condition(rules)
-    ids = nodes.select(*ID_KEY).distinct()
-    listed = ids.where(is_blocked)
-    kept_ids = ids.where(~is_blocked).select(*ID_KEY, node_key("id_type", "id_value").alias("node"))
+    listed = nodes.where(is_blocked)
+    kept = nodes.where(~is_blocked).select(node_key("id_type", "id_value").alias("node"), *nodes.columns)
 
     linking = _linking_edges(edges, rules)
     # A node without a label is the smallest of its component (or alone).
-    labels = kept_ids.join(star_rounds(linking), on="node", how="left").select(
-        *ID_KEY, "node", F.coalesce("component", "node").alias("component")
+    labels = kept.join(star_rounds(linking), on="node", how="left").select(
+        "node", F.coalesce("component", "node").alias("component"), *nodes.columns
     )
-    labelled, largest, clashes = _labelled(labels)
-    if clashes > 1:
-        _raise_key_clash(labelled)
+    labelled = materialise(labels)
+    sizes, largest = _checked_sizes(labelled)
 
     blocked = listed.select(
         *ID_KEY,
@@ -185,6 +203,6 @@ def resolve_components(nodes: DataFrame, edges: DataFrame, rules: IdentityConfig
     )
     if largest > rules.max_component_size:
         # Hub degrees count distinct links; the star rounds did not need them deduplicated.
-        labelled, cut = _cut_hubs(labelled, largest, linking.distinct(), rules)
+        labelled, cut = _cut_hubs(labelled, sizes, linking.distinct(), rules)
         blocked = blocked.unionByName(cut) if cut is not None else blocked
-    return Resolution(components=labelled.select(*ID_KEY, "component"), blocked=blocked)
+    return Resolution(components=labelled, blocked=blocked)

@@ -18,6 +18,16 @@ What is real and what is replicated:
    time from run_results.json (what the goal "under 2 minutes of warehouse time for 10M people" is about) and
    the dbt wall time (adds dbt's start-up and parse); then `dbt test` of the three marts (grain tests) apart.
 
+4. --whole-build: the whole `dbt build` instead (every model, data test, unit test, the seed and the snapshot, with
+   the vars of the pipeline's build stage). Replicated then: the edge of the whole graph, i.e. every dbt source the
+   world loaded (raw tables: `~k` on the identifier fields of the source catalog and on RECORD_KEY_COLUMNS; the
+   identity map) and the snapshot's history as of the night before (DERIVED_COLUMNS). Printed: wall, CPU and load
+   of the build, summed node times per node kind and layer, dbt's time outside the nodes, the slowest nodes, and
+   with --checksums an order-independent checksum of every built table. Measured figures, before and after the
+   cuts, are in docs/build_performance.md.
+
+    python -m bench.profile_build --whole-build --base-users 20000 --people 1000000 10000000
+
 Runs in a throwaway installation (--home to keep it; a process opens one warehouse, so all scales share it).
 Load averages (1, 5, 15 min) are printed next to each timing, and the CPU seconds this process used (the
 embedded engine runs in it): on a shared 2-core machine wall time >= CPU / 2, the rest is waiting for others.

@@ -133,7 +133,8 @@ grain = {{
 # The snapshot's grain (one period per person_tag_key and dbt_valid_from) is proven by two cheap tests: the periods
 # are unique in the table's sort order (tag_code, one_id, dbt_valid_from), and person_tag_key is one_id:tag_code.
 # Each catches its own planted violation (rows marked dbt_scd_id = 0, deleted after each check). The view
-# marts.user_tag_periods has the same grain under other names, proven in the same order through the view.
+# marts.user_tag_periods has the same grain under other names, proven in the same order through the view; at
+# most one current period per person and tag is proven the same way on the current rows.
 snapshot_grain = [
     "--select", "test_name:unique_in_sort_order,user_tag_history", "test_name:expression_is_true,user_tag_history",
     "test_name:unique_in_sort_order,user_tag_periods",
@@ -143,7 +144,7 @@ planted = {{
     "duplicate period": "SELECT person_tag_key, one_id, tag_code, 'planted', computed_date, 0, dbt_updated_at, "
     "dbt_valid_from, dbt_valid_to FROM snapshots.user_tag_history ORDER BY tag_code DESC, one_id DESC LIMIT 1",
     "key of another person": "SELECT 'x:y', one_id, tag_code, tag_value, computed_date, 0, dbt_updated_at, "
-    "toDate('2000-01-01'), dbt_valid_to FROM snapshots.user_tag_history LIMIT 1",
+    "toDate('2000-01-01'), toDate('2000-01-02') FROM snapshots.user_tag_history LIMIT 1",  # a closed period
 }}
 snapshot_dirty = {{}}
 for violation, rows in planted.items():
@@ -291,7 +292,7 @@ def test_snapshot_grain_is_proven_in_sort_order_and_by_its_key_and_catches_both_
     # order, given person_tag_key = one_id:tag_code on every row: one ordered pass and one row-wise check instead
     # of grouping every period (issue 14: 16.9 s of the whole build at 1M people)
     clean_success, clean_nodes = in_process_runs["grain"]["snapshot_clean"]
-    assert clean_success and clean_nodes == 3
+    assert clean_success and clean_nodes == 4  # grain, key, current period, user_tag_periods' grain
     dirty = in_process_runs["grain"]["snapshot_dirty"]
     duplicate_success, duplicate_report = dirty["duplicate period"]
     assert not duplicate_success

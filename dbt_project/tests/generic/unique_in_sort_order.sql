@@ -9,9 +9,11 @@
     (marts.user_tag_periods over snapshots.user_tag_history). The proof is the same either way; only its cost
     depends on the order being there.
     Null keys never compare equal here: pair it with not_null on the columns.
+    `rows_where` limits the proof to the rows that match it (a filter keeps the sort order; dbt's own `where`
+    config cannot be used here, it turns the model into a subquery without a sorting key).
     Usage: data_tests: [{unique_in_sort_order: {arguments: {combination_of_columns: [a, b]}}}]
 -#}
-{% test unique_in_sort_order(model, combination_of_columns) %}
+{% test unique_in_sort_order(model, combination_of_columns, rows_where=none) %}
 
 {%- set columns = combination_of_columns | join(', ') -%}
 {%- if execute -%}
@@ -37,6 +39,9 @@ from (
         lagInFrame(key) over in_sort_order as previous_key,
         row_number() over in_sort_order as row_in_order
     from {{ model }}
+    {%- if rows_where %}
+    where {{ rows_where }}
+    {%- endif %}
     window in_sort_order as (order by {{ columns }} rows between 1 preceding and current row)
 )
 where row_in_order > 1 and key = previous_key

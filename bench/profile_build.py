@@ -18,6 +18,16 @@ What is real and what is replicated:
    time from run_results.json (what the goal "under 2 minutes of warehouse time for 10M people" is about) and
    the dbt wall time (adds dbt's start-up and parse); then `dbt test` of the three marts (grain tests) apart.
 
+4. --whole-build: the whole `dbt build` instead (every model, data test, unit test, the seed and the snapshot, with
+   the vars of the pipeline's build stage). Replicated then: the edge of the whole graph, i.e. every dbt source the
+   world loaded (raw tables: `~k` on the identifier fields of the source catalog and on RECORD_KEY_COLUMNS; the
+   identity map) and the snapshot's history as of the night before (DERIVED_COLUMNS). Printed: wall, CPU and load
+   of the build, summed node times per node kind and layer, dbt's time outside the nodes, the slowest nodes, and
+   with --checksums an order-independent checksum of every built table. Measured figures, before and after the
+   cuts, are in docs/build_performance.md.
+
+    python -m bench.profile_build --whole-build --base-users 20000 --people 1000000 10000000
+
 Runs in a throwaway installation (--home to keep it; a process opens one warehouse, so all scales share it).
 Load averages (1, 5, 15 min) are printed next to each timing, and the CPU seconds this process used (the
 embedded engine runs in it): on a shared 2-core machine wall time >= CPU / 2, the rest is waiting for others.
@@ -56,12 +66,15 @@ DEFAULT_BASE_DAYS = 1
 # The grain tests of user_tags read its ~42 rows per person in sort order, linear in rows (~10x the 1M time at 10M), so
 # by default they are timed at 1M only (--test-up-to).
 DEFAULT_TEST_UP_TO = 1_000_000
+SLOWEST_NODES = 12  # listed under each whole build
+CHECKSUM_DETAIL = ("snapshots.user_tag_history", "marts.user_tags", "marts.user_profile")  # printed one by one
 MARTS = ("user_profile", "user_tags", "tag_bitmaps")
 BASE_DATABASE = "bench_base"  # where the real world's copies of the replicated relations wait between scales
 # Identifier strings that must stay distinct per copy (and consistent across relations, for the app_user_id
 # join of int_app_users_resolved_to_one_ids): copy k gets `~k` appended to non-empty values.
 IDENTIFIER_COLUMNS = {
     "identity.identity_map": ("id_value",),
+    "identity.identity_map_daily": ("id_value",),
     "raw.app__users": ("user_id", "inviter_id"),
     "intermediate.int_identities_pivoted": (
         "phone",
@@ -77,10 +90,49 @@ IDENTIFIER_COLUMNS = {
     "intermediate.int_contact_addresses_resolved": ("oa_template_openid", "wecom_external_userid"),
     "intermediate.int_app_users_resolved_to_one_ids": ("app_user_id", "phone", "inviter_app_user_id"),
 }
+# --whole-build replicates the edge of the whole dbt graph (its sources and the snapshot's own history). Raw
+# tables get `~k` on the identifier fields the source catalog declares (id_type: the ids identity resolution
+# links, so they match the replicated identity map) and on these record keys, which staging tests unique or
+# joins between raw tables (a copy of an order must not collide with its original).
+RECORD_KEY_COLUMNS = frozenset(
+    {
+        "event_id",
+        "order_id",
+        "item_id",
+        "refund_id",
+        "grant_id",
+        "redemption_id",
+        "list_id",
+        "complaint_id",
+        "clue_id",
+        "visit_id",
+        "call_id",
+        "msgid",
+        "msg_id",
+        "biz_id",
+        "out_id",
+        "client_msg_id",
+        "code",
+    }
+)
+# Columns computed from other columns, recomputed per copy ({one_id} is the copy's one_id). The snapshot's
+# history: its unique key is "one_id:tag_code"; its dates move one day back, so the timed build meets it as
+# the history of the night before (on its own run date a snapshot only re-checks what it already recorded);
+# its period id (a hash, tested unique) is rehashed with the copy number.
+DERIVED_COLUMNS = {
+    "snapshots.user_tag_history": {
+        "person_tag_key": "concat(toString({one_id}), ':', toString(tag_code))",
+        "computed_date": "computed_date - 1",
+        "dbt_scd_id": "cityHash64(dbt_scd_id, bench_copy)",
+        "dbt_updated_at": "dbt_updated_at - 1",
+        "dbt_valid_from": "dbt_valid_from - 1",
+        "dbt_valid_to": "dbt_valid_to - 1",
+    },
+}
 PERSON_KEY = "one_id"
 COPY_COLUMN = "bench_copy"
 WORLD_TABLE = f"{BASE_DATABASE}.world"
-WORLD_COLUMNS = ("users", "days", "people", "relations", "stride")
+WORLD_COLUMNS = ("users", "days", "people", "relations", "graph_edge", "stride")
 
 
 # --- what to replicate (pure functions of dbt's manifest and the tables' columns) -------------------------------
@@ -119,6 +171,46 @@ def frontier_relations(manifest: dict, models: tuple[str, ...]) -> list[str]:
     return sorted(frontier)
 
 
+def graph_edge_relations(manifest: dict) -> list[str]:
+    """`database.table` of every dbt source and of every snapshot's own history: what the whole `dbt build`
+    reads and does not build. A scaled whole build replicates these (the snapshot compares against its history,
+    so a night at scale has a history at that scale). Seeds are reference data and stay as they are."""
+    relations = {
+        f"{source['schema']}.{source.get('identifier') or source['name']}" for source in manifest["sources"].values()
+    }
+    relations |= {
+        f"{node['schema']}.{node.get('alias') or node['name']}"
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "snapshot"
+    }
+    return sorted(relations)
+
+
+def identifier_columns(relation: str, columns: dict[str, str]) -> tuple[str, ...]:
+    """The string columns of `relation` that get `~copy`: IDENTIFIER_COLUMNS for the tables named there; for a
+    raw table, the identifier fields of its source catalog entity and the RECORD_KEY_COLUMNS it has, when they
+    hold strings (a numeric key, such as a provider's message number, is kept: no test needs it unique)."""
+    if relation in IDENTIFIER_COLUMNS:
+        return IDENTIFIER_COLUMNS[relation]
+    if not relation.startswith("raw."):
+        return ()
+    from nightshift.sources.catalog import all_sources
+
+    catalog_ids = {
+        field.name
+        for source in all_sources().values()
+        for entity in source.entities
+        if entity.raw_table == relation
+        for field in entity.fields
+        if field.id_type
+    }
+    return tuple(
+        name
+        for name, column_type in columns.items()
+        if (name in catalog_ids or name in RECORD_KEY_COLUMNS) and "String" in column_type
+    )
+
+
 def replication_sql(
     relation: str,
     columns: list[tuple[str, str]],
@@ -126,25 +218,38 @@ def replication_sql(
     stride: int,
     base: str,
     identifiers: tuple[str, ...] = (),
+    derived: dict[str, str] | None = None,
 ) -> str:
     """INSERT ... SELECT writing `copies` copies of `base` into `relation`; copy 0 is the original rows.
 
     `columns` are (name, type) in table order. one_id becomes one_id + copy * stride (stride > max one_id keeps
-    one_ids unique across copies); the `identifiers` string columns get `~copy` appended when non-empty.
+    one_ids unique across copies); the `identifiers` string columns get `~copy` appended when non-empty (each
+    element, for an array of strings); `derived` columns are recomputed per copy from their expression, where
+    `{one_id}` stands for the copy's one_id.
     """
+    derived = derived or {}
     names = {name for name, _ in columns}
     missing = [name for name in identifiers if name not in names]
     if missing:
         raise ValueError(f"{relation} has no column(s) {', '.join(missing)}; update IDENTIFIER_COLUMNS in {__file__}")
-    if PERSON_KEY not in names and not identifiers:
+    if PERSON_KEY not in names and not identifiers and not derived:
         raise ValueError(
             f"{relation} has neither {PERSON_KEY} nor identifier columns, so its copies would be duplicates; "
             f"say how to make its rows distinct per copy in IDENTIFIER_COLUMNS ({__file__})"
         )
+    # Qualified by the base table: an unqualified one_id in a derived expression would resolve to the alias below
+    # (ClickHouse substitutes aliases) and add the offset twice.
+    copy_one_id = f"(original.{PERSON_KEY} + {COPY_COLUMN} * {stride})"
     expressions = []
     for name, column_type in columns:
-        if name == PERSON_KEY:
-            expressions.append(f"{name} + {COPY_COLUMN} * {stride} as {name}")
+        if name in derived:
+            expressions.append(f"{derived[name].replace('{one_id}', copy_one_id)} as {name}")
+        elif name == PERSON_KEY:
+            expressions.append(f"{copy_one_id} as {name}")
+        elif name in identifiers and column_type.startswith("Array("):
+            suffix = f"concat(value, '~', toString({COPY_COLUMN}))"
+            suffixed = f"arrayMap(value -> if(empty(value), value, {suffix}), {name})"
+            expressions.append(f"if({COPY_COLUMN} = 0, {name}, {suffixed}) as {name}")
         elif name in identifiers:
             text = f"ifNull({name}, '')" if column_type.startswith("Nullable") else name
             suffixed = f"concat({name}, '~', toString({COPY_COLUMN}))"
@@ -154,7 +259,7 @@ def replication_sql(
     select_list = ",\n    ".join(expressions)
     return (
         f"insert into {relation}\nselect\n    {select_list}\n"
-        f"from {base}\ncross join (select number as {COPY_COLUMN} from numbers({copies})) as copies"
+        f"from {base} as original\ncross join (select number as {COPY_COLUMN} from numbers({copies})) as copies"
     )
 
 
@@ -178,11 +283,11 @@ def _cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _run_dbt(settings, command: str, extra_args: list[str]) -> DbtTiming:
+def _run_dbt(settings, command: str, extra_args: list[str], extra_vars: dict | None = None) -> DbtTiming:
     from nightshift.dbt_runner import invoke_dbt
 
     started, cpu_started = time.perf_counter(), _cpu_seconds()
-    outcome = invoke_dbt(command, RUN_DATE, settings, extra_args)
+    outcome = invoke_dbt(command, RUN_DATE, settings, extra_args, extra_vars)
     wall_seconds, cpu_seconds = time.perf_counter() - started, _cpu_seconds() - cpu_started
     load = load_average()
     if not outcome.success:
@@ -191,50 +296,91 @@ def _run_dbt(settings, command: str, extra_args: list[str]) -> DbtTiming:
     return DbtTiming(wall_seconds, cpu_seconds, node_seconds, load)
 
 
+def _run_whole_build(settings) -> DbtTiming:
+    """`dbt build` of every node with the vars the pipeline's build stage passes (the plans' conversion windows)."""
+    from nightshift.stages.build import conversion_windows
+
+    return _run_dbt(settings, "build", [], {"conversion_windows": conversion_windows()})
+
+
+def node_kinds(manifest: dict) -> dict[str, str]:
+    """unique_id -> what it is, for the per-kind table: `model: <layer>`, `test on <layer>` (the layer of the
+    model or snapshot a data test is attached to), `unit test`, `snapshot`, `seed`. Layers are the schemas."""
+    nodes = manifest["nodes"]
+    kinds = {}
+    for unique_id, node in nodes.items():
+        kind = node["resource_type"]
+        if kind == "model":
+            kinds[unique_id] = f"model: {node['schema']}"
+        elif kind == "test":
+            parents = [
+                nodes[parent]["schema"]
+                for parent in node["depends_on"]["nodes"]
+                if parent in nodes and parent.split(".")[0] in ("model", "snapshot")
+            ]
+            kinds[unique_id] = f"test on {parents[0] if parents else 'sources'}"
+        else:
+            kinds[unique_id] = kind.replace("_", " ")
+    for unique_id in manifest.get("unit_tests", {}):
+        kinds[unique_id] = "unit test"
+    return kinds
+
+
+def _manifest(settings) -> dict:
+    from nightshift.dbt_runner import dbt_paths
+
+    target_path, _ = dbt_paths(settings)
+    return json.loads((target_path / "manifest.json").read_text())
+
+
+def add_build_rows(table: Table, build: DbtTiming, manifest: dict, slowest: int) -> None:
+    """Rows of a whole `dbt build`: wall, CPU and load; per node kind the count and summed execution seconds;
+    what dbt spends outside the nodes' queries (start-up, parse, compile, its own metadata queries); the slowest
+    nodes."""
+    kinds = node_kinds(manifest)
+    by_kind: dict[str, list[float]] = {}
+    for unique_id, seconds in build.node_seconds.items():
+        by_kind.setdefault(kinds.get(unique_id, unique_id.split(".")[0]), []).append(seconds)
+    node_total = sum(build.node_seconds.values())
+    table.add_row(
+        f"[bold]dbt build ({len(build.node_seconds)} nodes)[/]",
+        f"[bold]{build.wall_seconds:.1f}[/]",
+        f"{build.cpu_seconds:.0f}",
+        "wall; CPU of this process",
+        build.load,
+    )
+    for kind, seconds in sorted(by_kind.items(), key=lambda item: -sum(item[1])):
+        table.add_row(f"  {kind}", f"{sum(seconds):.1f}", "", f"{len(seconds)} nodes", "")
+    table.add_row("  outside nodes", f"{build.wall_seconds - node_total:.1f}", "", "start-up, parse, compile", "")
+    for unique_id in sorted(build.node_seconds, key=build.node_seconds.get, reverse=True)[:slowest]:
+        name = unique_id.split(".", 2)[-1]
+        table.add_row(f"    {name[:60]}", f"{build.node_seconds[unique_id]:.1f}", "", kinds.get(unique_id, ""), "")
+
+
 def build_real_world(settings, client, users: int, days: int) -> tuple[Table, int]:
     """Generate, ingest, resolve and `dbt build` a world of `users` people; returns its figures and people."""
     from nightshift.generate import generate_world
     from nightshift.pipeline import run_stage
     from nightshift.stages.context import StageContext
 
-    table = Table("step", "seconds", "detail", "load avg", title=f"real world: {users:,} users, {days} day(s)")
+    table = Table("step", "seconds", "CPU s", "detail", "load avg", title=f"real world: {users:,} users, {days} day(s)")
     first_day = RUN_DATE - timedelta(days=days - 1)
     started = time.perf_counter()
     generate_world(settings.landing_dir, users=users, start_date=first_day, days=days, seed=42, progress=False)
-    table.add_row("generate", f"{time.perf_counter() - started:.1f}", "", load_average())
+    table.add_row("generate", f"{time.perf_counter() - started:.1f}", "", "", load_average())
     for offset in range(days):
         day = first_day + timedelta(days=offset)
         ctx = StageContext(run_date=day, settings=settings, _client=client)
         for stage in ("ingest", "identity"):
             result = run_stage(stage, day, ctx=ctx)
-            table.add_row(f"{stage} {day.isoformat()}", f"{result.seconds:.1f}", result.summary[:70], load_average())
+            table.add_row(
+                f"{stage} {day.isoformat()}", f"{result.seconds:.1f}", "", result.summary[:60], load_average()
+            )
 
-    build = _run_dbt(settings, "build", [])
-    by_kind: dict[str, float] = {}
-    for unique_id, seconds in build.node_seconds.items():
-        kind = unique_id.split(".")[0]
-        if kind == "model":
-            layer = next((m for m in MARTS if unique_id.endswith(f".{m}")), None)
-            kind = f"model: {layer}" if layer else f"model: {_layer(settings, unique_id)}"
-        by_kind[kind] = by_kind.get(kind, 0.0) + seconds
-    detail = f"{len(build.node_seconds)} nodes, {build.cpu_seconds:.0f} CPU s"
-    table.add_row("dbt build (every node)", f"{build.wall_seconds:.1f}", detail, build.load)
-    for kind, seconds in sorted(by_kind.items()):
-        table.add_row(f"  {kind}", f"{seconds:.1f}", "sum of node execution times", "")
+    build = _run_whole_build(settings)
+    add_build_rows(table, build, _manifest(settings), slowest=SLOWEST_NODES)
     people = int(client.query("select count() from marts.user_profile").result_rows[0][0])
     return table, people
-
-
-def _layer(settings, unique_id: str) -> str:
-    """staging / intermediate / other marts, from the model's schema in the manifest."""
-    from nightshift.dbt_runner import dbt_paths
-
-    target_path, _ = dbt_paths(settings)
-    if not hasattr(_layer, "schemas"):
-        manifest = json.loads((target_path / "manifest.json").read_text())
-        _layer.schemas = {uid: node["schema"] for uid, node in manifest["nodes"].items()}
-    schema = _layer.schemas.get(unique_id, "?")
-    return "other marts" if schema == "marts" else schema
 
 
 # --- replication and the timed build -------------------------------------------------------------------------
@@ -248,44 +394,52 @@ class RealWorld:
     days: int
     people: int  # rows of its user_profile
     relations: tuple[str, ...]  # the marts' inputs, with their real rows in BASE_DATABASE
+    graph_edge: tuple[str, ...]  # what the whole build reads and does not build (that exist), also stashed there
     stride: int  # one_id offset between copies: above every real one_id
 
 
 def stash_real_inputs(settings, client, users: int, days: int, people: int) -> RealWorld:
-    """Move the marts' input relations to BASE_DATABASE (a rename, instant) and record the world there."""
-    from nightshift.dbt_runner import dbt_paths
-
-    target_path, _ = dbt_paths(settings)
-    manifest = json.loads((target_path / "manifest.json").read_text())
+    """Move the marts' input relations and the whole graph's edge to BASE_DATABASE (renames, instant) and record
+    the world there. Sources the world never loaded (dbt reads them as empty) are not part of the edge."""
+    manifest = _manifest(settings)
     relations = frontier_relations(manifest, MARTS)
+    existing = {
+        f"{database}.{name}" for database, name in client.query("select database, name from system.tables").result_rows
+    }
+    graph_edge = [relation for relation in graph_edge_relations(manifest) if relation in existing]
     client.command(f"drop database if exists {BASE_DATABASE}")
     client.command(f"create database {BASE_DATABASE}")
-    for relation in relations:
+    stashed = sorted(set(relations) | set(graph_edge))
+    for relation in stashed:
         client.command(f"rename table {relation} to {base_name(relation)}")
     stride = 1 + max(
         int(client.query(f"select max({PERSON_KEY}) from {base_name(relation)}").result_rows[0][0])
-        for relation in relations
+        for relation in stashed
         if _columns(client, base_name(relation)).get(PERSON_KEY)
     )
-    world = RealWorld(users, days, people, tuple(relations), stride)
+    world = RealWorld(users, days, people, tuple(relations), tuple(graph_edge), stride)
     client.command(
         f"create table {WORLD_TABLE} (users UInt64, days UInt64, people UInt64, relations Array(String), "
-        "stride UInt64) engine = TinyLog"
+        "graph_edge Array(String), stride UInt64) engine = TinyLog"
     )
-    client.insert(WORLD_TABLE, [[users, days, people, list(relations), stride]], column_names=list(WORLD_COLUMNS))
+    client.insert(
+        WORLD_TABLE,
+        [[users, days, people, list(relations), list(graph_edge), stride]],
+        column_names=list(WORLD_COLUMNS),
+    )
     return world
 
 
 def stashed_world(client, users: int, days: int) -> RealWorld | None:
     """The real world an earlier run left in this installation, if it was built with the same users and days."""
-    exists = client.query(
-        "select count() from system.tables where database = {database:String} and name = 'world'",
+    stashed_columns = client.query(
+        "select name from system.columns where database = {database:String} and table = 'world'",
         parameters={"database": BASE_DATABASE},
-    ).result_rows[0][0]
-    if not exists:
-        return None
+    ).result_rows
+    if {name for (name,) in stashed_columns} != set(WORLD_COLUMNS):
+        return None  # none, or left by an older version of this bench
     row = client.query(f"select {', '.join(WORLD_COLUMNS)} from {WORLD_TABLE}").result_rows[0]
-    world = RealWorld(int(row[0]), int(row[1]), int(row[2]), tuple(row[3]), int(row[4]))
+    world = RealWorld(int(row[0]), int(row[1]), int(row[2]), tuple(row[3]), tuple(row[4]), int(row[5]))
     return world if (world.users, world.days) == (users, days) else None
 
 
@@ -304,15 +458,19 @@ def replicate(client, relations: list[str], copies: int, stride: int) -> tuple[f
     rows = {}
     started = time.perf_counter()
     for relation in relations:
-        columns = list(_columns(client, base_name(relation)).items())
+        columns = _columns(client, base_name(relation))
         client.command(f"drop table if exists {relation}")
         client.command(f"create table {relation} as {base_name(relation)}")
-        client.command(
-            replication_sql(
-                relation, columns, copies, stride, base_name(relation), IDENTIFIER_COLUMNS.get(relation, ())
-            ),
-            settings={"max_insert_threads": os.cpu_count() or 2},
+        sql = replication_sql(
+            relation,
+            list(columns.items()),
+            copies,
+            stride,
+            base_name(relation),
+            identifier_columns(relation, columns),
+            DERIVED_COLUMNS.get(relation),
         )
+        client.command(sql, settings={"max_insert_threads": os.cpu_count() or 2})
         rows[relation] = int(client.query(f"select count() from {relation}").result_rows[0][0])
     return time.perf_counter() - started, rows
 
@@ -369,6 +527,65 @@ def bench_scale(settings, client, world: RealWorld, people: int, with_tests: boo
     return table
 
 
+def built_checksums(client) -> dict[str, tuple[int, int]]:
+    """{table: (rows, checksum)} of every table the build writes (intermediate, marts, snapshots): the sum of
+    a hash of each whole row (nulls included), independent of row order, to show that a change to the build
+    left its output as it was. Views are skipped (they are computed from these tables)."""
+    tables = client.query(
+        "select database, name from system.tables where database in ('intermediate', 'marts', 'snapshots') "
+        "and engine like '%MergeTree' order by database, name"
+    ).result_rows
+    checksums = {}
+    for database, name in tables:
+        rows, checksum = client.query(
+            f"select count(), sum(cityHash64(tuple(*))) from {database}.`{name}`"
+        ).result_rows[0]
+        checksums[f"{database}.{name}"] = (int(rows), int(checksum))
+    return checksums
+
+
+def bench_whole_build(settings, client, world: RealWorld, people: int, checksums: bool) -> Table:
+    """Replicate the edge of the whole dbt graph to about `people` people, then time the whole `dbt build` as the
+    pipeline's build stage runs it: every model, data test, unit test, seed and the snapshot."""
+    copies = max(1, round(people / world.people))
+    replicate_seconds, input_rows = replicate(client, list(world.graph_edge), copies, world.stride)
+    replicate_load = load_average()
+    build = _run_whole_build(settings)
+    built_people = int(client.query("select count() from marts.user_profile").result_rows[0][0])
+    table = Table(
+        "step",
+        "seconds",
+        "CPU s",
+        "detail",
+        "load avg",
+        title=f"whole dbt build: {built_people:,} people = {copies} copies of the real world's {world.people:,}",
+    )
+    table.add_row(
+        f"replicate {len(world.graph_edge)} sources + snapshot history",
+        f"{replicate_seconds:.1f}",
+        "",
+        f"{sum(input_rows.values()):,} rows",
+        replicate_load,
+    )
+    add_build_rows(table, build, _manifest(settings), slowest=SLOWEST_NODES)
+    if checksums:
+        started = time.perf_counter()
+        written = built_checksums(client)
+        combined = sum(checksum for _, checksum in written.values()) % 2**64
+        table.add_row(
+            f"checksum of {len(written)} built tables",
+            f"{time.perf_counter() - started:.1f}",
+            "",
+            f"{combined:016x}",
+            load_average(),
+        )
+        for relation in CHECKSUM_DETAIL:
+            if relation in written:
+                rows, checksum = written[relation]
+                table.add_row(f"  {relation}", "", "", f"{rows:,} rows {checksum % 2**64:016x}", "")
+    return table
+
+
 def main(argv: list[str] | None = None) -> None:
     quiet_dbt()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -381,6 +598,18 @@ def main(argv: list[str] | None = None) -> None:
         type=int,
         default=DEFAULT_TEST_UP_TO,
         help="also time `dbt test` of the marts at scales up to this many people (0: never)",
+    )
+    parser.add_argument(
+        "--whole-build",
+        action="store_true",
+        help="time the whole `dbt build` (every model, test and the snapshot) on replicated sources instead of "
+        "the three marts on replicated inputs",
+    )
+    parser.add_argument(
+        "--checksums",
+        action="store_true",
+        help="with --whole-build: print an order-independent checksum of every table the build wrote (to compare "
+        "a change of the build before and after on the same world and scale)",
     )
     parser.add_argument(
         "--reuse-world",
@@ -408,12 +637,16 @@ def main(argv: list[str] | None = None) -> None:
         world = stash_real_inputs(settings, client, args.base_users, args.days, people)
     else:
         console.print(f"reusing the real world of {world.people:,} people stashed in {BASE_DATABASE} (--reuse-world)")
+    replicated = world.graph_edge if args.whole_build else world.relations
     console.print(
-        f"replicated per scale (real rows kept in {BASE_DATABASE}): {', '.join(world.relations)}; "
+        f"replicated per scale (real rows kept in {BASE_DATABASE}): {', '.join(replicated)}; "
         f"one_id stride {world.stride:,}"
     )
     for people in args.people:
-        console.print(bench_scale(settings, client, world, people, with_tests=people <= args.test_up_to))
+        if args.whole_build:
+            console.print(bench_whole_build(settings, client, world, people, args.checksums))
+        else:
+            console.print(bench_scale(settings, client, world, people, with_tests=people <= args.test_up_to))
     console.print(f"machine: {machine_description()}; load avg at end: {load_average()}")
 
 

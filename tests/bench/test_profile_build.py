@@ -7,7 +7,13 @@ from __future__ import annotations
 
 import pytest
 
-from bench.profile_build import frontier_relations, replication_sql
+from bench.profile_build import (
+    frontier_relations,
+    graph_edge_relations,
+    identifier_columns,
+    node_kinds,
+    replication_sql,
+)
 
 COPIES = 4
 
@@ -66,6 +72,74 @@ def test_frontier_looks_through_views_to_tables_and_sources_and_skips_seeds_and_
     assert frontier_relations(_manifest(), ("user_profile", "user_tags")) == [
         "intermediate.int_people",
         "raw.app__users",
+    ]
+
+
+def test_graph_edge_is_every_source_and_snapshot_history():
+    manifest = _manifest()
+    manifest["nodes"]["snapshot.nightshift.user_tag_history"] = {
+        "name": "user_tag_history",
+        "resource_type": "snapshot",
+        "schema": "snapshots",
+        "alias": "user_tag_history",
+        "depends_on": {"nodes": ["model.nightshift.user_tags"]},
+    }
+    assert graph_edge_relations(manifest) == ["raw.app__users", "snapshots.user_tag_history"]
+
+
+def test_node_kinds_put_tests_under_the_layer_they_test():
+    manifest = _manifest()
+    manifest["nodes"]["test.nightshift.unique_user_profile_one_id"] = {
+        "name": "unique_user_profile_one_id",
+        "resource_type": "test",
+        "schema": "marts",
+        "depends_on": {"nodes": ["model.nightshift.user_profile"]},
+    }
+    manifest["unit_tests"] = {"unit_test.nightshift.user_profile.edge": {}}
+    kinds = node_kinds(manifest)
+    assert kinds["test.nightshift.unique_user_profile_one_id"] == "test on marts"
+    assert kinds["model.nightshift.stg_app__users"] == "model: staging"
+    assert kinds["unit_test.nightshift.user_profile.edge"] == "unit test"
+
+
+def test_raw_identifiers_are_the_catalog_ids_and_string_record_keys():
+    columns = {"order_id": "String", "user_id": "String", "receiver_phone": "Nullable(String)", "status": "String"}
+    assert identifier_columns("raw.orders__orders", columns) == ("order_id", "user_id", "receiver_phone")
+    # a numeric provider key is not suffixed (it cannot be), nor is a table the bench does not know
+    assert identifier_columns("raw.receipts__chuanglan_sms", {"msgid": "Int64", "mobile": "String"}) == ("mobile",)
+    assert identifier_columns("marts.anything", columns) == ()
+
+
+def test_replication_suffixes_array_ids_and_recomputes_derived_columns(client):
+    client.command("create database if not exists bench_test")
+    client.command("drop table if exists bench_test.history")
+    client.command("drop table if exists bench_test.history_base")
+    client.command(
+        "create table bench_test.history_base (person_tag_key String, one_id UInt64, tag_code String, "
+        "device_ids Array(String), valid_from Date) engine = MergeTree order by one_id"
+    )
+    client.command("insert into bench_test.history_base values ('3:age', 3, 'age', ['d1', ''], '2026-11-20')")
+    client.command("create table bench_test.history as bench_test.history_base")
+    columns = [
+        ("person_tag_key", "String"),
+        ("one_id", "UInt64"),
+        ("tag_code", "String"),
+        ("device_ids", "Array(String)"),
+        ("valid_from", "Date"),
+    ]
+    derived = {
+        "person_tag_key": "concat(toString({one_id}), ':', tag_code)",
+        "valid_from": "valid_from - 1",
+    }
+    sql = replication_sql("bench_test.history", columns, 3, 10, "bench_test.history_base", ("device_ids",), derived)
+    client.command(sql)
+    rows = client.query(
+        "select person_tag_key, one_id, device_ids, toString(valid_from) from bench_test.history order by one_id"
+    ).result_rows
+    assert rows == [
+        ("3:age", 3, ["d1", ""], "2026-11-19"),
+        ("13:age", 13, ["d1~1", ""], "2026-11-19"),
+        ("23:age", 23, ["d1~2", ""], "2026-11-19"),
     ]
 
 

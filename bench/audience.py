@@ -22,7 +22,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from bench import load_average, machine_description
+from bench import frame_checksum, jvm_cpu_seconds, load_average, machine_description
 
 NAIVE_LIMIT = 2_000_000
 GOAL_SECONDS = 60
@@ -53,21 +53,6 @@ def _naive(profile_path: str, membership_path: str, plans) -> int:
                 assigned.add(one_id)
                 rows += 1
     return rows
-
-
-def frame_checksum(frame) -> str:
-    """ "<rows>:<sum of xxhash64 over every column>": order-independent, equal iff (almost surely) the same rows."""
-    from pyspark.sql import functions as F
-
-    row = frame.agg(F.count("*"), F.sum(F.xxhash64(*frame.columns).cast("decimal(38,0)"))).first()
-    return f"{row[0]}:{row[1] or 0}"
-
-
-def jvm_cpu_seconds(spark) -> float:
-    """CPU seconds the Spark driver JVM (local mode: every executor thread too) has used so far."""
-    pid = spark.sparkContext._gateway.proc.pid
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def bench_segments_stage(people: int, segments: int = 20, campaigns: int = 10, history_days: int = 10) -> dict:

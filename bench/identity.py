@@ -26,17 +26,11 @@ import time
 from rich.console import Console
 from rich.table import Table
 
-from bench import machine_description
-from bench.audience import frame_checksum, jvm_cpu_seconds
+from bench import frame_checksum, jvm_cpu_seconds, load_average, machine_description
 
 DEFAULT_LINKS = (1_000_000, 3_000_000, 10_000_000, 30_000_000)
 GOAL_LINKS, GOAL_SECONDS = 30_000_000, 120
 RUN_DATE = "2026-11-20"
-
-
-def load_average() -> str:
-    """The 1-minute load average (the table shows it before and after each figure)."""
-    return f"{os.getloadavg()[0]:.1f}"
 
 
 def scipy_components(key_pairs: str) -> tuple[float, int]:
@@ -72,24 +66,24 @@ def bench_identity(links: int) -> dict:
     keyed.write.mode("overwrite").parquet(f"{scratch}/key_pairs")
 
     figures: dict = {"links": night.links}
-    load = load_average()
+    load = load_average(one_minute=True)
     figures["reference_s"], figures["reference_components"] = scipy_components(f"{scratch}/key_pairs")
-    figures["reference_load"] = f"{load} -> {load_average()}"
+    figures["reference_load"] = f"{load} -> {load_average(one_minute=True)}"
 
     with sized_for(spark, night.links):  # as run_job sizes the session for this input
-        load, cpu, started = load_average(), jvm_cpu_seconds(spark), time.perf_counter()
+        load, cpu, started = load_average(one_minute=True), jvm_cpu_seconds(spark), time.perf_counter()
         components = connected_components(spark.read.parquet(f"{scratch}/key_pairs"))
         figures["components_found"] = components.select("component").distinct().count()
         figures["components_s"] = time.perf_counter() - started
         figures["components_cpu_s"] = jvm_cpu_seconds(spark) - cpu
-        figures["components_load"] = f"{load} -> {load_average()}"
+        figures["components_load"] = f"{load} -> {load_average(one_minute=True)}"
 
     paths = JobPaths(night.nodes, night.edges, night.previous, f"{scratch}/output")
-    load, cpu, started = load_average(), jvm_cpu_seconds(spark), time.perf_counter()
+    load, cpu, started = load_average(one_minute=True), jvm_cpu_seconds(spark), time.perf_counter()
     written = run_job(spark, paths, RULES, night.max_issued_one_id, RUN_DATE, edge_count=night.links)
     figures["job_s"] = time.perf_counter() - started
     figures["job_cpu_s"] = jvm_cpu_seconds(spark) - cpu
-    figures["job_load"] = f"{load} -> {load_average()}"
+    figures["job_load"] = f"{load} -> {load_average(one_minute=True)}"
     outputs = {name: spark.read.parquet(path) for name, path in written.items()}
     figures["people"] = outputs["identity_map"].agg(F.countDistinct("one_id")).first()[0]
     figures["checksums"] = {name: frame_checksum(frame) for name, frame in outputs.items()}

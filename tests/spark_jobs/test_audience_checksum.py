@@ -7,13 +7,13 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date
 
-from bench.audience import frame_checksum
+from bench import frame_checksum
 from bench.synthetic.campaign_world import HISTORY_CAPPED_POLICY, every_step_plans, synthetic_history, synthetic_world
 from spark_jobs.audience import audience_rows, campaign_frame, decide, exclusion_rows, spark_timezones
 
 RUN_DATE = date(2026, 11, 20)
 PEOPLE = 4_000
-# audience rows, exclusion rows: "<rows>:<sum of xxhash64 of every column>" (bench.audience.frame_checksum)
+# audience rows, exclusion rows: "<rows>:<sum of xxhash64 of every column>" (bench.frame_checksum)
 PINNED_AUDIENCE = "2451:91583445653163302920"
 PINNED_EXCLUSIONS = "6027:154620650918302327840"
 

@@ -252,3 +252,12 @@ def test_evaluation_scores_ids_present_in_both_truth_and_map():
     )
     assert scores.precision == pytest.approx(1 / 3)
     assert scores.recall == pytest.approx(1 / 2)
+
+
+def test_an_identifier_given_twice_in_the_node_input_fails_with_what_to_fix(spark):
+    # The stage's node extraction groups by identifier; a hand-made input that repeats one would otherwise give
+    # that identifier two rows in the map.
+    nodes = spark.createDataFrame([("phone", "+8613000000001"), ("phone", "+8613000000001")], NODE_SCHEMA)
+    edges = spark.createDataFrame([], EDGE_SCHEMA)
+    with pytest.raises(RuntimeError, match=r"\+8613000000001.*holds it twice: give each identifier one row"):
+        resolve_components(nodes, edges, IdentityConfig())

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from collections import Counter
 
-from bench.audience import frame_checksum
+from bench import frame_checksum
 from bench.synthetic.identity_graph import RULES, identity_night
 from spark_jobs.identity import JobPaths, run_job
 
 PERSON_LINKS = 6_000
 RUN_DATE = "2026-11-20"
-# output -> "<rows>:<sum of xxhash64 of every column>" (bench.audience.frame_checksum)
+# output -> "<rows>:<sum of xxhash64 of every column>" (bench.frame_checksum)
 PINNED = {
     "identity_map": "14155:865068437349891333330",
     "merges": "40:-294612092287833247",

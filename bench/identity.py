@@ -8,7 +8,9 @@ with four ids, pairs of people joined, a hub, a blocklisted id, a long path, and
 merges and splits). Then, timed:
 - reference: `scipy.sparse.csgraph.connected_components` on the same edges as 64-bit node keys, in this process
   (read the key pairs from Parquet, index them, label them): components only, no strings, no rules;
-- Spark components: `connected_components` on the same key pairs (read included), components only;
+- Spark components: `connected_components` on the same key pairs (read included), components only; as in the
+  job, a graph of at most `LOCAL_FINISH_EDGES` (2M) links, or what is left of one after a Spark step, is
+  labelled on the driver (so 1M runs no star step, larger scales one or more before finishing there);
 - Spark job: `spark_jobs.identity.run_job` end to end, as the stage runs it: read the string ids, blocklist, key,
   resolve, cut hubs, number one_ids against the previous map, join the strings back and write the four outputs.
 Wall seconds, the Spark JVM's CPU seconds and the 1-minute load before and after each figure are printed, and

@@ -3,7 +3,8 @@
 Pure parts, each `DataFrame -> DataFrame`, one module per subject:
 - `components`: `connected_components(edges)`: (src, dst) long pairs -> (node, component = smallest node of
   its component), by star rounds (Kiveris et al. 2014) that set settled pendants aside as they go; converges
-  for any input (paths, stars, cycles) in O(log^2 n) rounds. `node_key` turns an identifier into its node.
+  for any input (paths, stars, cycles) in O(log^2 n) rounds; what fits (`LOCAL_FINISH_EDGES`) is finished on the
+  driver by scipy in one call. `node_key` turns an identifier into its node.
 - `resolution`: `resolve_components(nodes, edges, config)`: identifiers -> components, with junk protection
   (blocklisted placeholder ids are dropped, hubs inside oversize components are cut, what stays oversize is
   not merged). The rules are `nightshift.identity.config.IdentityConfig` (config/identity.yml).
@@ -15,7 +16,7 @@ Imports point one way: job -> assignment, resolution -> components.
 """
 
 from spark_jobs.identity.assignment import Assignment, assign_one_ids, identity_map
-from spark_jobs.identity.components import ID_KEY, MAX_STAR_ROUNDS, connected_components, node_key
+from spark_jobs.identity.components import ID_KEY, LOCAL_FINISH_EDGES, MAX_STAR_ROUNDS, connected_components, node_key
 from spark_jobs.identity.job import SMALL_INPUT_EDGES, JobPaths, run_job, sized_for
 from spark_jobs.identity.resolution import (
     BLOCK_REASON_BLOCKLIST,
@@ -30,6 +31,7 @@ __all__ = [
     "BLOCK_REASON_HUB",
     "BLOCK_REASON_OVERSIZE",
     "ID_KEY",
+    "LOCAL_FINISH_EDGES",
     "MAX_STAR_ROUNDS",
     "SMALL_INPUT_EDGES",
     "Assignment",

@@ -54,7 +54,9 @@ def assign_one_ids(components: DataFrame, previous: DataFrame, max_issued_one_id
         .join(anchors, on="component", how="inner")
     )
     by_share = Window.partitionBy("one_id").orderBy(F.desc("shared_ids"), "anchor")
-    overlap = overlap.withColumn("is_heir", F.row_number().over(by_share) == 1)
+    # Computed once: the heirs, the newcomers (through the heirs) and each component's previous people read it,
+    # in two separate jobs (the newcomers are numbered before the decisions are put together).
+    overlap = materialise(overlap.withColumn("is_heir", F.row_number().over(by_share) == 1))
     inherited = overlap.where("is_heir").groupBy("component").agg(F.min("one_id").alias("assigned_one_id"))
 
     newcomers = anchors.join(inherited, on="component", how="left_anti")

@@ -10,7 +10,7 @@ from pyspark.testing import assertDataFrameEqual
 
 from bench.identity_evaluate import evaluate, pairwise_counts
 from nightshift.identity.config import IdentityConfig
-from spark_jobs.identity import assign_one_ids, connected_components, resolve_components, sized_for
+from spark_jobs.identity import LOCAL_FINISH_EDGES, assign_one_ids, connected_components, resolve_components, sized_for
 
 NODE_SCHEMA = "id_type string, id_value string"
 EDGE_SCHEMA = "src_type string, src_value string, dst_type string, dst_value string"
@@ -51,15 +51,26 @@ def adversarial_graph() -> list[tuple[int, int]]:
     return path_ascending + star_max_centre + cycle + disjoint
 
 
-def test_connected_components_converge_on_adversarial_shapes(spark):
+# How many links are left to the driver: none (every step in Spark), some (Spark steps, then the driver
+# finishes), all (the whole graph labelled on the driver, as small inputs are by default).
+FINISH_ON_DRIVER = pytest.mark.parametrize(
+    "local_finish_edges", [0, 100, LOCAL_FINISH_EDGES], ids=["spark-only", "spark-then-driver", "driver"]
+)
+
+
+@pytest.mark.parametrize("local_finish_edges", [0, LOCAL_FINISH_EDGES], ids=["spark-only", "driver"])
+def test_connected_components_converge_on_adversarial_shapes(spark, local_finish_edges):
     pairs = adversarial_graph()
     edges = spark.createDataFrame(pairs, "src long, dst long")
-    labels = {row.node: row.component for row in connected_components(edges).collect()}
+    labels = {
+        row.node: row.component for row in connected_components(edges, local_finish_edges=local_finish_edges).collect()
+    }
     assert labels == union_find_labels(pairs)
     assert len(set(labels.values())) == 1 + 1 + 1 + 3  # path, star, cycle, three disjoint pieces
 
 
-def test_connected_components_match_union_find_on_random_graphs(spark):
+@FINISH_ON_DRIVER
+def test_connected_components_match_union_find_on_random_graphs(spark, local_finish_edges):
     """Random trees, paths and extra links over a shuffled id space: pendants are set aside over several
     star rounds and resolved back in order, and duplicated links must not duplicate nodes."""
     rng = random.Random(7)
@@ -69,7 +80,7 @@ def test_connected_components_match_union_find_on_random_graphs(spark):
     pairs += [(ids[rng.randrange(2200, 3000)], ids[rng.randrange(2200, 3000)]) for _ in range(600)]
     pairs += pairs[:200]  # duplicates
     edges = spark.createDataFrame(pairs, "src long, dst long")
-    rows = connected_components(edges).collect()
+    rows = connected_components(edges, local_finish_edges=local_finish_edges).collect()
     assert len(rows) == len({row.node for row in rows})
     assert {row.node: row.component for row in rows} == union_find_labels(pairs)
 

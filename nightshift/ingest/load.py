@@ -112,8 +112,8 @@ class Batch:
         self.stats = f"{prefix}_stats"
         self.views = [f"{prefix}_to_raw", f"{prefix}_to_quarantine", f"{prefix}_to_stats"]
         self.files: list[str] = []
-        # False while every line went in by `_add_utf8_jsonl` (its record column is empty: the line is the record).
-        self.has_records = False
+        # What the lines carry so far (see `sql.LineKinds`): nothing until the first file is added.
+        self.has_records = self.has_json = self.has_fields = False
         self._decoded: str | None = None  # the text of the file being added, when detection decoded it whole
 
     def create(self) -> None:
@@ -121,7 +121,7 @@ class Batch:
         c.command(f"CREATE TABLE {self.text} (l String) ENGINE = Memory")
         c.command(
             f"CREATE TABLE {self.lines} (file_idx UInt32, line_number UInt64, raw_line String, record String, "
-            "parse_error LowCardinality(String), parse_detail String) ENGINE = Memory"
+            "parse_error LowCardinality(String), parse_detail String, fields Array(Nullable(String))) ENGINE = Memory"
         )
         c.command(f"CREATE TABLE {self.phone_map} (raw String, e164 String) ENGINE = Join(ANY, LEFT, raw)")
         ensure_raw_table(c, self.entity)
@@ -138,6 +138,10 @@ class Batch:
             self.views, sql.routing_views(self.entity, self.routed, *targets), strict=True
         ):
             c.command(f"CREATE MATERIALIZED VIEW {view} TO {target} AS {select}")
+
+    @property
+    def kinds(self) -> sql.LineKinds:
+        return sql.LineKinds(records=self.has_records, json=self.has_json, fields=self.has_fields)
 
     def close(self) -> None:
         # The views first: a view must not outlive the tables it writes to.
@@ -158,15 +162,16 @@ class Batch:
         del decoded
         bom = "-sig" if data.startswith(landing.BOM) else ""
         if self.entity.format == "jsonl" and encoding == "utf-8":
+            self.has_json = True
             with timed(f"read lines of {landing_file.relative}", self.batch_id):
                 blank = self._add_utf8_jsonl(file_idx, landing.strip_bom(data))
             return "utf-8-sig" if data.startswith(landing.BOM) else "utf-8", blank
-        self.has_records = True
         if self.entity.format == "csv":
             with timed(f"read csv lines of {landing_file.relative}", self.batch_id):
                 blank = self._add_plain_csv(file_idx, data, encoding)
             if blank is not None:
                 return f"{encoding}{bom}", blank
+        self.has_records = self.has_json = True
         parsed = landing.parse_lines(data, self.entity, encoding)
         count = len(parsed.line_numbers)
         if count:
@@ -192,7 +197,8 @@ class Batch:
         count."""
         line_select = f"""
             SELECT {{file_idx:UInt32}}, n, l, '',
-                   if(isValidUTF8(l), '', 'undecodable_bytes'), if(isValidUTF8(l), '', {sql.lit(_UNDECODABLE_UTF8)})
+                   if(isValidUTF8(l), '', 'undecodable_bytes'), if(isValidUTF8(l), '', {sql.lit(_UNDECODABLE_UTF8)}),
+                   []
             FROM (SELECT n, trimRight(line, '\\r') AS l FROM ({self._numbered_lines()}))
             WHERE length(l) > 32 OR notEmpty(trimBoth(l, ' \\t'))
         """
@@ -223,18 +229,29 @@ class Batch:
             return None
         # The reason Python gives, with the count spliced in: split around a marker no header can hold.
         before, after = landing.columns_mismatch("\x00", columns).split("\x00")
-        # The record as toJSONString(mapFromArrays(columns, v)) writes it, built by concatenation: the same text,
-        # without a Map per line (serialising Maps row by row cost most of this step).
-        pairs = ", ',', ".join(
-            f"toJSONString({sql.lit(name)}), ':', toJSONString(v[{i}])" for i, name in enumerate(columns, 1)
-        )
-        record = f"concat('{{', {pairs}, '}}')"
+        declared = [f.name for f in entity.fields]
+        if set(columns) <= set(declared):
+            # Every column is a declared field: the values go to `fields` in declaration order, which is what
+            # the record would give (no record to build here, none to parse when validating).
+            position = {name: i for i, name in enumerate(columns, 1)}
+            values = ", ".join(f"v[{position[name]}]" if name in position else "NULL" for name in declared)
+            record, fields = "''", f"CAST([{values}], 'Array(Nullable(String))')"
+            self.has_fields = True
+        else:
+            # The record as toJSONString(mapFromArrays(columns, v)) writes it, built by concatenation: the same
+            # text, without a Map per line (serialising Maps row by row cost most of this step).
+            pairs = ", ',', ".join(
+                f"toJSONString({sql.lit(name)}), ':', toJSONString(v[{i}])" for i, name in enumerate(columns, 1)
+            )
+            record, fields = f"concat('{{', {pairs}, '}}')", "[]"
+            self.has_records = self.has_json = True
         fits = f"length(v) = {len(columns)}"
         line_select = f"""
             SELECT {{file_idx:UInt32}}, n, l,
                    if({fits}, {record}, ''),
                    if({fits}, '', 'malformed_csv'),
-                   if({fits}, '', concat({sql.lit(before)}, toString(length(v)), {sql.lit(after)}))
+                   if({fits}, '', concat({sql.lit(before)}, toString(length(v)), {sql.lit(after)})),
+                   if({fits}, {fields}, [])
             FROM (
                 SELECT n, l, splitByString({sql.lit(entity.delimiter)}, l) AS v
                 FROM (
@@ -314,7 +331,7 @@ class Batch:
         with timed("parse, convert, check and route", self.batch_id):
             c.command(
                 f"INSERT INTO {self.routed} "
-                f"{sql.routed_select(entity, self.lines, deduplicate, self.has_records, self.phone_map, self.day)}",
+                f"{sql.routed_select(entity, self.lines, deduplicate, self.kinds, self.phone_map, self.day)}",
                 parameters=params,
                 settings={**QUERY_SETTINGS, "max_insert_threads": 2, "max_block_size": VALIDATE_BLOCK_ROWS},
             )
@@ -323,7 +340,7 @@ class Batch:
         """Distinct phone values outside the fast shape -> `phonenumbers` in Python -> the Join table."""
         if not any(f.type == "phone" for f in self.entity.fields):
             return
-        select = sql.phone_values_select(self.entity, self.lines, self.has_records)
+        select = sql.phone_values_select(self.entity, self.lines, self.kinds)
         values = [row[0] for row in self.client.query(select).result_rows]
         if values:
             insert_rows(self.client, self.phone_map, ["raw", "e164"], [[v, phones.to_e164(v)] for v in values])

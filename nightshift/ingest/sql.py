@@ -13,6 +13,7 @@ Field columns of the inner SELECTs are positional (`v1`, `o1`, ...) so any field
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from nightshift.ingest import phones
@@ -62,11 +63,54 @@ def _tuple_type(fields: tuple[Field, ...]) -> str:
     )
 
 
-def _record(records: bool) -> str:
-    return "if(record = '', raw_line, record)" if records else "raw_line"
+@dataclass(frozen=True)
+class LineKinds:
+    """What the lines of a batch carry, so that the SQL reads each kind the cheapest way.
+
+    - `records`: some line's record is in the `record` column (CSV split in Python, non-UTF-8 JSON lines);
+      without it every JSON line is its own record and is read as it is, not copied.
+    - `json`: some line is read as a JSON object (a JSON line or a record).
+    - `fields`: some line carries its values in `fields`, one per declared field in declaration order (NULL where
+      the file's header lacks the field): CSV split by the engine whose header names only declared fields. Such
+      a line's values are what JSONExtract would read from its record, without building or parsing the record.
+    """
+
+    records: bool = True
+    json: bool = True
+    fields: bool = False
 
 
-def phone_values_select(entity: Entity, lines_table: str, records: bool) -> str:
+def _record(kinds: LineKinds) -> str:
+    return "if(record = '', raw_line, record)" if kinds.records else "raw_line"
+
+
+def _by_kind(kinds: LineKinds, json_sql: str, fields_sql: str) -> str:
+    """`json_sql` for lines read as JSON, `fields_sql` for lines with fields (short-circuit `if` when mixed)."""
+    if not kinds.fields:
+        return json_sql
+    if not kinds.json:
+        return fields_sql
+    return f"if(notEmpty(fields), {fields_sql}, {json_sql})"
+
+
+def _tuple_from_fields(entity: Entity, fields: tuple[Field, ...]) -> str:
+    """The `_tuple_type(fields)` tuple from the `fields` column: an absent field is NULL, or '' where the tuple
+    holds a plain String (as JSONExtract gives for an absent key)."""
+    positions = {f.name: i for i, f in enumerate(entity.fields, start=1)}
+    elements = [
+        f"ifNull(fields[{positions[f.name]}], '')" if _null_is_empty(f) else f"fields[{positions[f.name]}]"
+        for f in fields
+    ]
+    return f"CAST(tuple({', '.join(elements)}), {lit(_tuple_type(fields))})"
+
+
+def _extracted(entity: Entity, fields: tuple[Field, ...], kinds: LineKinds) -> str:
+    return _by_kind(
+        kinds, f"JSONExtract({_record(kinds)}, {lit(_tuple_type(fields))})", _tuple_from_fields(entity, fields)
+    )
+
+
+def phone_values_select(entity: Entity, lines_table: str, kinds: LineKinds) -> str:
     """Distinct values of the phone fields outside the fast shape, read straight from the records (one light
     extraction of those fields only). A superset of what `checked_select` looks up (values of lines that are not
     JSON objects come along): the phone map is a lookup, and an unused entry changes nothing."""
@@ -75,15 +119,15 @@ def phone_values_select(entity: Entity, lines_table: str, records: bool) -> str:
     return f"""
 SELECT DISTINCT assumeNotNull(value) FROM (
     SELECT arrayJoin({values}) AS value
-    FROM (SELECT JSONExtract({_record(records)}, {lit(_tuple_type(phone_fields))}) AS t FROM {lines_table}
+    FROM (SELECT {_extracted(entity, phone_fields, kinds)} AS t FROM {lines_table}
           WHERE parse_error = '')
 )
 WHERE value IS NOT NULL AND NOT {phones.fast_shape_sql("value")}"""
 
 
-def base_select(entity: Entity, lines_table: str, deduplicate: bool, records: bool = True) -> str:
-    """SELECT of one row per distinct line, fields extracted as strings. Without `records` every line's record
-    column is empty (UTF-8 JSON lines: the line is the record), and the line is read as it is, not copied."""
+def base_select(entity: Entity, lines_table: str, deduplicate: bool, kinds: LineKinds = LineKinds()) -> str:
+    """SELECT of one row per distinct line, fields extracted as strings (see `LineKinds` for how each kind of
+    line is read)."""
     field_columns = []
     for index, field in enumerate(entity.fields, start=1):
         raw = f"tupleElement(t, {lit(field.name)})"
@@ -102,6 +146,15 @@ def base_select(entity: Entity, lines_table: str, deduplicate: bool, records: bo
             field_columns.append(f"if(is_object, {original}, '') AS o{index}")
     declared = ", ".join(lit(f.name) for f in entity.fields)
     dedup = "ORDER BY file_idx, line_number LIMIT 1 BY raw_line" if deduplicate else ""
+    # JSONExtractKeys parses the line anyway and gives [] when it is not valid JSON: a separate isValidJSON pass is
+    # only needed for lines that could be the empty object. A line with fields has no undeclared keys.
+    keys = _by_kind(kinds, "if(parse_error = '', JSONExtractKeys(rec), [])", "CAST([], 'Array(String)')")
+    # the record starts with '{' after spaces (as startsWith(trimLeft(rec), '{')), without a trimmed copy
+    is_object = _by_kind(
+        kinds,
+        "parse_error = '' AND match(rec, '^ *[{]') AND (notEmpty(keys) OR (length(rec) < 16 AND isValidJSON(rec)))",
+        "parse_error = ''",
+    )
     return f"""
 SELECT file_idx, line_number, raw_line, if(is_object, '', leftUTF8(toValidUTF8(raw_line), 60)) AS line_head,
        parse_error, parse_detail, is_object, extra_keys,
@@ -110,14 +163,10 @@ SELECT file_idx, line_number, raw_line, if(is_object, '', leftUTF8(toValidUTF8(r
        {", ".join(field_columns)}
 FROM (
     SELECT file_idx, line_number, raw_line, parse_error, parse_detail,
-           {_record(records)} AS rec,
-           -- JSONExtractKeys parses the line anyway and gives [] when it is not valid JSON: a separate
-           -- isValidJSON pass is only needed for lines that could be the empty object.
-           if(parse_error = '', JSONExtractKeys(rec), []) AS keys,
-           -- the record starts with '{{' after spaces (as startsWith(trimLeft(rec), '{{')), without a trimmed copy
-           parse_error = '' AND match(rec, '^ *[{{]')
-               AND (notEmpty(keys) OR (length(rec) < 16 AND isValidJSON(rec))) AS is_object,
-           JSONExtract(rec, {lit(_tuple_type(entity.fields))}) AS t,
+           {_record(kinds)} AS rec,
+           {keys} AS keys,
+           {is_object} AS is_object,
+           {_extracted(entity, entity.fields, kinds)} AS t,
            arrayFilter(k -> k NOT IN ({declared}), keys) AS extra_keys
     FROM {lines_table}
     {dedup}
@@ -212,7 +261,7 @@ def _bad_reason(field: Field, value: str) -> tuple[str, str]:
 
 
 def checked_select(
-    entity: Entity, lines_table: str, deduplicate: bool, records: bool, phone_map: str, drop_date: date
+    entity: Entity, lines_table: str, deduplicate: bool, kinds: LineKinds, phone_map: str, drop_date: date
 ) -> str:
     """SELECT over `base_select`: normalised columns `n<i>`, `_is_late`, reason_code and reason."""
     columns, codes, reasons = [], [], []
@@ -252,7 +301,7 @@ def checked_select(
 SELECT file_idx, line_number, raw_line, extra_keys, extra_json, {", ".join(kept)}, {late} AS is_late,
        multiIf({", ".join(codes)}, '') AS reason_code,
        multiIf({", ".join(reasons)}, '') AS reason
-FROM (SELECT *, {", ".join(columns)} FROM ({base_select(entity, lines_table, deduplicate, records)}))"""
+FROM (SELECT *, {", ".join(columns)} FROM ({base_select(entity, lines_table, deduplicate, kinds)}))"""
 
 
 def raw_projection(entity: Entity) -> str:
@@ -297,11 +346,11 @@ def routed_columns(entity: Entity) -> list[tuple[str, str]]:
 
 
 def routed_select(
-    entity: Entity, lines_table: str, deduplicate: bool, records: bool, phone_map: str, drop_date: date
+    entity: Entity, lines_table: str, deduplicate: bool, kinds: LineKinds, phone_map: str, drop_date: date
 ) -> str:
     """Every distinct line as its raw-table row (query parameters: drop_date, batch_id, files, ingested_at) plus
     the routing columns, in `routed_columns` order."""
-    checked = checked_select(entity, lines_table, deduplicate, records, phone_map, drop_date)
+    checked = checked_select(entity, lines_table, deduplicate, kinds, phone_map, drop_date)
     # Only quarantined rows need their line: the others carry '' (the insert gathers every column into large
     # blocks, and a copy of every line would double the memory the batch needs).
     raw_line = "if(reason_code = '', '', raw_line)"

@@ -425,10 +425,27 @@ TRICKY_CSV = (
     "c6,12345,End,,"
 )
 
+# The same lines under a header naming only declared fields, in another order and without `created_at`: the
+# engine hands the values over in `fields` (no record built); an absent field must read as absent.
+TRICKY_CSV_DECLARED_ONLY = (
+    "mobile,contact_id,name\r\n"
+    "13800138000,c1,张三\r\n"
+    "\r\n"
+    "   \t\n"
+    "\u3000\n"
+    "c2\n"
+    ",c3,李四·测试\n"
+    ",c3,李四·测试\n"
+    "13800138001,c4,Wang\r\r\n"
+    "13800138002,c5,Tab\tName\x01\n"
+    "12345,c6,End"
+)
 
+
+@pytest.mark.parametrize("tricky_csv", [TRICKY_CSV, TRICKY_CSV_DECLARED_ONLY], ids=["undeclared", "declared"])
 @pytest.mark.parametrize("encoding", ["utf-8", "gbk", "utf-8-sig"])
 def test_unquoted_csv_split_by_the_engine_loads_exactly_what_the_python_path_loads(
-    client, landing, encoding, monkeypatch
+    client, landing, encoding, tricky_csv, monkeypatch
 ):
     from nightshift.ingest.load import Batch
 
@@ -440,8 +457,9 @@ def test_unquoted_csv_split_by_the_engine_loads_exactly_what_the_python_path_loa
         return engine_blank_counts[-1]
 
     for path in ("engine", "python"):
-        source = make_source(f"tingest_csv_{path}_{encoding.replace('-', '_')}")
-        write(landing, source.name, DAY, "contacts.csv", TRICKY_CSV.encode(encoding))
+        variant = "d" if tricky_csv is TRICKY_CSV_DECLARED_ONLY else "u"
+        source = make_source(f"tingest_csv_{path}_{variant}_{encoding.replace('-', '_')}")
+        write(landing, source.name, DAY, "contacts.csv", tricky_csv.encode(encoding))
         monkeypatch.setattr(Batch, "_add_plain_csv", spied if path == "engine" else lambda *args: None)
         result = ingest_source_day(client, source, DAY, landing)[0]
         rows = client.query(

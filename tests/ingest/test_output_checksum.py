@@ -87,3 +87,75 @@ def test_a_mixed_day_loads_to_the_pinned_rows_quarantine_and_figures(client, tmp
     assert by_name["events_1.jsonl"].duplicates == 1 and by_name["events_2.jsonl"].duplicates == 1
     assert by_name["events_1.jsonl"].quarantined_by_reason["undecodable_bytes"] == 1
     assert day_checksum(client, source.name, results) == PINNED_CHECKSUM
+
+
+BENCH_SHAPES_CHECKSUM = "557e2268757651590dcf40c80585a3d9956837bb1998c55194f5c5a0c4cc16dd"
+BAD_EVENTS = [
+    '{"event_id": "X1", "event": "pay", ',  # malformed_json
+    '{"event": "pay", "event_time": "2026-11-21T10:00:00+08:00", "device_id": "D1"}',  # missing_required
+    '{"event_id": "X2", "event": "pay", "event_time": "soon", "device_id": "D1", "amount": 1.5}',  # wrong_type
+    "",
+    "  ",
+    '{"event_id": "X3", "event": "pay", "event_time": "2026-11-20T23:00:00+08:00", "device_id": "D1", "new": 1}',
+]
+BAD_RECEIPTS = [
+    "261121X1,12345,DELIVRD,成功,2026-11-21 10:00:00,u1",  # invalid_phone
+    "261121X2,13800138000,DELIVRD,成功,yesterday,u2",  # wrong_type
+    "261121X3,13800138000,DELIVRD",  # malformed_csv
+    "",
+    ",13800138000,UNDELIV,空号,2026-11-20 23:59:59,",  # missing_required
+]
+
+
+def land_bench_shapes(landing, source: str, lines: int) -> None:
+    """The benchmark's two files (app events as UTF-8 JSON lines, Chuanglan receipts as GBK CSV) at a small
+    scale, with bad lines and exact duplicates spread through them."""
+    from bench.ingest import write_chuanglan_receipts, write_events
+
+    day_dir = landing / source / DAY.isoformat()
+    day_dir.mkdir(parents=True)
+    write_events(day_dir / "events.jsonl", lines)
+    write_chuanglan_receipts(day_dir / "chuanglan_sms.csv", lines)
+    events = (day_dir / "events.jsonl").read_text(encoding="utf-8").splitlines()
+    receipts = (day_dir / "chuanglan_sms.csv").read_text(encoding="gbk").splitlines()
+    for step, bad in enumerate(BAD_EVENTS):
+        events.insert(1 + step * lines // len(BAD_EVENTS), bad)
+    for step, bad in enumerate(BAD_RECEIPTS):
+        receipts.insert(2 + step * lines // len(BAD_RECEIPTS), bad)
+    events += events[10:20]  # duplicates
+    receipts += receipts[5:15]
+    (day_dir / "events.jsonl").write_text("\n".join(events) + "\n", encoding="utf-8")
+    (day_dir / "chuanglan_sms.csv").write_bytes(("\r\n".join(receipts)).encode("gbk"))
+
+
+def test_the_benchmark_files_load_to_the_pinned_rows_across_chunk_boundaries(client, tmp_path, monkeypatch):
+    """The benchmark's entities (app.events, receipts.chuanglan_sms), read in many small pieces so that line
+    numbering, blank lines and duplicates are checked across the pieces' boundaries."""
+    import dataclasses
+
+    from nightshift.ingest import load
+    from nightshift.sources import app, receipts
+    from nightshift.sources.model import Source
+
+    monkeypatch.setattr(load, "CHUNK_BYTES", 20_000)
+    name = "tingest_bench_shapes"
+    source = Source(
+        name=name,
+        description="the benchmark's entities",
+        entities=(
+            dataclasses.replace(app.EVENTS, source=name, name="events"),
+            dataclasses.replace(receipts.CHUANGLAN_SMS, source=name, name="contacts"),
+        ),
+    )
+    landing = tmp_path / "landing"
+    land_bench_shapes(landing, name, 3000)
+
+    results = ingest_source_day(client, source, DAY, landing)
+
+    by_name = {r.source_file.rsplit("/", 1)[-1]: r for r in results}
+    assert by_name["events.jsonl"].duplicates == 10 and by_name["chuanglan_sms.csv"].duplicates == 10
+    assert by_name["events.jsonl"].blank_lines == 2 and by_name["chuanglan_sms.csv"].blank_lines == 1
+    assert set(by_name["chuanglan_sms.csv"].quarantined_by_reason) == {
+        "invalid_phone", "wrong_type", "malformed_csv", "missing_required"
+    }  # fmt: skip
+    assert day_checksum(client, name, results) == BENCH_SHAPES_CHECKSUM

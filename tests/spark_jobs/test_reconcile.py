@@ -150,7 +150,8 @@ def test_make_up_orders_once_within_caps_and_budget(frames):
                           plan_row("capped_other", one_id=55)], PLAN_SCHEMA)  # fmt: skip
     grants = frames(GRANTS + [grant("g20", "capped_other", one_id=55)], GRANTS_SCHEMA)
     receipts = frames(RECEIPTS, RECEIPTS_SCHEMA)
-    items = classify(plan, grants, receipts, frames([], PREVIOUS_SCHEMA), PAST_LAG)
+    # Cached: the six make-up runs below all read it (uncached, each of their actions classified again).
+    items = classify(plan, grants, receipts, frames([], PREVIOUS_SCHEMA), PAST_LAG).cache()
     blocked = frames([(99,)], "one_id long")
     orders, refusals = make_up_orders(
         items, plan, grants, frames([], "contact_id string"), frames(CAMPAIGNS, CAMPAIGNS_SCHEMA), blocked, PAST_LAG

@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
 from nightshift.ingest import files as landing
@@ -115,7 +115,7 @@ class Batch:
         self.views = [f"{prefix}_to_raw", f"{prefix}_to_quarantine", f"{prefix}_to_stats"]
         self.files: list[str] = []
         # What the lines carry so far (see `sql.LineKinds`): nothing until the first file is added.
-        self.has_records = self.has_json = self.has_fields = False
+        self.kinds = sql.LineKinds(records=False, json=False, fields=False)
         self._decoded: str | None = None  # the text of the file being added, when detection decoded it whole
 
     def create(self) -> None:
@@ -141,10 +141,6 @@ class Batch:
         ):
             c.command(f"CREATE MATERIALIZED VIEW {view} TO {target} AS {select}")
 
-    @property
-    def kinds(self) -> sql.LineKinds:
-        return sql.LineKinds(records=self.has_records, json=self.has_json, fields=self.has_fields)
-
     def close(self) -> None:
         # The views first: a view must not outlive the tables it writes to.
         tables = (*self.views, self.routed, self.text, self.lines, self.stats, self.phone_map, self.stage)
@@ -164,7 +160,7 @@ class Batch:
         del decoded
         bom = "-sig" if data.startswith(landing.BOM) else ""
         if self.entity.format == "jsonl" and encoding == "utf-8":
-            self.has_json = True
+            self.kinds = replace(self.kinds, json=True)
             with timed(f"read lines of {landing_file.relative}", self.batch_id):
                 blank = self._add_utf8_jsonl(file_idx, landing.strip_bom(data))
             return "utf-8-sig" if data.startswith(landing.BOM) else "utf-8", blank
@@ -173,7 +169,7 @@ class Batch:
                 blank = self._add_plain_csv(file_idx, data, encoding)
             if blank is not None:
                 return f"{encoding}{bom}", blank
-        self.has_records = self.has_json = True
+        self.kinds = replace(self.kinds, records=True, json=True)
         parsed = landing.parse_lines(data, self.entity, encoding)
         count = len(parsed.line_numbers)
         if count:
@@ -238,7 +234,7 @@ class Batch:
             position = {name: i for i, name in enumerate(columns, 1)}
             values = ", ".join(f"v[{position[name]}]" if name in position else "NULL" for name in declared)
             record, fields = "''", f"CAST([{values}], 'Array(Nullable(String))')"
-            self.has_fields = True
+            self.kinds = replace(self.kinds, fields=True)
         else:
             # The record as toJSONString(mapFromArrays(columns, v)) writes it, built by concatenation: the same
             # text, without a Map per line (serialising Maps row by row cost most of this step).
@@ -246,7 +242,7 @@ class Batch:
                 f"toJSONString({sql.lit(name)}), ':', toJSONString(v[{i}])" for i, name in enumerate(columns, 1)
             )
             record, fields = f"concat('{{', {pairs}, '}}')", "[]"
-            self.has_records = self.has_json = True
+            self.kinds = replace(self.kinds, records=True, json=True)
         fits = f"length(v) = {len(columns)}"
         line_select = f"""
             SELECT {{file_idx:UInt32}}, n, l,

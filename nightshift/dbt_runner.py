@@ -20,6 +20,9 @@ DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 # Node statuses that mean the node did not do its job (a warning is not one of them).
 FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
 MESSAGE_LINES = 6  # enough of dbt's message to see the database error, not a wall of SQL
+# The run date reaches dbt through this environment variable rather than `--vars` (dbt_project/macros/run_date.sql
+# says why: a new var each night would make dbt re-parse the whole project).
+RUN_DATE_VARIABLE = "NIGHTSHIFT_DBT_RUN_DATE"
 
 
 @dataclass(frozen=True)
@@ -114,7 +117,8 @@ def invoke_dbt(
     extra_vars: dict[str, object] | None = None,
 ) -> DbtOutcome:
     """Run `dbt <command>` for one run date in this process; never raises for dbt failures (see DbtOutcome).
-    `extra_vars` go to `--vars` beside run_date (for example the plans' conversion windows)."""
+    `extra_vars` go to `--vars` (for example the plans' conversion windows); the run date goes in the environment
+    (RUN_DATE_VARIABLE), so that dbt reuses its saved parse from one night to the next."""
     _check_same_warehouse(settings)
     from dbt.cli.main import dbtRunner  # a few seconds to import: only when dbt really runs
 
@@ -125,15 +129,21 @@ def invoke_dbt(
         "--profiles-dir", str(DBT_PROJECT_DIR),
         "--target-path", str(target_path),
         "--log-path", str(log_path),
-        "--vars", json.dumps({**(extra_vars or {}), "run_date": run_date.isoformat()}),
+        "--vars", json.dumps(extra_vars or {}),
         "--no-use-colors",
         *(extra_args or []),
     ]  # fmt: skip
     working_dir = os.getcwd()
+    previous_date = os.environ.get(RUN_DATE_VARIABLE)
+    os.environ[RUN_DATE_VARIABLE] = run_date.isoformat()
     try:
         result = dbtRunner().invoke(args)
     finally:
         os.chdir(working_dir)  # dbt moves into the project directory while it runs; the caller's cwd is not its
+        if previous_date is None:
+            os.environ.pop(RUN_DATE_VARIABLE, None)
+        else:
+            os.environ[RUN_DATE_VARIABLE] = previous_date
     outcome = DbtOutcome(command=args, success=result.success, target_path=target_path, log_path=log_path)
     run_results = getattr(result.result, "results", None)
     if run_results is not None:

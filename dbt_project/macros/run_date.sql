@@ -1,5 +1,11 @@
 {#-
-    The run (partition) date as 'YYYY-MM-DD', from `--vars '{run_date: 2026-11-21}'`.
+    The run (partition) date as 'YYYY-MM-DD', from `--vars '{run_date: 2026-11-21}'`, or else from the environment
+    variable NIGHTSHIFT_DBT_RUN_DATE, which the pipeline sets while it runs dbt (nightshift/dbt_runner.py).
+
+    The pipeline uses the environment variable, read only while executing, because dbt re-parses the whole project
+    (seconds) whenever a var changes, and re-parses every file that read an environment variable during parsing
+    when that variable changes; a date read while executing changes nothing that was parsed, so every night reuses
+    the saved parse.
 
     Models read data as of this date, never as of today, so re-running a date rebuilds the same content.
     Without the var, commands that build or test data use the date of the pipeline's last successful build
@@ -26,6 +32,9 @@
 
 {% macro run_date() -%}
     {%- set value = var('run_date', none) -%}
+    {%- if value is none and execute -%}
+        {%- set value = env_var('NIGHTSHIFT_DBT_RUN_DATE', '') or none -%}
+    {%- endif -%}
     {%- if value is none -%}
         {%- if execute and flags.WHICH in ('build', 'run', 'test', 'seed', 'snapshot', 'retry') -%}
             {%- set value = last_pipeline_build_date() -%}

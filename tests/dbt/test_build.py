@@ -115,6 +115,20 @@ first_profile = list(ctx.client.query({PROFILE_QUERY!r}).named_results())
 second = build.run(ctx)
 second_profile = list(ctx.client.query({PROFILE_QUERY!r}).named_results())
 
+# The next date, then the first again, in the same process: each build is as of its own date (the pipeline hands the
+# date to dbt in the environment, not as a var), and dbt reuses its saved parse rather than parsing the whole project
+# again for a new date.
+dbt_log = ctx.settings.home / "dbt" / "logs" / "dbt.log"
+full_parses_before = dbt_log.read_text().count("Unable to do partial parsing")
+build.run(StageContext(run_date=date(2026, 11, 22), settings=ctx.settings))
+next_profile = list(ctx.client.query({PROFILE_QUERY!r}).named_results())
+build.run(ctx)
+third_profile = list(ctx.client.query({PROFILE_QUERY!r}).named_results())
+parsing = {{
+    "full_parses": dbt_log.read_text().count("Unable to do partial parsing") - full_parses_before,
+    "date_left_in_environment": os.environ.get("NIGHTSHIFT_DBT_RUN_DATE"),
+}}
+
 # The user_tags grain test, alone: it passes on the built table, and catches a planted duplicate (one_id, tag_code)
 # that lands in a part of its own (the test reads the parts merged in sort order).
 from nightshift.dbt_runner import invoke_dbt
@@ -167,6 +181,7 @@ except NightshiftError as error:
 print("RESULT:" + json.dumps({{
     "first": first.as_dict(), "second": second.as_dict(),
     "first_profile": first_profile, "second_profile": second_profile, "failure": failure, "grain": grain,
+    "next_profile": next_profile, "third_profile": third_profile, "parsing": parsing,
 }}))
 """
 
@@ -262,6 +277,15 @@ def test_build_stage_builds_marts_in_process(in_process_runs: dict):
 def test_build_stage_rerun_yields_identical_content(in_process_runs: dict):
     assert in_process_runs["second_profile"] == in_process_runs["first_profile"]
     assert in_process_runs["second"]["rows"] == in_process_runs["first"]["rows"]
+
+
+@pytest.mark.slow
+def test_each_build_is_as_of_its_own_date_and_reuses_dbts_parse(in_process_runs: dict):
+    assert {row["profile_date"] for row in in_process_runs["next_profile"]} == {"2026-11-22"}
+    assert in_process_runs["next_profile"] != in_process_runs["first_profile"]
+    assert in_process_runs["third_profile"] == in_process_runs["first_profile"]
+    # a new date is not a new parse (dbt_project/macros/run_date.sql), and the date does not outlive the build
+    assert in_process_runs["parsing"] == {"full_parses": 0, "date_left_in_environment": None}
 
 
 @pytest.mark.slow

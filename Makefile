@@ -6,6 +6,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
+# The suite runs on every core (pytest-xdist); `make test TEST_WORKERS=0` runs it in one process.
+TEST_WORKERS ?= auto
 # The stamp records which lock file the venv was built from, so set-up is a no-op when nothing changed.
 STAMP := $(VENV)/.nightshift-installed-$(shell sha256sum requirements.lock plugins/dbt-nightshift/pyproject.toml pyproject.toml 2>/dev/null | sha256sum | cut -c1-12)
 export NIGHTSHIFT_HOME ?= $(CURDIR)/.nightshift
@@ -62,7 +64,7 @@ demo: setup
 
 test: setup browser
 	@echo "==> Running the test suite"
-	@$(BIN)/python -m pytest
+	@$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 bench: setup
 	@$(BIN)/python -m bench $(if $(SCALE),--users $(SCALE),) $(if $(AREAS),--areas $(AREAS),)

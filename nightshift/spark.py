@@ -48,7 +48,8 @@ def get_spark(app_name: str = "nightshift", settings: Settings | None = None):
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.warehouse.dir", str(scratch / "spark-warehouse"))
         .config("spark.local.dir", str(scratch / "tmp"))
-        .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={scratch}")
+        .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={scratch} {settings.spark_java_options}".strip())
+        .config("spark.executor.extraJavaOptions", settings.spark_java_options)
         .config("spark.sql.adaptive.enabled", "true")
         # Shuffle into many small partitions and let AQE merge them up to a modest size: a shuffle's compressed bytes
         # understate the rows a task must hold (the reconcile bench's 10M keys make 435 MB compressed, 34M rows), and

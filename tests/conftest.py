@@ -20,6 +20,8 @@ VENV_BIN = Path(sys.executable).parent
 # Real datasets live in `shared/` beside the repository (CI clones the repo next to it).
 SHARED_DIR = Path(os.environ.get("NIGHTSHIFT_SHARED_DIR", REPO_ROOT.parent / "shared"))
 CDNOW_FILE = SHARED_DIR / "datasets" / "cdnow" / "CDNOW_master.txt"
+# Every Spark job in the tests is small: there the JIT's C2 compiler costs more CPU than it saves (settings.py)
+TEST_SPARK_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1"
 
 
 @pytest.fixture(scope="session")
@@ -36,6 +38,7 @@ def nightshift_home(tmp_path_factory) -> Path:
     ):
         os.environ.pop(variable, None)
     os.environ.setdefault("NIGHTSHIFT_SPARK_UI", "false")
+    os.environ.setdefault("NIGHTSHIFT_SPARK_JAVA_OPTIONS", TEST_SPARK_JAVA_OPTIONS)
     return home
 
 
@@ -82,6 +85,60 @@ def synthetic_marts(client) -> str:
     return SYNTHETIC_MARTS_DATABASE
 
 
+# Running the suite on several processes (`make test`: pytest-xdist `-n auto --dist loadfile`). Each file runs whole
+# on one worker, so its module fixtures are built once. The files that use the `nightly_world` session fixture (a
+# generated world and a whole night, minutes to build) also share one worker, so the world is built once per run, not
+# once per worker. xdist's own `loadgroup` cannot express this with pytest 9.2 (its group marks are lost:
+# pytest-dev/pytest-xdist#1386), hence the scheduler below.
+NIGHTLY_WORLD_FILES = frozenset({
+    "tests/dbt/test_profile_contract.py",
+    "tests/reporting/test_report_e2e.py",
+    "tests/segments/test_lookalike.py",
+    "tests/test_pipeline_e2e.py",
+    "tests/uploads/test_uploads.py",
+})  # fmt: skip
+# The longest work (several minutes each, measured) starts first, so that it does not finish last.
+START_FIRST = ("tests/stages/test_reconcile_nights.py", "nightly_world")
+
+
+def _worker_group(path: str) -> str:
+    return "nightly_world" if path in NIGHTLY_WORLD_FILES else path
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SharedWorldScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _worker_group(super()._split_scope(nodeid))
+
+    return SharedWorldScheduling(config, log)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Check that every file using `nightly_world` is listed, and put the longest work first, then files with slow
+    tests (the workers hand their collection order to the scheduler: `--no-loadscope-reorder` keeps it)."""
+    unlisted = sorted({item.nodeid.split("::")[0] for item in items if "nightly_world" in item.fixturenames}
+                      - NIGHTLY_WORLD_FILES)  # fmt: skip
+    if unlisted:
+        raise pytest.UsageError(
+            f"{', '.join(unlisted)} use(s) the nightly_world fixture but is not in NIGHTLY_WORLD_FILES "
+            "(tests/conftest.py): add it there, so that the world is built once when the suite runs on several workers."
+        )
+    slow_groups = {_worker_group(item.nodeid.split("::")[0]) for item in items if item.get_closest_marker("slow")}
+
+    def start_rank(item) -> int:
+        group = _worker_group(item.nodeid.split("::")[0])
+        if group in START_FIRST:
+            return START_FIRST.index(group)
+        return len(START_FIRST) + (group not in slow_groups)
+
+    items.sort(key=start_rank)  # stable: within a rank, files keep their order
+
+
 # The generated world most end-to-end tests share (built once per session, in its own installation).
 NIGHTLY_WORLD_START = "2026-11-19"
 NIGHTLY_WORLD_RUN_DATE = "2026-11-20"  # the second day: identity and tags see two days of history
@@ -103,7 +160,8 @@ def nightly_world(tmp_path_factory) -> Path:
 def isolated_env(home: Path, **extra: str) -> dict[str, str]:
     """Environment for a subprocess with its own installation rooted at `home`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NIGHTSHIFT_", "AIRFLOW"))}
-    env.update({"NIGHTSHIFT_HOME": str(home), "NIGHTSHIFT_SPARK_UI": "false", **extra})
+    env.update({"NIGHTSHIFT_HOME": str(home), "NIGHTSHIFT_SPARK_UI": "false",
+                "NIGHTSHIFT_SPARK_JAVA_OPTIONS": TEST_SPARK_JAVA_OPTIONS, **extra})  # fmt: skip
     return env
 
 

@@ -75,3 +75,12 @@ def test_server_url_is_parsed_with_credentials():
 def test_bad_warehouse_urls_say_what_to_do(url, hint):
     with pytest.raises(ConfigurationError, match=hint):
         parse_warehouse_url(url, Path("/unused"))
+
+
+def test_spark_java_options_reach_the_running_jvm(spark):
+    # the session fixture's settings carry the suite's NIGHTSHIFT_SPARK_JAVA_OPTIONS (tests/conftest.py)
+    from tests.conftest import TEST_SPARK_JAVA_OPTIONS
+
+    runtime = spark.sparkContext._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()
+    assert TEST_SPARK_JAVA_OPTIONS in list(runtime.getInputArguments())
+    assert Settings(spark_java_options="-Xss4m").describe()["NIGHTSHIFT_SPARK_JAVA_OPTIONS"] == "-Xss4m"

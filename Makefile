@@ -17,7 +17,7 @@ export AIRFLOW_HOME ?= $(NIGHTSHIFT_HOME)/airflow
 
 help:
 	@echo "make demo   - set up, then run the nightly pipeline on generated data and show every output"
-	@echo "make test   - set up, then run the test suite"
+	@echo "make test   - set up, then run the test suite (on every core; TEST_WORKERS=0 for one process)"
 	@echo "make browser- install headless Chromium and a CJK font (the report's screenshot test; part of make test)"
 	@echo "make bench  - run the benchmarks and print figures (SCALE=users for the pipeline, default 100000; AREAS=pipeline,ingest,identity,tags,profile_build,segments,audience,reconcile,deliveries)"
 	@echo "make airflow- start Airflow standalone with the project's DAGs"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -21,8 +22,10 @@ DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
 MESSAGE_LINES = 6  # enough of dbt's message to see the database error, not a wall of SQL
 # The run date reaches dbt through this environment variable rather than `--vars` (dbt_project/macros/run_date.sql
-# says why: a new var each night would make dbt re-parse the whole project).
-RUN_DATE_VARIABLE = "NIGHTSHIFT_DBT_RUN_DATE"
+# says why: a new var each night would make dbt re-parse the whole project). dbt copies every DBT_ENV_CUSTOM_ENV_*
+# variable into its artifacts' `metadata.env` without the prefix, so run_results.json still says which date it is of.
+RUN_DATE_VARIABLE = "DBT_ENV_CUSTOM_ENV_NIGHTSHIFT_RUN_DATE"
+RUN_DATE_METADATA = "NIGHTSHIFT_RUN_DATE"
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,18 @@ class DbtOutcome:
         if self.target_path:
             lines.append(f"Compiled SQL of each node is under {self.target_path / 'run'}.{where}")
         return "\n".join(lines)
+
+
+def artifact_run_date(artifact: dict) -> str | None:
+    """The run date a dbt artifact (run_results.json, manifest.json) was made for: from the pipeline's environment
+    variable in its metadata, or from `--vars` when someone ran dbt by hand with the date; None when neither says."""
+    from_environment = (artifact.get("metadata") or {}).get("env", {}).get(RUN_DATE_METADATA)
+    variables = (artifact.get("args") or {}).get("vars") or {}
+    if isinstance(variables, str):  # older dbt versions record --vars as the YAML text given
+        found = re.search(r"run_date\W+(\d{4}-\d{2}-\d{2})", variables)
+        variables = {"run_date": found.group(1)} if found else {}
+    from_vars = variables.get("run_date")
+    return str(from_vars) if from_vars else from_environment
 
 
 def dbt_paths(settings: Settings) -> tuple[Path, Path]:
@@ -121,6 +136,7 @@ def invoke_dbt(
     (RUN_DATE_VARIABLE), so that dbt reuses its saved parse from one night to the next."""
     _check_same_warehouse(settings)
     from dbt.cli.main import dbtRunner  # a few seconds to import: only when dbt really runs
+    from dbt_common.events.functions import reset_metadata_vars  # dbt reads DBT_ENV_CUSTOM_ENV_* once per process
 
     target_path, log_path = dbt_paths(settings)
     args = [
@@ -136,6 +152,7 @@ def invoke_dbt(
     working_dir = os.getcwd()
     previous_date = os.environ.get(RUN_DATE_VARIABLE)
     os.environ[RUN_DATE_VARIABLE] = run_date.isoformat()
+    reset_metadata_vars()
     try:
         result = dbtRunner().invoke(args)
     finally:
@@ -144,6 +161,7 @@ def invoke_dbt(
             os.environ.pop(RUN_DATE_VARIABLE, None)
         else:
             os.environ[RUN_DATE_VARIABLE] = previous_date
+        reset_metadata_vars()
     outcome = DbtOutcome(command=args, success=result.success, target_path=target_path, log_path=log_path)
     run_results = getattr(result.result, "results", None)
     if run_results is not None:

@@ -1,6 +1,7 @@
 {#-
     The run (partition) date as 'YYYY-MM-DD', from `--vars '{run_date: 2026-11-21}'`, or else from the environment
-    variable NIGHTSHIFT_DBT_RUN_DATE, which the pipeline sets while it runs dbt (nightshift/dbt_runner.py).
+    variable DBT_ENV_CUSTOM_ENV_NIGHTSHIFT_RUN_DATE, which the pipeline sets while it runs dbt
+    (nightshift/dbt_runner.py; dbt also records it in its artifacts, run_results.json metadata.env).
 
     The pipeline uses the environment variable, read only while executing, because dbt re-parses the whole project
     (seconds) whenever a var changes, and re-parses every file that read an environment variable during parsing
@@ -33,7 +34,7 @@
 {% macro run_date() -%}
     {%- set value = var('run_date', none) -%}
     {%- if value is none and execute -%}
-        {%- set value = env_var('NIGHTSHIFT_DBT_RUN_DATE', '') or none -%}
+        {%- set value = env_var('DBT_ENV_CUSTOM_ENV_NIGHTSHIFT_RUN_DATE', '') or none -%}
     {%- endif -%}
     {%- if value is none -%}
         {%- if execute and flags.WHICH in ('build', 'run', 'test', 'seed', 'snapshot', 'retry') -%}

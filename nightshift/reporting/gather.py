@@ -10,6 +10,7 @@ import json
 from datetime import date, timedelta
 from pathlib import Path
 
+from nightshift.dbt_runner import artifact_run_date
 from nightshift.reporting.model import Chart, Section, Table
 from nightshift.warehouse.partitions import table_exists
 
@@ -168,10 +169,7 @@ def dbt_test_results(dbt_target: Path, run_date: date) -> list[tuple[str, str, s
     if not path.exists():
         return None
     results = json.loads(path.read_text(encoding="utf-8"))
-    variables = results.get("args", {}).get("vars") or {}
-    if isinstance(variables, str):  # older dbt versions record --vars as the YAML text given
-        variables = {"run_date": run_date.isoformat()} if run_date.isoformat() in variables else {}
-    if str(variables.get("run_date", "")) != run_date.isoformat():
+    if artifact_run_date(results) != run_date.isoformat():
         return None
     tests = []
     for result in results.get("results", []):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from nightshift.dbt_runner import DbtOutcome, NodeOutcome, invoke_dbt
+from nightshift.dbt_runner import DbtOutcome, NodeOutcome, artifact_run_date, invoke_dbt
 from nightshift.errors import NightshiftError
 from nightshift.settings import Settings
 from tests.conftest import REPO_ROOT, VENV_BIN, isolated_env, run_python
@@ -120,13 +120,17 @@ second_profile = list(ctx.client.query({PROFILE_QUERY!r}).named_results())
 # again for a new date.
 dbt_log = ctx.settings.home / "dbt" / "logs" / "dbt.log"
 full_parses_before = dbt_log.read_text().count("Unable to do partial parsing")
+run_results = ctx.settings.home / "dbt" / "target" / "run_results.json"
 build.run(StageContext(run_date=date(2026, 11, 22), settings=ctx.settings))
 next_profile = list(ctx.client.query({PROFILE_QUERY!r}).named_results())
+next_results_date = json.loads(run_results.read_text())["metadata"]["env"].get("NIGHTSHIFT_RUN_DATE")
 build.run(ctx)
 third_profile = list(ctx.client.query({PROFILE_QUERY!r}).named_results())
 parsing = {{
     "full_parses": dbt_log.read_text().count("Unable to do partial parsing") - full_parses_before,
-    "date_left_in_environment": os.environ.get("NIGHTSHIFT_DBT_RUN_DATE"),
+    "date_left_in_environment": os.environ.get("DBT_ENV_CUSTOM_ENV_NIGHTSHIFT_RUN_DATE"),
+    "results_dates": [next_results_date,
+                      json.loads(run_results.read_text())["metadata"]["env"].get("NIGHTSHIFT_RUN_DATE")],
 }}
 
 # The user_tags grain test, alone: it passes on the built table, and catches a planted duplicate (one_id, tag_code)
@@ -285,7 +289,10 @@ def test_each_build_is_as_of_its_own_date_and_reuses_dbts_parse(in_process_runs:
     assert in_process_runs["next_profile"] != in_process_runs["first_profile"]
     assert in_process_runs["third_profile"] == in_process_runs["first_profile"]
     # a new date is not a new parse (dbt_project/macros/run_date.sql), and the date does not outlive the build
-    assert in_process_runs["parsing"] == {"full_parses": 0, "date_left_in_environment": None}
+    parsing = in_process_runs["parsing"]
+    assert parsing["full_parses"] == 0 and parsing["date_left_in_environment"] is None, parsing
+    # dbt's run_results.json says which date each build was of (the report reads its tests only for its own date)
+    assert parsing["results_dates"] == ["2026-11-22", RUN_DATE], parsing
 
 
 @pytest.mark.slow
@@ -327,6 +334,15 @@ def test_snapshot_grain_is_proven_in_sort_order_and_by_its_key_and_catches_both_
     assert not key_success
     assert "expression_is_true_user_tag_history_person_tag_key" in key_report
     assert "unique_in_sort_order" not in key_report
+
+
+def test_an_artifacts_run_date_comes_from_the_pipelines_environment_or_a_hand_run_with_vars():
+    pipeline = {"metadata": {"env": {"NIGHTSHIFT_RUN_DATE": "2026-11-21"}}, "args": {"vars": {"windows": {}}}}
+    assert artifact_run_date(pipeline) == "2026-11-21"
+    by_hand = {"metadata": {"env": {}}, "args": {"vars": {"run_date": "2026-11-20"}}}
+    assert artifact_run_date(by_hand) == "2026-11-20"
+    assert artifact_run_date({"metadata": {}, "args": {"vars": "{run_date: 2026-11-19}"}}) == "2026-11-19"
+    assert artifact_run_date({"metadata": {"env": {}}, "args": {"vars": {}}}) is None  # a bare `dbt build`
 
 
 def test_failure_report_names_nodes_and_where_to_look():

@@ -62,7 +62,7 @@ EXPECTED_SCRIPT = textwrap.dedent(
                              "quarantined": quarantined}
 
     results = json.loads((settings.home / "dbt" / "target" / "run_results.json").read_text())
-    assert results["args"]["vars"]["run_date"] == day, results["args"]["vars"]
+    assert results["metadata"]["env"]["NIGHTSHIFT_RUN_DATE"] == day, results["metadata"]
     tests = [r for r in results["results"] if r["unique_id"].split(".")[0] in ("test", "unit_test")]
     passed = sum(1 for r in tests if r["status"] == "pass")
     (quarantine_rows,) = one("SELECT count() FROM raw.quarantine WHERE _drop_date = {d:Date}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -67,4 +68,28 @@ def get_spark(app_name: str = "nightshift", settings: Settings | None = None):
     )
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
+    _check_java_options(spark, settings.spark_java_options)
     return spark
+
+
+def _check_java_options(spark, options: str) -> None:
+    """Spark starts its JVM with -XX:+IgnoreUnrecognizedVMOptions, so a misspelt -XX option in
+    NIGHTSHIFT_SPARK_JAVA_OPTIONS would silently do nothing: ask the running JVM for each one instead."""
+    names = re.findall(r"-XX:[+-]?(\w+)", options)
+    if not names:
+        return
+    from pyspark.errors import IllegalArgumentException
+
+    jvm = spark.sparkContext._jvm
+    diagnostics = jvm.java.lang.management.ManagementFactory.getPlatformMXBean(
+        jvm.java.lang.Class.forName("com.sun.management.HotSpotDiagnosticMXBean")
+    )
+    for name in names:
+        try:
+            diagnostics.getVMOption(name)
+        except IllegalArgumentException:
+            raise ConfigurationError(
+                f"NIGHTSHIFT_SPARK_JAVA_OPTIONS ({options!r}) names -XX:{name}, which this JVM does not know; Spark "
+                "tells the JVM to ignore unknown options, so it would have no effect. Correct the name (`java "
+                "-XX:+PrintFlagsFinal -version` lists them) or remove it."
+            ) from None

@@ -84,3 +84,12 @@ def test_spark_java_options_reach_the_running_jvm(spark):
     runtime = spark.sparkContext._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()
     assert TEST_SPARK_JAVA_OPTIONS in list(runtime.getInputArguments())
     assert Settings(spark_java_options="-Xss4m").describe()["NIGHTSHIFT_SPARK_JAVA_OPTIONS"] == "-Xss4m"
+
+
+def test_a_misspelt_spark_java_option_is_refused_rather_than_ignored(spark, tmp_path):
+    from nightshift.spark import get_spark
+
+    misspelt = Settings(home=tmp_path, spark_java_options="-XX:TieredStopAtLevl=1")
+    with pytest.raises(ConfigurationError, match="-XX:TieredStopAtLevl, which this JVM does not know"):
+        get_spark("misspelt-option", misspelt)
+    assert get_spark("known-option", Settings(home=tmp_path, spark_java_options="-XX:TieredStopAtLevel=1"))

@@ -105,6 +105,10 @@ def _worker_group(path: str) -> str:
     return "nightly_world" if path in NIGHTLY_WORLD_FILES else path
 
 
+def _file_of(item) -> str:
+    return item.nodeid.split("::")[0]
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
     if config.getvalue("dist") != "loadfile":
@@ -121,17 +125,16 @@ def pytest_xdist_make_scheduler(config, log):
 def pytest_collection_modifyitems(config, items):
     """Check that every file using `nightly_world` is listed, and put the longest work first, then files with slow
     tests (the workers hand their collection order to the scheduler: `--no-loadscope-reorder` keeps it)."""
-    unlisted = sorted({item.nodeid.split("::")[0] for item in items if "nightly_world" in item.fixturenames}
-                      - NIGHTLY_WORLD_FILES)  # fmt: skip
+    unlisted = sorted({_file_of(item) for item in items if "nightly_world" in item.fixturenames} - NIGHTLY_WORLD_FILES)
     if unlisted:
         raise pytest.UsageError(
             f"{', '.join(unlisted)} use(s) the nightly_world fixture but is not in NIGHTLY_WORLD_FILES "
             "(tests/conftest.py): add it there, so that the world is built once when the suite runs on several workers."
         )
-    slow_groups = {_worker_group(item.nodeid.split("::")[0]) for item in items if item.get_closest_marker("slow")}
+    slow_groups = {_worker_group(_file_of(item)) for item in items if item.get_closest_marker("slow")}
 
     def start_rank(item) -> int:
-        group = _worker_group(item.nodeid.split("::")[0])
+        group = _worker_group(_file_of(item))
         if group in START_FIRST:
             return START_FIRST.index(group)
         return len(START_FIRST) + (group not in slow_groups)

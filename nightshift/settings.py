@@ -17,8 +17,9 @@
 
 NIGHTSHIFT_SPARK_JAVA_OPTIONS is added to the driver's and executors' JVM options. `-XX:TieredStopAtLevel=1` (JIT
 compile with C1 only) halves the JVM's CPU on small nights, where compiling costs more than it saves (measured on
-the identity job at 70k links: 28 -> 16 JVM CPU s); it slows big nights, so it is not the default. The test suite
-sets it.
+the identity job at 70k links: 28 -> 16 JVM CPU s); it slows big nights, so it is not the default. Pair it with
+`-XX:ReservedCodeCacheSize=240m`: C1 alone gets a 48 MB code cache, which several nights in one JVM can fill. The
+test suite sets both.
 
 Where the export stage publishes each night's files besides `$EXPORTS/<date>/` (`nightshift.deliveries.publish`),
 off unless set: NIGHTSHIFT_EXPORT_TARGET, an fsspec URL (`sftp://user:password@host:port/path`,

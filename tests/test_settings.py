@@ -82,7 +82,7 @@ def test_spark_java_options_reach_the_running_jvm(spark):
     from tests.conftest import TEST_SPARK_JAVA_OPTIONS
 
     runtime = spark.sparkContext._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()
-    assert TEST_SPARK_JAVA_OPTIONS in list(runtime.getInputArguments())
+    assert set(TEST_SPARK_JAVA_OPTIONS.split()) <= set(runtime.getInputArguments())
     assert Settings(spark_java_options="-Xss4m").describe()["NIGHTSHIFT_SPARK_JAVA_OPTIONS"] == "-Xss4m"
 
 

@@ -146,6 +146,7 @@ def invoke_dbt(
         "--target-path", str(target_path),
         "--log-path", str(log_path),
         "--vars", json.dumps(extra_vars or {}),
+        "--threads", str(settings.dbt_threads),
         "--no-use-colors",
         *(extra_args or []),
     ]  # fmt: skip

@@ -5,9 +5,8 @@
 
 What is real and what is replicated:
 1. REAL: a world of --base-users generated people (nightshift.generate, --days days ending on the run date),
-   ingested, resolved by the identity stage and built by the whole `dbt build` (every model, test, unit test and
-   snapshot), exactly as the nightly pipeline does. Its per-layer dbt times are printed: what staging and
-   intermediate cost at that scale.
+   ingested, resolved by the identity stage and built by the nightly pipeline's build stage (every model, data
+   test and the snapshot). Its per-layer dbt times are printed: what staging and intermediate cost at that scale.
 2. REPLICATED: the relations the three marts read (the tables at the edge of their upstream graph in dbt's
    manifest: the int_* tables, plus the identity map and raw app users behind the int_app_users_* view) are
    copied N times, copy k with `one_id + k * (max one_id + 1)` and, for identifier strings, `~k` appended to
@@ -18,13 +17,13 @@ What is real and what is replicated:
    time from run_results.json (what the goal "under 2 minutes of warehouse time for 10M people" is about) and
    the dbt wall time (adds dbt's start-up and parse); then `dbt test` of the three marts (grain tests) apart.
 
-4. --whole-build: the whole `dbt build` instead (every model, data test, unit test, the seed and the snapshot, with
-   the vars of the pipeline's build stage). Replicated then: the edge of the whole graph, i.e. every dbt source the
-   world loaded (raw tables: `~k` on the identifier fields of the source catalog and on RECORD_KEY_COLUMNS; the
-   identity map) and the snapshot's history as of the night before (DERIVED_COLUMNS). Printed: wall, CPU and load
-   of the build, summed node times per node kind and layer, dbt's time outside the nodes, the slowest nodes, and
-   with --checksums an order-independent checksum of every built table. Measured figures, before and after the
-   cuts, are in docs/build_performance.md.
+4. --whole-build: the whole `dbt build` instead, as the pipeline's build stage runs it (every model, data test,
+   the seed and the snapshot, with its vars; the unit tests run in `make test`, not nightly). Replicated then:
+   the edge of the whole graph, i.e. every dbt source the world loaded (raw tables: `~k` on the identifier fields
+   of the source catalog and on RECORD_KEY_COLUMNS; the identity map) and the snapshot's history as of the night
+   before (DERIVED_COLUMNS). Printed: wall, CPU and load of the build, summed node times per node kind and layer,
+   dbt's time outside the nodes, the slowest nodes, and with --checksums an order-independent checksum of every
+   built table. Measured figures, before and after the cuts, are in docs/build_performance.md.
 
     python -m bench.profile_build --whole-build --base-users 20000 --people 1000000 10000000
 
@@ -297,10 +296,11 @@ def _run_dbt(settings, command: str, extra_args: list[str], extra_vars: dict | N
 
 
 def _run_whole_build(settings) -> DbtTiming:
-    """`dbt build` of every node with the vars the pipeline's build stage passes (the plans' conversion windows)."""
-    from nightshift.stages.build import conversion_windows
+    """`dbt build` as the pipeline's build stage runs it: every node but the unit tests (which run in `make test`),
+    with the vars it passes (the plans' conversion windows)."""
+    from nightshift.stages.build import NIGHTLY_EXCLUDED, conversion_windows
 
-    return _run_dbt(settings, "build", [], {"conversion_windows": conversion_windows()})
+    return _run_dbt(settings, "build", NIGHTLY_EXCLUDED, {"conversion_windows": conversion_windows()})
 
 
 def node_kinds(manifest: dict) -> dict[str, str]:

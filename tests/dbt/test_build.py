@@ -111,13 +111,24 @@ ctx = StageContext(run_date=date.fromisoformat({RUN_DATE!r}), settings=get_setti
 working_dir = os.getcwd()
 first = build.run(ctx)
 assert os.getcwd() == working_dir, "the build stage changed the working directory"
+target = ctx.settings.home / "dbt" / "target"
+first_results = json.loads((target / "run_results.json").read_text())
 first_profile = list(ctx.client.query({PROFILE_QUERY!r}).named_results())
 second = build.run(ctx)
 second_profile = list(ctx.client.query({PROFILE_QUERY!r}).named_results())
 
+# The models' unit tests, which the nightly build leaves out: here they run, every one of them, on the built models.
+from nightshift.dbt_runner import invoke_dbt
+unit = invoke_dbt("test", ctx.run_date, ctx.settings, extra_args=["--select", "test_type:unit"])
+unit_tests = {{
+    "nightly_kinds": sorted({{result["unique_id"].split(".")[0] for result in first_results["results"]}}),
+    "nightly_threads": first_results["args"].get("threads"),
+    "declared": len(json.loads((target / "manifest.json").read_text())["unit_tests"]),
+    "success": unit.success, "passed": unit.count("pass", "unit_test"), "report": unit.failure_report(),
+}}
+
 # The user_tags grain test, alone: it passes on the built table, and catches a planted duplicate (one_id, tag_code)
 # that lands in a part of its own (the test reads the parts merged in sort order).
-from nightshift.dbt_runner import invoke_dbt
 grain_test = ["--select", "test_name:unique_in_sort_order,user_tags"]
 grain_clean = invoke_dbt("test", ctx.run_date, ctx.settings, extra_args=grain_test)
 ctx.client.command(
@@ -184,7 +195,7 @@ parsing = {{
 print("RESULT:" + json.dumps({{
     "first": first.as_dict(), "second": second.as_dict(),
     "first_profile": first_profile, "second_profile": second_profile, "failure": failure, "grain": grain,
-    "next_profile": next_profile, "parsing": parsing,
+    "next_profile": next_profile, "parsing": parsing, "unit_tests": unit_tests,
 }}))
 """
 
@@ -291,6 +302,17 @@ def test_each_build_is_as_of_its_own_date_and_reuses_dbts_parse(in_process_runs:
     assert parsing["full_parses"] == 0 and parsing["date_left_in_environment"] is None, parsing
     # dbt's run_results.json says which date each build was of (the report reads its tests only for its own date)
     assert parsing["results_dates"] == [RUN_DATE, "2026-11-22"], parsing
+
+
+@pytest.mark.slow
+def test_nightly_build_runs_the_data_tests_and_leaves_the_unit_tests_to_make_test(in_process_runs: dict):
+    unit_tests = in_process_runs["unit_tests"]
+    # the nightly build: models, snapshot, seed and data tests, with NIGHTSHIFT_DBT_THREADS' default
+    assert unit_tests["nightly_kinds"] == ["model", "seed", "snapshot", "test"], unit_tests
+    assert unit_tests["nightly_threads"] == 4
+    # ... and this is where the unit tests run instead: every one declared passes on the built models
+    assert unit_tests["declared"] >= 11
+    assert unit_tests["success"] and unit_tests["passed"] == unit_tests["declared"], unit_tests["report"]
 
 
 @pytest.mark.slow

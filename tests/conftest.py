@@ -24,6 +24,10 @@ CDNOW_FILE = SHARED_DIR / "datasets" / "cdnow" / "CDNOW_master.txt"
 # alone gets the non-tiered 48 MB code cache, which five nights in one JVM filled ("CodeCache is full", then a failed
 # job): keep the tiered default's 240 MB.
 TEST_SPARK_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=240m"
+# The suite runs two workers on two cores, so each dbt run has about one core: there several dbt threads only
+# contend (three dbt-heavy modules side by side: 197 s at one thread, 216 s at four). The stock `dbt build` test
+# (tests/dbt/test_build.py) still builds with profiles.yml's four.
+TEST_DBT_THREADS = "1"
 
 
 @pytest.fixture(scope="session")
@@ -41,6 +45,7 @@ def nightshift_home(tmp_path_factory) -> Path:
         os.environ.pop(variable, None)
     os.environ.setdefault("NIGHTSHIFT_SPARK_UI", "false")
     os.environ.setdefault("NIGHTSHIFT_SPARK_JAVA_OPTIONS", TEST_SPARK_JAVA_OPTIONS)
+    os.environ.setdefault("NIGHTSHIFT_DBT_THREADS", TEST_DBT_THREADS)
     return home
 
 
@@ -166,7 +171,8 @@ def isolated_env(home: Path, **extra: str) -> dict[str, str]:
     """Environment for a subprocess with its own installation rooted at `home`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NIGHTSHIFT_", "AIRFLOW"))}
     env.update({"NIGHTSHIFT_HOME": str(home), "NIGHTSHIFT_SPARK_UI": "false",
-                "NIGHTSHIFT_SPARK_JAVA_OPTIONS": TEST_SPARK_JAVA_OPTIONS, **extra})  # fmt: skip
+                "NIGHTSHIFT_SPARK_JAVA_OPTIONS": TEST_SPARK_JAVA_OPTIONS, "NIGHTSHIFT_DBT_THREADS": TEST_DBT_THREADS,
+                **extra})  # fmt: skip
     return env
 
 

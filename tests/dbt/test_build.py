@@ -20,7 +20,7 @@ import pytest
 from nightshift.dbt_runner import DbtOutcome, NodeOutcome, artifact_run_date, invoke_dbt
 from nightshift.errors import NightshiftError
 from nightshift.settings import Settings
-from tests.conftest import REPO_ROOT, VENV_BIN, isolated_env, run_python
+from tests.conftest import REPO_ROOT, TEST_DBT_THREADS, VENV_BIN, isolated_env, run_python
 
 RUN_DATE = "2026-11-21"
 SUBPROCESS_TIMEOUT = 300
@@ -247,6 +247,7 @@ def test_stock_dbt_cli_builds_user_profile_as_of_the_last_build(stock_cli: dict)
     assert completed.returncode == 0, f"dbt build failed:\n{completed.stdout[-5000:]}\n{completed.stderr[-2000:]}"
     assert "Registered adapter: nightshift" in completed.stdout
     assert "ERROR=0" in completed.stdout and "WARN=0" in completed.stdout
+    assert "Concurrency: 4 threads" in completed.stdout  # profiles.yml's: nodes side by side, each on its connection
 
     inspected = stock_cli["inspected"]
     assert inspected["profile"] == EXPECTED_PROFILE  # built as of RUN_DATE, the most recent successful build
@@ -307,9 +308,10 @@ def test_each_build_is_as_of_its_own_date_and_reuses_dbts_parse(in_process_runs:
 @pytest.mark.slow
 def test_nightly_build_runs_the_data_tests_and_leaves_the_unit_tests_to_make_test(in_process_runs: dict):
     unit_tests = in_process_runs["unit_tests"]
-    # the nightly build: models, snapshot, seed and data tests, with NIGHTSHIFT_DBT_THREADS' default
+    # the nightly build: models, snapshot, seed and data tests, with the threads NIGHTSHIFT_DBT_THREADS says (the
+    # tests' 1, tests/conftest.py)
     assert unit_tests["nightly_kinds"] == ["model", "seed", "snapshot", "test"], unit_tests
-    assert unit_tests["nightly_threads"] == 4
+    assert unit_tests["nightly_threads"] == int(TEST_DBT_THREADS) != Settings.model_fields["dbt_threads"].default
     # ... and this is where the unit tests run instead: every one declared passes on the built models
     assert unit_tests["declared"] >= 11
     assert unit_tests["success"] and unit_tests["passed"] == unit_tests["declared"], unit_tests["report"]

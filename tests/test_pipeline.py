@@ -42,7 +42,8 @@ class StandIns:
 def stand_ins(monkeypatch):
     def install(failing=frozenset()) -> StandIns:
         fake = StandIns(failing)
-        monkeypatch.setattr(pipeline, "stage_runners", fake.runners)
+        runners = fake.runners()
+        monkeypatch.setattr(pipeline, "stage_runner", runners.__getitem__)
         return fake
 
     return install

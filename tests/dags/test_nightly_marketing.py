@@ -25,7 +25,9 @@ from nightshift.airflow_setup import (
     airflow_env,
     warehouse_pool_slots,
 )
+from nightshift.errors import NightshiftError
 from nightshift.settings import Settings
+from tests.conftest import run_python
 
 # Modules whose import means parse-time work: a warehouse client, a dataframe library, the project itself...
 PARSE_TIME_FORBIDDEN = ("chdb", "clickhouse_connect", "pandas", "pyarrow", "pyspark", "dbt", "sqlglot", "nightshift")
@@ -183,7 +185,19 @@ def test_channel_delivery_runs_the_deliver_stage_on_the_export_assets(parse_repo
 
 
 def test_every_listed_stage_has_a_module_with_run() -> None:
-    assert list(pipeline.stage_runners()) == list(pipeline.STAGES)
+    assert all(callable(pipeline.stage_runner(stage)) for stage in pipeline.STAGES)
+    with pytest.raises(NightshiftError, match="Unknown stage 'segment'; stages are, in order: ingest, identity"):
+        pipeline.stage_runner("segment")
+
+
+def test_running_one_stage_imports_no_other_stage(tmp_path: Path) -> None:
+    # an Airflow task or `nightshift run --stages ingest` loads its own stage, not the report's statistics (scipy)
+    loaded = run_python(
+        tmp_path / "home",
+        "import sys; from nightshift import pipeline; pipeline.stage_runner('ingest'); "
+        "print(sorted(m for m in sys.modules if m.startswith(('nightshift.stages.', 'scipy')) and m.count('.') < 3))",
+    )
+    assert loaded.strip().splitlines()[-1] == str(["nightshift.stages.context", "nightshift.stages.ingest"])
 
 
 def test_parsing_opens_no_warehouse_and_imports_nothing_heavy(parse_report: dict, parse_home: Path) -> None:

@@ -41,9 +41,10 @@ bits of a mask; each campaign's candidate test is a literal condition on that ma
 contact counts (history grouped by person once, every cap counted in that one aggregation) are joined per person.
 The pairs are each person's candidate campaigns exploded, so they stay partitioned by person and arbitration's
 window needs no further shuffle; steps 1-6 are expressions on each row. The pairs are materialised once (a local
-checkpoint) before the budget, which ranks only the campaigns whose budget can cut somebody. Three shuffles in all
-(membership, profile, history), plus one for the sized pilot samples' cutoffs and one for the budget's ranking when
-a budget cuts (figures and the plan before and after: docs/audience_performance.md).
+checkpoint) before the budget. A budget that cuts keeps the people scored no later than its last paid treated
+person: one narrow ranking of the treated finds that person, and the cut is a comparison on each row. Three
+shuffles in all (membership, profile, history), plus a narrow one for the sized pilot samples' cutoffs and one for
+the budgets' cutoffs when a budget cuts (figures and the plan before and after: docs/audience_performance.md).
 
 Every audience row carries its `contact_id`, the contact's idempotency key (formula and its ClickHouse twin in
 `nightshift.campaigns.contact_id`), so the same contact has the same key on every re-run of the date.
@@ -497,12 +498,56 @@ def schedule(frame: DataFrame, run_date: date, default_timezone: str, known_time
     return frame.withColumn("send_at", F.to_utc_timestamp(local, zone))
 
 
+def _budget_score() -> list[Column]:
+    """The budget's ranking, best first: fewest recent contacts, then a hash draw of (one_id, salt), then one_id."""
+    return [
+        F.coalesce(F.col("recent_contacts"), F.lit(0)),
+        uniform_draw(F.col("one_id"), F.col("salt"), "budget"),
+        F.col("one_id"),
+    ]
+
+
+def _after(keys: list[Column], cutoff: tuple) -> Column:
+    """Whether `keys` sort strictly after the `cutoff` values (lexicographic order, like the window's)."""
+    later = F.lit(False)
+    for key, value in reversed(list(zip(keys, cutoff, strict=True))):
+        later = (key > F.lit(value)) | ((key == F.lit(value)) & later)
+    return later
+
+
+def budget_cutoffs(frame: DataFrame, cutting: dict[str, int]) -> dict[str, tuple | None]:
+    """For each campaign in `cutting` (campaign -> how many treated people its remaining budget pays for, M), the
+    budget score of its M-th treated person in score order (None when M is 0: the budget pays for nobody).
+
+    The rule "keep a person when the cost of the treated people ranked before them plus one unit fits the
+    remaining budget" keeps a treated person exactly when they rank at most M-th among the treated, and a holdout
+    person exactly when fewer than M treated people rank before them: both are "scored no later than the M-th
+    treated person". So one narrow ranking of the treated (score columns only) decides every pair of the
+    campaign, with no window over the wide pairs."""
+    ranked = [campaign for campaign, paid in cutting.items() if paid > 0]
+    cutoffs: dict[str, tuple | None] = {campaign: None for campaign, paid in cutting.items() if paid == 0}
+    if ranked:
+        paid = F.create_map(*[part for campaign in ranked for part in (F.lit(campaign), F.lit(cutting[campaign]))])
+        treated = frame.where(
+            F.col("campaign_id").isin(ranked) & F.col("reason").isNull() & (F.col("variant") != HOLDOUT)
+        ).select("campaign_id", *[key.alias(f"key_{n}") for n, key in enumerate(_budget_score())])
+        keys = [F.col(f"key_{n}") for n in range(len(_budget_score()))]
+        by_score = Window.partitionBy("campaign_id").orderBy(*keys)
+        last_paid = treated.withColumn("rank", F.row_number().over(by_score)).where(
+            F.col("rank") == paid[F.col("campaign_id")]
+        )
+        for row in last_paid.select("campaign_id", *keys).collect():
+            cutoffs[row.campaign_id] = tuple(row)[1:]
+    return cutoffs
+
+
 def apply_budget(frame: DataFrame) -> DataFrame:
     """Step 7: keep the best-scored people the remaining budget pays for; `cost_fen` per kept treated row.
 
-    Only campaigns whose budget can cut somebody are ranked: when the cost of all their treated people plus one
-    unit fits the remaining budget, no running total can exceed it, so the ranking could not change a decision.
-    `frame` is read twice (the totals, then the steps), so the caller passes a materialised one."""
+    Only campaigns whose budget can cut somebody take part: when the cost of all their treated people plus one unit
+    fits the remaining budget, no running total can exceed it. A cutting campaign's pairs still in are cut when
+    they score after its last paid treated person (`budget_cutoffs`). `frame` is read twice (the totals, then the
+    cutoffs), so the caller passes a materialised one."""
     is_treated = F.col("reason").isNull() & (F.col("variant") != HOLDOUT)
     totals = (
         frame.where(F.col("remaining_budget_fen").isNotNull() & (F.col("unit_cost_fen") > 0))
@@ -510,31 +555,22 @@ def apply_budget(frame: DataFrame) -> DataFrame:
         .agg(F.sum(F.when(is_treated, F.col("unit_cost_fen")).otherwise(0)).alias("treated_cost"))
         .collect()
     )
-    cutting = sorted(
-        row.campaign_id for row in totals if row.treated_cost + row.unit_cost_fen > row.remaining_budget_fen
-    )
-    if cutting:
-        score_order = Window.partitionBy("campaign_id").orderBy(
-            F.col("reason").isNull().desc(),
-            F.coalesce(F.col("recent_contacts"), F.lit(0)).asc(),
-            uniform_draw(F.col("one_id"), F.col("salt"), "budget").asc(),
-            F.col("one_id").asc(),
+    cutting = {
+        row.campaign_id: row.remaining_budget_fen // row.unit_cost_fen
+        for row in totals
+        if row.treated_cost + row.unit_cost_fen > row.remaining_budget_fen
+    }
+    cut_rules = [
+        (
+            (F.col("campaign_id") == campaign) & (F.lit(True) if cutoff is None else _after(_budget_score(), cutoff)),
+            BUDGET,
         )
-        cost_before = F.sum(F.when(is_treated, F.col("unit_cost_fen")).otherwise(0)).over(
-            score_order.rowsBetween(Window.unboundedPreceding, -1)
-        )
-        over_budget = F.col("remaining_budget_fen").isNotNull() & (
-            F.coalesce(cost_before, F.lit(0)) + F.col("unit_cost_fen") > F.col("remaining_budget_fen")
-        )
-        ranked = _exclude(
-            frame.where(F.col("campaign_id").isin(cutting)), ((F.col("unit_cost_fen") > 0) & over_budget, BUDGET)
-        )
-        frame = ranked.unionByName(frame.where(~F.col("campaign_id").isin(cutting)))
+        for campaign, cutoff in sorted(budget_cutoffs(frame, cutting).items())
+    ]
+    if cut_rules:
+        frame = _exclude(frame, *cut_rules)
     kept_treated = F.col("reason").isNull() & (F.col("variant") != HOLDOUT)
-    frame = frame.withColumn("cost_fen", F.when(kept_treated, F.col("unit_cost_fen")).otherwise(F.lit(0)))
-    # The ranking sorts every pair of the cutting campaigns by one key each: materialise it once rather than on each
-    # of the caller's reads (measured at 1M pairs: ~12 s of CPU per read).
-    return frame.localCheckpoint() if cutting else frame
+    return frame.withColumn("cost_fen", F.when(kept_treated, F.col("unit_cost_fen")).otherwise(F.lit(0)))
 
 
 # What the budget step and the two outputs read of each decided pair (the rest is dropped before materialising).
@@ -567,8 +603,7 @@ def decide(
     """All steps in the documented order: one row per (campaign, candidate) with `reason` null for the audience.
 
     Steps 0-6 run in one keyed pass per person; the result is materialised once (a local checkpoint) before the
-    budget, which reads it twice, and once more after it when a budget cuts: read the returned frame as often as
-    needed."""
+    budget, whose cut is a comparison on each row: read the returned frame as often as needed."""
     frame = working_frame(membership, campaigns, profile, history, policy, run_date)
     frame = apply_suppression(frame, policy)
     frame = apply_frequency_caps(frame)

@@ -11,7 +11,9 @@ from pyspark.sql import functions as F
 from bench.synthetic.campaign_world import DEFAULT_POLICY, address, plan, profile_frame, profile_row
 from nightshift.campaigns.contact_id import contact_id
 from spark_jobs.audience import (
+    BUDGET,
     HISTORY_SCHEMA,
+    apply_budget,
     assign_variants,
     audience_rows,
     campaign_frame,
@@ -235,6 +237,50 @@ def test_budget_keeps_the_best_scored_people_after_earlier_spending(scenario):
     assert Counter(reasons_of(scenario, "budget").values()) == {"budget": 7}
     assert by_id(scenario["audience"], "gone") == {}  # budget already spent
     assert Counter(reasons_of(scenario, "gone").values()) == {"budget": 5}
+
+
+def test_budget_cut_is_the_running_total_rule_on_every_pair(spark):
+    """The budget cuts at its last paid treated person; that equals the documented rule, checked here row by row:
+    in score order (recent contacts, draw, one_id) a pair still in is cut when the treated cost before it plus one
+    unit exceeds the remaining budget. Campaigns: one that pays for nobody, ties on recent contacts, holdout and
+    already excluded pairs mixed in, one that fits and one without a budget."""
+    import random
+
+    draw = random.Random(14)
+    budgets = {"none_left": (0, 100), "cuts": (2_150, 100), "cuts_big_units": (900, 300), "fits": (10**9, 100),
+               "unlimited": (None, 100)}  # fmt: skip
+    rows = []
+    for campaign, (remaining, unit) in budgets.items():
+        for one_id in range(1, 401):
+            reason = "arbitration" if draw.random() < 0.15 else None
+            variant = "holdout" if draw.random() < 0.1 else "a"
+            recent = draw.choice([None, 0, 1, 2])
+            rows.append((campaign, one_id, reason, variant, f"salt-{campaign}", unit, remaining, recent))
+    frame = spark.createDataFrame(
+        rows,
+        "campaign_id string, one_id long, reason string, variant string, salt string, unit_cost_fen long, "
+        "remaining_budget_fen long, recent_contacts long",
+    ).withColumn("draw", uniform_draw(F.col("one_id"), F.col("salt"), "budget"))
+    decided = {(row.campaign_id, row.one_id): row for row in apply_budget(frame).collect()}
+
+    expected = {}
+    for campaign, (remaining, unit) in budgets.items():
+        still_in = sorted((row for row in decided.values() if row.campaign_id == campaign and row.reason is None
+                           or row.campaign_id == campaign and row.reason == BUDGET),
+                          key=lambda row: (row.recent_contacts or 0, row.draw, row.one_id))  # fmt: skip
+        spent = 0
+        for row in still_in:
+            over = remaining is not None and spent + unit > remaining
+            expected[(campaign, row.one_id)] = BUDGET if over else None
+            if not over and row.variant != "holdout":
+                spent += unit
+    for key, row in decided.items():
+        paid = row.reason is None and row.variant != "holdout"
+        assert row.cost_fen == (budgets[row.campaign_id][1] if paid else 0), (key, row)
+        assert row.reason == expected.get(key, "arbitration"), (key, row)
+    cut = Counter(key[0] for key, reason in expected.items() if reason == BUDGET)
+    assert cut["none_left"] > 300 and 0 < cut["cuts"] < 400 and 0 < cut["cuts_big_units"] < 400, cut
+    assert cut["fits"] == 0 and cut["unlimited"] == 0, cut
 
 
 def test_frequency_caps_hold_over_consecutive_days(spark, zones):

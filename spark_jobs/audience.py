@@ -477,11 +477,16 @@ def assign_variants(frame: DataFrame) -> DataFrame:
     return frame.withColumn("variant", experiment_group())
 
 
+def _is_treated() -> Column:
+    """Whether the pair is still in and not in the holdout: it is contacted, and it costs."""
+    return F.col("reason").isNull() & (F.col("variant") != HOLDOUT)
+
+
 def select_channel(frame: DataFrame) -> DataFrame:
     """Step 5: first open channel in preference order; holdout people keep an empty channel."""
     contact_refs = F.create_map(*[part for ch in CHANNELS for part in (F.lit(ch), F.col(f"contact_ref_{ch}"))])
     frame = _exclude(frame, (F.size("open_channels") == 0, NO_REACHABLE_CHANNEL))
-    is_treated = F.col("reason").isNull() & (F.col("variant") != HOLDOUT)
+    is_treated = _is_treated()
     channel = F.get("open_channels", 0)
     return frame.withColumns(
         {
@@ -528,10 +533,11 @@ def budget_cutoffs(frame: DataFrame, cutting: dict[str, int]) -> dict[str, tuple
     cutoffs: dict[str, tuple | None] = {campaign: None for campaign, paid in cutting.items() if paid == 0}
     if ranked:
         paid = F.create_map(*[part for campaign in ranked for part in (F.lit(campaign), F.lit(cutting[campaign]))])
-        treated = frame.where(
-            F.col("campaign_id").isin(ranked) & F.col("reason").isNull() & (F.col("variant") != HOLDOUT)
-        ).select("campaign_id", *[key.alias(f"key_{n}") for n, key in enumerate(_budget_score())])
-        keys = [F.col(f"key_{n}") for n in range(len(_budget_score()))]
+        score = _budget_score()
+        treated = frame.where(F.col("campaign_id").isin(ranked) & _is_treated()).select(
+            "campaign_id", *[key.alias(f"key_{n}") for n, key in enumerate(score)]
+        )
+        keys = [F.col(f"key_{n}") for n in range(len(score))]
         by_score = Window.partitionBy("campaign_id").orderBy(*keys)
         last_paid = treated.withColumn("rank", F.row_number().over(by_score)).where(
             F.col("rank") == paid[F.col("campaign_id")]
@@ -548,11 +554,10 @@ def apply_budget(frame: DataFrame) -> DataFrame:
     fits the remaining budget, no running total can exceed it. A cutting campaign's pairs still in are cut when
     they score after its last paid treated person (`budget_cutoffs`). `frame` is read twice (the totals, then the
     cutoffs), so the caller passes a materialised one."""
-    is_treated = F.col("reason").isNull() & (F.col("variant") != HOLDOUT)
     totals = (
         frame.where(F.col("remaining_budget_fen").isNotNull() & (F.col("unit_cost_fen") > 0))
         .groupBy("campaign_id", "remaining_budget_fen", "unit_cost_fen")
-        .agg(F.sum(F.when(is_treated, F.col("unit_cost_fen")).otherwise(0)).alias("treated_cost"))
+        .agg(F.sum(F.when(_is_treated(), F.col("unit_cost_fen")).otherwise(0)).alias("treated_cost"))
         .collect()
     )
     cutting = {
@@ -569,8 +574,7 @@ def apply_budget(frame: DataFrame) -> DataFrame:
     ]
     if cut_rules:
         frame = _exclude(frame, *cut_rules)
-    kept_treated = F.col("reason").isNull() & (F.col("variant") != HOLDOUT)
-    return frame.withColumn("cost_fen", F.when(kept_treated, F.col("unit_cost_fen")).otherwise(F.lit(0)))
+    return frame.withColumn("cost_fen", F.when(_is_treated(), F.col("unit_cost_fen")).otherwise(F.lit(0)))
 
 
 # What the budget step and the two outputs read of each decided pair (the rest is dropped before materialising).

@@ -265,9 +265,9 @@ def test_budget_cut_is_the_running_total_rule_on_every_pair(spark):
 
     expected = {}
     for campaign, (remaining, unit) in budgets.items():
-        still_in = sorted((row for row in decided.values() if row.campaign_id == campaign and row.reason is None
-                           or row.campaign_id == campaign and row.reason == BUDGET),
-                          key=lambda row: (row.recent_contacts or 0, row.draw, row.one_id))  # fmt: skip
+        # the pairs still in before the budget: those it kept or cut
+        mine = [row for row in decided.values() if row.campaign_id == campaign and row.reason in (None, BUDGET)]
+        still_in = sorted(mine, key=lambda row: (row.recent_contacts or 0, row.draw, row.one_id))
         spent = 0
         for row in still_in:
             over = remaining is not None and spent + unit > remaining

@@ -254,6 +254,16 @@ def test_each_night_the_api_channels_are_delivered_once_and_refusals_come_back_a
     assert result["ledger_sends"] > 0 and result["sent_twice"] == 0, result
 
 
+def _written_since(folder: Path, pattern: str, started: float) -> bool:
+    """Whether a file matching `pattern` in `folder` was (re)written since `started`. The stage replaces folders
+    while this looks (an unsealed channel folder is removed, then written again): one that vanishes mid-glob is
+    looked at again on the next poll."""
+    try:
+        return any(path.stat().st_mtime >= started for path in folder.glob(pattern))
+    except FileNotFoundError:
+        return False
+
+
 def _kill_when(home: Path, stages: str, night: str, folder: Path, pattern: str, timeout: float = 900) -> None:
     """Start `nightshift run` for one night and kill it (and its Spark JVM) the moment a file matching `pattern` is
     (re)written in `folder`."""
@@ -263,7 +273,7 @@ def _kill_when(home: Path, stages: str, night: str, folder: Path, pattern: str, 
                                stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
     try:
         while time.time() - started < timeout:
-            if any(path.stat().st_mtime >= started for path in folder.glob(pattern)):
+            if _written_since(folder, pattern, started):
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
                 return

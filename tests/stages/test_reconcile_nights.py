@@ -255,8 +255,8 @@ def test_each_night_the_api_channels_are_delivered_once_and_refusals_come_back_a
 
 
 def _written_since(folder: Path, pattern: str, started: float) -> bool:
-    """Whether a file matching `pattern` in `folder` was (re)written since `started`. The stage replaces folders
-    while this looks (an unsealed channel folder is removed, then written again): one that vanishes mid-glob is
+    """Whether a file matching `pattern` in `folder` was (re)written since `started`. The export stage first removes
+    the date's folder (nightshift/stages/export.py), possibly while this globs it: a folder that vanishes mid-glob is
     looked at again on the next poll."""
     try:
         return any(path.stat().st_mtime >= started for path in folder.glob(pattern))

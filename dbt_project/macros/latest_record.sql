@@ -18,11 +18,12 @@
 
     "Newest" is, in order: the latest landing day (_drop_date); then `newest_first_by`, columns of the source
     that order versions within a day (an update time), newest first; then the latest ingestion (_ingested_at);
-    then the last line of the file (_line_number). The last two make the choice deterministic, so re-running a
-    date keeps the same record. ClickHouse `LIMIT 1 BY` keeps the first row per key in that order.
+    then the file last in name order (_source_file: one batch loads every file of its day, so two files can hold
+    the same key) and the last line of that file (_line_number). The last three make the choice deterministic,
+    so re-running a date keeps the same record. ClickHouse `LIMIT 1 BY` keeps the first row per key in that order.
 -#}
 {% macro latest_record_per_key(relation, key_columns, newest_first_by=[]) -%}
-    {%- set newest_first = ['_drop_date'] + newest_first_by + ['_ingested_at', '_line_number'] -%}
+    {%- set newest_first = ['_drop_date'] + newest_first_by + ['_ingested_at', '_source_file', '_line_number'] -%}
     select * from {{ relation }}
     order by {% for column in newest_first %}{{ column }} desc{{ ", " if not loop.last }}{% endfor %}
     limit 1 by {{ key_columns | join(', ') }}

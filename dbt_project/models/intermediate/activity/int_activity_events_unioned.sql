@@ -58,7 +58,8 @@ sku_categories as (
 
     select
         sku_id,
-        any(category) as sku_category
+        -- an SKU delivered with several categories: the first in alphabetical order (any() could differ per build)
+        min(category) as sku_category
 
     from order_items
     where category is not null

@@ -42,7 +42,9 @@ categories as (
 
     select
         one_id,
-        argMax(sku_category, (events, last_event_at)) as preferred_category,
+        -- ties (same count, same last event): the category last in alphabetical order, so that every build of the
+        -- same events picks the same one (argMax alone keeps whichever tied row it met first)
+        argMax(sku_category, (events, last_event_at, sku_category)) as preferred_category,
         arraySort(groupArray(sku_category)) as categories_browsed
 
     from category_counts
@@ -124,8 +126,10 @@ per_person as (
         countIf(event_name in ('share', 'invite') and activity_date > {{ run_date_sql }} - 90) > 0 as is_sharer,
         maxIf(event_at, event_name = 'valuation') as last_valuation_at,
         countIf(event_name = 'valuation') > 0 as has_valuation,
-        argMaxIf(nps_score, event_at, nps_score between 0 and 10) as latest_nps_score,
-        argMaxIf(satisfaction_score, event_at, satisfaction_score between 1 and 5) as latest_satisfaction_score
+        -- two answers at the same instant: the higher score (a fixed choice, the same on every build)
+        argMaxIf(nps_score, (event_at, nps_score), nps_score between 0 and 10) as latest_nps_score,
+        argMaxIf(satisfaction_score, (event_at, satisfaction_score), satisfaction_score between 1 and 5)
+            as latest_satisfaction_score
 
     from activity_events
     group by one_id

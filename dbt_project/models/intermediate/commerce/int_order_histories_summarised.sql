@@ -44,11 +44,12 @@ per_person_orders as (
         countIf(order_type = 'c2b') as c2b_orders,
         countIf(order_type = 'c2b' and order_status = 'completed') as completed_c2b_orders,
         maxIf(created_at, order_type = 'c2b') as last_c2b_order_at,
-        argMaxIf(cancel_reason_code, created_at, order_type = 'c2b' and order_status = 'cancelled')
+        -- ties on the time (orders created at the same instant): the greatest order_id, the same on every build
+        argMaxIf(cancel_reason_code, (created_at, order_id), order_type = 'c2b' and order_status = 'cancelled')
             as c2b_cancel_reason,
-        argMaxIf(cancel_reason_code, created_at, order_type = 'b2c' and order_status = 'cancelled')
+        argMaxIf(cancel_reason_code, (created_at, order_id), order_type = 'b2c' and order_status = 'cancelled')
             as b2c_cancel_reason,
-        argMaxIf(refund_reason_code, last_refunded_at, is_refunded = 1) as refund_reason,
+        argMaxIf(refund_reason_code, (last_refunded_at, order_id), is_refunded = 1) as refund_reason,
         countIf(is_refunded = 1) as refunded_orders,
         countIf(order_type = 'b2c' and is_paid = 1) as paid_b2c_orders,
         countIf(order_type = 'b2c' and is_paid = 1 and used_coupon = 1) as coupon_b2c_orders

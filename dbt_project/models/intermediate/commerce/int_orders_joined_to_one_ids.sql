@@ -35,7 +35,8 @@ successful_refunds as (
     select
         order_id,
         sum(refund_amount_fen) as refunded_amount_fen,
-        argMax(refund_reason_code, refunded_at) as latest_refund_reason_code,
+        -- refunds at the same instant: the greatest refund_id's reason, the same on every build
+        argMax(refund_reason_code, (refunded_at, refund_id)) as latest_refund_reason_code,
         max(refunded_at) as last_refunded_at
 
     from refunds

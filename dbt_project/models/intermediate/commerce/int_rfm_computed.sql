@@ -27,7 +27,8 @@ person_currency as (
 
     select
         one_id,
-        argMax(currency, purchase_date) as latest_currency
+        -- purchase days in two currencies on the latest date: the currency last in alphabetical order
+        argMax(currency, (purchase_date, currency)) as latest_currency
 
     from purchase_day_rows
     group by one_id

@@ -133,9 +133,13 @@ douyin_attributes as (
 
     select
         douyin_links.one_id as one_id,
-        argMaxIf(douyin_fans.gender, douyin_fans.followed_at, douyin_fans.gender != 'unknown') as fan_gender,
-        argMaxIf(douyin_fans.city, douyin_fans.followed_at, douyin_fans.city is not null) as fan_city,
-        argMaxIf(douyin_fans.province, douyin_fans.followed_at, douyin_fans.province is not null) as fan_province
+        -- the latest follow speaks; ties (same instant): the greatest open_id, so every build picks the same
+        argMaxIf(douyin_fans.gender, (douyin_fans.followed_at, douyin_fans.douyin_open_id),
+            douyin_fans.gender != 'unknown') as fan_gender,
+        argMaxIf(douyin_fans.city, (douyin_fans.followed_at, douyin_fans.douyin_open_id),
+            douyin_fans.city is not null) as fan_city,
+        argMaxIf(douyin_fans.province, (douyin_fans.followed_at, douyin_fans.douyin_open_id),
+            douyin_fans.province is not null) as fan_province
 
     from douyin_fans
     inner join (
@@ -150,7 +154,10 @@ wecom_attributes as (
 
     select
         wecom_links.one_id as one_id,
-        argMaxIf(wecom_contacts.gender, wecom_contacts.added_at, wecom_contacts.gender != 'unknown') as contact_gender
+        -- ties (added at the same instant, or by two staff): the greatest (external id, staff id)
+        argMaxIf(wecom_contacts.gender,
+            (wecom_contacts.added_at, wecom_contacts.wecom_external_userid, wecom_contacts.staff_userid),
+            wecom_contacts.gender != 'unknown') as contact_gender
 
     from wecom_contacts
     inner join (
@@ -165,7 +172,8 @@ order_attributes as (
 
     select
         one_id,
-        argMaxIf(city, created_at, city is not null) as order_city
+        -- orders created at the same instant: the greatest order_id's city
+        argMaxIf(city, (created_at, order_id), city is not null) as order_city
 
     from orders
     group by one_id
@@ -176,7 +184,8 @@ event_attributes as (
 
     select
         one_id,
-        argMaxIf(os, event_at, os is not null) as event_os
+        -- events at the same instant: the greatest event_ref's os
+        argMaxIf(os, (event_at, event_ref), os is not null) as event_os
 
     from activity_events
     where touchpoint = 'app'

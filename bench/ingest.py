@@ -5,6 +5,8 @@ validation, quarantine, dedup, lineage columns, registry and summary) and, on th
 engine (`INSERT INTO t SELECT * FROM file(path, <format>)`, every column as the engine infers it, nothing checked):
 what the embedded ClickHouse itself can parse and write is the ceiling to compare with. Issue 14's goal is the
 higher of 500,000 records/s and half the bare rate; the table prints both and their ratio.
+A second table says where the real path's time went, step by step (the steps `nightshift.ingest.load.timed`
+measures: listing and hashing, reading lines, validating and routing, publishing...) and what ran outside them.
 
 - JSON lines: `app.events` (UTF-8).
 - CSV: `receipts.chuanglan_sms`, GBK as that vendor delivers it (the real path decodes it; the bare engine reads
@@ -17,6 +19,7 @@ timing.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
 import sys
@@ -77,9 +80,52 @@ FORMATS = {
 }
 
 
-def measure(label: str, lines: int, settings, client) -> list[str]:
-    """One format: [label, MB, real s, real rec/s, bare s, bare rec/s, ratio, CPU s, goal, load]. CPU s are the
-    process's (the embedded engine runs in it): less sensitive to the machine's load than wall seconds."""
+class StepTimes(logging.Handler):
+    """Wall and CPU seconds of the real path per step, added up from the DEBUG records `nightshift.ingest.load.timed`
+    logs (each carries `ingest_step`, `seconds` and `cpu_seconds`), in the order the steps first ran."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.steps: dict[str, list[float]] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        step = getattr(record, "ingest_step", None)
+        if step is not None:
+            totals = self.steps.setdefault(step, [0.0, 0.0])
+            totals[0] += record.seconds
+            totals[1] += record.cpu_seconds
+
+    def __enter__(self) -> StepTimes:
+        self._logger = logging.getLogger("nightshift.ingest.load")
+        self._saved = (self._logger.level, self._logger.propagate)
+        self._logger.setLevel(logging.DEBUG)
+        self._logger.propagate = False  # the figures go to the table, not to whatever prints log records
+        self._logger.addHandler(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._logger.removeHandler(self)
+        self._logger.setLevel(self._saved[0])
+        self._logger.propagate = self._saved[1]
+
+
+def step_rows(label: str, steps: dict[str, list[float]], real_seconds: float, real_cpu: float) -> list[list[str]]:
+    """Rows of the breakdown table for one format: each timed step, then what ran outside them."""
+    rows = [
+        [label if i == 0 else "", step, f"{wall:.2f}", f"{cpu:.2f}", f"{wall / real_seconds:.0%}"]
+        for i, (step, (wall, cpu)) in enumerate(steps.items())
+    ]
+    rest_wall = real_seconds - sum(wall for wall, _ in steps.values())
+    rest_cpu = real_cpu - sum(cpu for _, cpu in steps.values())
+    share = f"{rest_wall / real_seconds:.0%}"
+    rows.append(["", "outside the timed steps", f"{rest_wall:.2f}", f"{rest_cpu:.2f}", share])
+    return rows
+
+
+def measure(label: str, lines: int, settings, client) -> tuple[list[str], list[list[str]]]:
+    """One format: ([label, MB, real s, real rec/s, bare s, bare rec/s, ratio, CPU s, goal, load], the rows of
+    where the real path's time went). CPU s are the process's (the embedded engine runs in it): less sensitive to
+    the machine's load than wall seconds."""
     from nightshift.ingest.day import ingest_day
 
     source, file_name, write, input_format = FORMATS[label]
@@ -88,9 +134,10 @@ def measure(label: str, lines: int, settings, client) -> list[str]:
     path = day_dir / file_name
     write(path, lines)
 
-    started, cpu_started = time.perf_counter(), time.process_time()
-    rows = ingest_day(BENCH_DAY, source, settings, client=client)
-    real_seconds, real_cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    with StepTimes() as step_times:
+        started, cpu_started = time.perf_counter(), time.process_time()
+        rows = ingest_day(BENCH_DAY, source, settings, client=client)
+        real_seconds, real_cpu = time.perf_counter() - started, time.process_time() - cpu_started
     summary = rows[0]
     if summary["loaded"] + summary["duplicates"] + summary["quarantined"] != lines:
         raise SystemExit(f"{label}: the real path accounted for {summary} of {lines} lines")
@@ -116,7 +163,7 @@ def measure(label: str, lines: int, settings, client) -> list[str]:
         f"{real_cpu:.2f} / {bare_cpu:.2f} ({bare_cpu / real_cpu:.2f})",
         f"{goal:,.0f} ({'met' if real_rate >= goal else 'not met'})",
         load_average(),
-    ]
+    ], step_rows(label, step_times.steps, real_seconds, real_cpu)
 
 
 def main(lines: int) -> None:
@@ -134,9 +181,17 @@ def main(lines: int) -> None:
     client = get_client(settings)
     ensure_databases(client)
     client.command("SELECT 1")  # engine start-up is not ingestion
+    steps = Table(
+        "file", "step of the real path", "seconds", "CPU s", "share of real s",
+        title="Where the real path's time goes (nightshift.ingest.load.timed)",
+    )  # fmt: skip
     for label in FORMATS:
-        table.add_row(*measure(label, lines, settings, client))
+        row, breakdown = measure(label, lines, settings, client)
+        table.add_row(*row)
+        for step_row in breakdown:
+            steps.add_row(*step_row)
     console.print(table)
+    console.print(steps)
     console.print(
         f"machine: {machine_description()}. Real path: validation, quarantine, dedup and lineage, registry and "
         "summary. Bare: INSERT ... SELECT FROM file() into a MergeTree, columns as inferred. "

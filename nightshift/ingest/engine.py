@@ -35,7 +35,9 @@ def ingest_source_day(client, source: Source, day: date, landing_root: Path, for
     results: list[FileResult] = []
     by_entity: dict[str, list[landing.LandingFile]] = {entity.name: [] for entity in source.entities}
     seen: dict[str, str] = {}
-    for landing_file in landing.list_day_files(landing_root, source.name, day):
+    with timed("list and hash files", source.name):
+        day_files = landing.list_day_files(landing_root, source.name, day)
+    for landing_file in day_files:
         entity = landing.entity_for(source, landing_file.path.name)
         if landing_file.sha256 in seen:
             results.append(
@@ -77,13 +79,14 @@ def ingest_source_day(client, source: Source, day: date, landing_root: Path, for
             if was_rebuilt:
                 rebuilt += entity_results
                 rebuilt_entities.append(entity.name)
-        if rebuilt_entities:
-            publish_quarantine(client, source.name, day, rebuilt_entities, quarantine_stage)
-            # Last: until the registry names the new batches, a re-run rebuilds them (nothing half-counted).
-            _record_batches(client, day, rebuilt)
+        with timed("quarantine, registry and summary", source.name):
+            if rebuilt_entities:
+                publish_quarantine(client, source.name, day, rebuilt_entities, quarantine_stage)
+                # Last: until the registry names the new batches, a re-run rebuilds them (nothing half-counted).
+                _record_batches(client, day, rebuilt)
+            _record_summary(client, source.name, day, results)
     finally:
         client.command(f"DROP TABLE IF EXISTS {quarantine_stage}")
-    _record_summary(client, source.name, day, results)
     return results
 
 

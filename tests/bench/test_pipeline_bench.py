@@ -61,3 +61,11 @@ def test_ingest_bench_prints_the_real_path_beside_the_bare_engine_for_json_and_g
             rf"│ {seconds} / {seconds} \({seconds}\)\s+│ {rate} \((not )?met\)"
         )
         assert re.search(row, completed.stdout), completed.stdout[-3000:]
+    # ... and where the real path's time went, step by step (the records of nightshift.ingest.load.timed)
+    breakdown = completed.stdout[completed.stdout.index("Where the real path's time goes") :]
+    steps = re.findall(r"│ [^│]*│ ([a-z ,]+?)\s+│ (\d+\.\d\d)\s+│ (-?\d+\.\d\d)\s+│ (-?\d+)%\s+│", breakdown)
+    names = [name for name, *_ in steps]
+    for step in ("list and hash files", "read lines", "read csv lines", "parse, convert, check and route", "publish",
+                 "quarantine, registry and summary"):  # fmt: skip
+        assert step in names, breakdown
+    assert names.count("outside the timed steps") == 2, breakdown  # one per format

@@ -82,8 +82,9 @@ class FileResult:
 
 
 @contextmanager
-def timed(step: str, batch_id: str, subject: str = "") -> Iterator[None]:
-    """Log the wall and CPU seconds of one step of a batch at DEBUG. The record carries them as attributes too
+def timed(step: str, owner: str, subject: str = "") -> Iterator[None]:
+    """Log the wall and CPU seconds of one step at DEBUG; `owner` is the batch id (or the source, for a step
+    outside a batch), `subject` the file it worked on, if one. The record carries the figures as attributes too
     (`ingest_step`, `seconds`, `cpu_seconds`), so that `bench.ingest` can add them up per step without reading
     the message."""
     started, cpu_started = time.perf_counter(), time.process_time()
@@ -91,7 +92,7 @@ def timed(step: str, batch_id: str, subject: str = "") -> Iterator[None]:
     seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     log.debug(
         "%s: %s%s took %.2fs (CPU %.2fs)",
-        batch_id,
+        owner,
         step,
         f" of {subject}" if subject else "",
         seconds,

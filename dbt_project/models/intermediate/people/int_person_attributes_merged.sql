@@ -134,12 +134,10 @@ douyin_attributes as (
     select
         douyin_links.one_id as one_id,
         -- the latest follow speaks; ties (same instant): the greatest open_id, so every build picks the same
-        argMaxIf(douyin_fans.gender, (douyin_fans.followed_at, douyin_fans.douyin_open_id),
-            douyin_fans.gender != 'unknown') as fan_gender,
-        argMaxIf(douyin_fans.city, (douyin_fans.followed_at, douyin_fans.douyin_open_id),
-            douyin_fans.city is not null) as fan_city,
-        argMaxIf(douyin_fans.province, (douyin_fans.followed_at, douyin_fans.douyin_open_id),
-            douyin_fans.province is not null) as fan_province
+        {%- set latest_follow = '(douyin_fans.followed_at, douyin_fans.douyin_open_id)' %}
+        argMaxIf(douyin_fans.gender, {{ latest_follow }}, douyin_fans.gender != 'unknown') as fan_gender,
+        argMaxIf(douyin_fans.city, {{ latest_follow }}, douyin_fans.city is not null) as fan_city,
+        argMaxIf(douyin_fans.province, {{ latest_follow }}, douyin_fans.province is not null) as fan_province
 
     from douyin_fans
     inner join (

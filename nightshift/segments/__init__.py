@@ -5,20 +5,43 @@ and one ClickHouse SELECT over `marts.*` returning `one_id`; or `segments/<name>
 rule over the tag catalogue that compiles to such a SELECT (rules.py).
 """
 
-from nightshift.segments.files import (
-    SEGMENTS_DIR,
-    SegmentError,
-    SegmentFile,
-    parse_segment_file,
-)
-from nightshift.segments.loading import load_segment_files
-from nightshift.segments.validate import (
-    SegmentDefinition,
-    ValidationReport,
-    load_valid_segments,
-    validate_all,
-    validate_segment,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from nightshift.segments.files import SEGMENTS_DIR, SegmentError, SegmentFile, parse_segment_file
+    from nightshift.segments.loading import load_segment_files
+    from nightshift.segments.validate import (
+        SegmentDefinition,
+        ValidationReport,
+        load_valid_segments,
+        validate_all,
+        validate_segment,
+    )
+
+# Re-exported names load their module on first use (PEP 562): validation pulls in sqlglot (~1 s to import), and
+# `nightshift` commands that only need a constant from a submodule should not pay for it at start-up.
+_HOMES = {
+    "SEGMENTS_DIR": "files",
+    "SegmentError": "files",
+    "SegmentFile": "files",
+    "parse_segment_file": "files",
+    "load_segment_files": "loading",
+    "SegmentDefinition": "validate",
+    "ValidationReport": "validate",
+    "load_valid_segments": "validate",
+    "validate_all": "validate",
+    "validate_segment": "validate",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
+
 
 __all__ = [
     "SEGMENTS_DIR",

@@ -18,10 +18,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlglot import exp
-
-from nightshift.segments.sql import DIALECT
-
 HASH_HEX_DIGITS = 8  # the percent line is drawn on the first 8 hex digits (2^32 steps)
 SAMPLE_TEXT = re.compile(r"^\s*(?P<number>\d+(\.\d+)?)\s*(?P<percent>%?)\s*$")
 
@@ -66,6 +62,12 @@ def parse_sample(text: str, salt: str) -> Sample:
 
 def hash_sql(salt: str, column: str = "one_id") -> str:
     """ClickHouse: the person's sample hash as lowercase hex (sqlglot writes Spark's `md5` for it)."""
+    # imported here: segment files import this module for Sample, and sqlglot takes ~1 s to import, which every
+    # `nightshift` command would pay at start-up (the CLI's segment options name the segments folder)
+    from sqlglot import exp
+
+    from nightshift.segments.sql import DIALECT
+
     key = f"concat({exp.Literal.string(salt).sql(DIALECT)}, ':', toString({column}))"
     return f"lower(hex(MD5({key})))"
 

@@ -7,9 +7,13 @@ which in this process returns another client on the same engine.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import os
 import re
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -26,6 +30,10 @@ MESSAGE_LINES = 6  # enough of dbt's message to see the database error, not a wa
 # variable into its artifacts' `metadata.env` without the prefix, so run_results.json still says which date it is of.
 RUN_DATE_VARIABLE = "DBT_ENV_CUSTOM_ENV_NIGHTSHIFT_RUN_DATE"
 RUN_DATE_METADATA = "NIGHTSHIFT_RUN_DATE"
+# dbt's saved parse in an installation's target folder (dbt's own name): with it, dbt re-reads only changed files.
+SAVED_PARSE = "partial_parse.msgpack"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -91,6 +99,47 @@ def dbt_paths(settings: Settings) -> tuple[Path, Path]:
     return base / "target", base / "logs"
 
 
+def _shared_parse(settings: Settings, dbt_vars: str) -> Path | None:
+    """Where installations of this project share dbt's saved parse (NIGHTSHIFT_DBT_PARSE_CACHE), one file per
+    project folder, `--vars` and dbt version: dbt only reuses a parse made with the same vars, and checks every
+    file's checksum itself, so a parse from another installation is as safe as yesterday's from this one."""
+    if not settings.dbt_parse_cache:
+        return None
+    from dbt.version import __version__ as dbt_version
+
+    key = hashlib.sha256("\0".join((str(DBT_PROJECT_DIR), dbt_vars, dbt_version)).encode()).hexdigest()[:16]
+    return Path(settings.dbt_parse_cache).expanduser() / f"partial_parse-{key}.msgpack"
+
+
+def _seed_saved_parse(saved: Path, shared: Path | None) -> None:
+    """A new installation starts from the shared parse instead of parsing the whole project (measured on 2 cores:
+    dbt's load 14.7 s from nothing, 1.7 s from a saved parse)."""
+    if shared is None or saved.exists() or not shared.exists():
+        return
+    try:
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(shared, saved)  # keeps the mtime: an unchanged parse is not shared back
+    except OSError as error:
+        log.debug("dbt's shared parse %s was not copied (%s): dbt parses the whole project", shared, error)
+
+
+def _share_saved_parse(saved: Path, shared: Path | None) -> None:
+    """Offer this installation's parse to the next new one when dbt wrote a newer one. Written beside and renamed
+    over, so a process that seeds at the same moment reads the old file or the new one, never half of one."""
+    if shared is None or not saved.exists():
+        return
+    try:
+        if shared.exists() and shared.stat().st_mtime >= saved.stat().st_mtime:
+            return
+        shared.parent.mkdir(parents=True, exist_ok=True)
+        handle, partial = tempfile.mkstemp(dir=shared.parent, prefix=".partial_parse-")
+        os.close(handle)
+        shutil.copy2(saved, partial)
+        os.replace(partial, shared)
+    except OSError as error:  # a read-only project folder, a full disk: sharing is only a speed-up
+        log.debug("dbt's parse was not shared to %s (%s)", shared, error)
+
+
 def _short(message: str | None) -> str:
     lines = [line.rstrip() for line in (message or "").strip().splitlines() if line.strip()]
     return "\n  ".join(lines[:MESSAGE_LINES])
@@ -139,13 +188,15 @@ def invoke_dbt(
     from dbt_common.events.functions import reset_metadata_vars  # dbt reads DBT_ENV_CUSTOM_ENV_* once per process
 
     target_path, log_path = dbt_paths(settings)
+    dbt_vars = json.dumps(extra_vars or {})
+    saved, shared = target_path / SAVED_PARSE, _shared_parse(settings, dbt_vars)
     args = [
         command,
         "--project-dir", str(DBT_PROJECT_DIR),
         "--profiles-dir", str(DBT_PROJECT_DIR),
         "--target-path", str(target_path),
         "--log-path", str(log_path),
-        "--vars", json.dumps(extra_vars or {}),
+        "--vars", dbt_vars,
         "--threads", str(settings.dbt_threads),
         "--no-use-colors",
         *(extra_args or []),
@@ -154,8 +205,10 @@ def invoke_dbt(
     previous_date = os.environ.get(RUN_DATE_VARIABLE)
     os.environ[RUN_DATE_VARIABLE] = run_date.isoformat()
     reset_metadata_vars()
+    _seed_saved_parse(saved, shared)
     try:
         result = dbtRunner().invoke(args)
+        _share_saved_parse(saved, shared)
     finally:
         os.chdir(working_dir)  # dbt moves into the project directory while it runs; the caller's cwd is not its
         if previous_date is None:

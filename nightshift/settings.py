@@ -15,6 +15,7 @@
 | NIGHTSHIFT_SPARK_JAVA_OPTIONS       | (none)                       | extra JVM options for Spark (see below)     |
 | NIGHTSHIFT_WAREHOUSE_LOCK_TIMEOUT   | `120` (seconds)              | how long to wait for a locked warehouse     |
 | NIGHTSHIFT_DBT_THREADS              | `4`                          | dbt models and tests run at once            |
+| NIGHTSHIFT_DBT_PARSE_CACHE          | `<repo>/.cache/dbt-parse`    | dbt's parse shared by installations (`""`: off) |
 
 NIGHTSHIFT_SPARK_JAVA_OPTIONS is added to the driver's and executors' JVM options. `-XX:TieredStopAtLevel=1` (JIT
 compile with C1 only) halves the JVM's CPU on small nights, where compiling costs more than it saves (measured on
@@ -27,6 +28,12 @@ time per node is mostly Python (rendering, materialization macros), so several n
 while dbt prepares the next: the 20k-people night's build 18.1 -> 12.8 s of dbt time at 4 (2 cores). Each dbt
 thread has its own connection, so up to that many queries run in the warehouse at once: set 1 if one big
 night's models need the whole memory of the machine one at a time.
+
+NIGHTSHIFT_DBT_PARSE_CACHE is a folder where installations of this project share dbt's saved parse
+(`partial_parse.msgpack`): a new installation's first dbt run starts from it instead of parsing all ~240 files
+(dbt's load: 14.7 s -> 1.7 s on 2 cores). dbt checks each file's checksum, the vars and its version before reusing
+a parse, as it does night after night in one installation. Empty turns sharing off; a folder that cannot be
+written is skipped.
 
 Where the export stage publishes each night's files besides `$EXPORTS/<date>/` (`nightshift.deliveries.publish`),
 off unless set: NIGHTSHIFT_EXPORT_TARGET, an fsspec URL (`sftp://user:password@host:port/path`,
@@ -177,6 +184,7 @@ class Settings(BaseSettings):
     spark_java_options: str = ""
     warehouse_lock_timeout: float = Field(default=120.0, ge=0)
     dbt_threads: int = Field(default=4, ge=1)
+    dbt_parse_cache: str = str(PROJECT_ROOT / ".cache" / "dbt-parse")
     report_email_to: str = ""
     report_email_from: str = "nightshift@localhost"
     report_smtp_conn_id: str = ""
@@ -245,6 +253,7 @@ class Settings(BaseSettings):
             "NIGHTSHIFT_SPARK_JAVA_OPTIONS": self.spark_java_options or "(none)",
             "NIGHTSHIFT_WAREHOUSE_LOCK_TIMEOUT": f"{self.warehouse_lock_timeout:g}s",
             "NIGHTSHIFT_DBT_THREADS": str(self.dbt_threads),
+            "NIGHTSHIFT_DBT_PARSE_CACHE": self.dbt_parse_cache or "(off)",
             "NIGHTSHIFT_REPORT_EMAIL_TO": self.report_email_to or "(no e-mail)",
             "NIGHTSHIFT_DELIVERY_ENDPOINTS": self.delivery_endpoints or "(no API delivery)",
             "NIGHTSHIFT_SHORTLINK_BASE_URL": self.shortlink_base_url,

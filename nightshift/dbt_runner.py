@@ -134,9 +134,14 @@ def _share_saved_parse(saved: Path, shared: Path | None) -> None:
         shared.parent.mkdir(parents=True, exist_ok=True)
         handle, partial = tempfile.mkstemp(dir=shared.parent, prefix=".partial_parse-")
         os.close(handle)
+    except OSError as error:  # a read-only project folder: sharing is only a speed-up
+        log.debug("dbt's parse was not shared to %s (%s)", shared, error)
+        return
+    try:
         shutil.copy2(saved, partial)
         os.replace(partial, shared)
-    except OSError as error:  # a read-only project folder, a full disk: sharing is only a speed-up
+    except OSError as error:  # a full disk: no half-written copy is left behind
+        Path(partial).unlink(missing_ok=True)
         log.debug("dbt's parse was not shared to %s (%s)", shared, error)
 
 

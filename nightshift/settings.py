@@ -15,7 +15,7 @@
 | NIGHTSHIFT_SPARK_JAVA_OPTIONS       | (none)                       | extra JVM options for Spark (see below)     |
 | NIGHTSHIFT_WAREHOUSE_LOCK_TIMEOUT   | `120` (seconds)              | how long to wait for a locked warehouse     |
 | NIGHTSHIFT_DBT_THREADS              | `4`                          | dbt models and tests run at once            |
-| NIGHTSHIFT_DBT_PARSE_CACHE          | `<repo>/.cache/dbt-parse`    | dbt's parse shared by installations (`""`: off) |
+| NIGHTSHIFT_DBT_PARSE_CACHE          | `<repo>/.cache/dbt-parse`    | dbt's parse, shared (`""`: off)             |
 
 NIGHTSHIFT_SPARK_JAVA_OPTIONS is added to the driver's and executors' JVM options. `-XX:TieredStopAtLevel=1` (JIT
 compile with C1 only) halves the JVM's CPU on small nights, where compiling costs more than it saves (measured on

@@ -43,6 +43,8 @@ def __getattr__(name: str) -> Any:
     return getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
 
 
+# Written out, not sorted(_HOMES), so that linters and type checkers read it (tests/cli/test_startup.py checks
+# that the two agree).
 __all__ = [
     "SEGMENTS_DIR",
     "SegmentDefinition",

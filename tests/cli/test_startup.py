@@ -1,6 +1,6 @@
 """Every `nightshift` command starts by importing the whole command line (nightshift/cli/__init__.py). Command
 modules import the engines inside the commands, so that a short command (`campaign resume`, `report open`,
-`--help`) does not pay for what only other commands use: the test suite alone starts the CLI hundreds of times."""
+`--help`) does not pay for what only other commands use."""
 
 import json
 import subprocess
@@ -29,4 +29,5 @@ def test_the_segments_package_still_offers_its_names():
     from nightshift.segments import files, validate
 
     assert segments.validate_all is validate.validate_all and segments.SEGMENTS_DIR == files.SEGMENTS_DIR
+    assert sorted(segments.__all__) == sorted(segments._HOMES)
     assert all(getattr(segments, name) is not None for name in segments.__all__)

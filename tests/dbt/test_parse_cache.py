@@ -61,3 +61,13 @@ def test_with_sharing_off_nothing_is_read_or_written(tmp_path):
     saved.write_bytes(b"parse")
     _share_saved_parse(saved, None)
     assert [path.name for path in tmp_path.rglob("*")] == ["target", SAVED_PARSE]
+
+
+def test_a_copy_that_fails_leaves_no_half_file_in_the_shared_folder(tmp_path):
+    from nightshift.dbt_runner import _share_saved_parse
+
+    unreadable = tmp_path / "target" / "partial_parse.msgpack"
+    unreadable.mkdir(parents=True)  # copying a folder as a file fails after the temporary file exists
+    shared = tmp_path / "shared" / "partial_parse-key.msgpack"
+    _share_saved_parse(unreadable, shared)
+    assert list(shared.parent.iterdir()) == []

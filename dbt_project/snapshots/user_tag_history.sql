@@ -7,6 +7,8 @@
         strategy='check',
         check_cols=['tag_value'],
         updated_at='computed_date',
+        absent_keys='null_period',
+        snapshot_join_keys=['tag_code', 'one_id'],
         engine='MergeTree()',
         order_by='(tag_code, one_id, dbt_valid_from)',
     )
@@ -17,13 +19,16 @@
     computed_date (the run date user_tags was computed for), so dbt_valid_from/dbt_valid_to are run dates and a
     re-run of the same date changes nothing.
 
-    A person losing a tag is recorded as a change to tag_value = null ("removal row"), emitted below for every
-    open, non-null history row whose (one_id, tag_code) is gone from user_tags. dbt's own hard_deletes option
-    is not used because dbt-clickhouse stamps deletions with now() (snapshot_get_time()), which would make the
-    history depend on when the job ran.
+    A person losing a tag is recorded as a change to tag_value = null ("removal row"): absent_keys='null_period'
+    (macros/snapshot_staging_table.sql) gives every open, non-null period whose (one_id, tag_code) is gone from
+    user_tags a new period with tag_value null from the run date. dbt's own hard_deletes option is not used because
+    dbt-clickhouse stamps deletions with now() (snapshot_get_time()), which would make the history depend on when
+    the job ran.
+
+    The change set joins user_tags and the open periods on (tag_code, one_id), the leading columns of both tables'
+    sorting keys, so ClickHouse merges the two in order instead of hashing every period (snapshot_join_keys).
+    person_tag_key is one_id:tag_code (tested on every row), so the pair identifies a period's key as it does.
 -#}
-{%- set history = adapter.get_relation(database=this.database, schema=this.schema, identifier=this.identifier)
-    if execute else none %}
 
 with
 
@@ -44,45 +49,8 @@ current_tags as (
 
     from user_tags
 
-),
-
-{%- if history is not none %}
-
-open_history as (
-
-    select person_tag_key, one_id, tag_code
-    from {{ history }}
-    where dbt_valid_to is null and tag_value is not null
-
-),
-
-removed_tags as (
-
-    select
-        open_history.person_tag_key as person_tag_key,
-        open_history.one_id as one_id,
-        open_history.tag_code as tag_code,
-        cast(null as Nullable(String)) as tag_value,
-        toDate('{{ run_date() }}') as computed_date
-
-    from open_history
-    left anti join current_tags
-        on open_history.person_tag_key = current_tags.person_tag_key
-
-),
-
-{%- endif %}
-
-final as (
-
-    select * from current_tags
-    {%- if history is not none %}
-    union all
-    select * from removed_tags
-    {%- endif %}
-
 )
 
-select * from final
+select * from current_tags
 
 {% endsnapshot %}

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import date
 
 import pytest
 
@@ -59,7 +58,6 @@ RERUN = 2  # the last night runs twice: the history must not change
 SNAPSHOT_CODE = """
 import json
 import sys
-from datetime import date
 
 from nightshift.dbt_runner import invoke_dbt
 from nightshift.settings import get_settings

@@ -153,4 +153,3 @@ def test_every_night_the_history_equals_the_oracle(histories):
 
 def test_re_running_a_night_changes_nothing(histories):
     assert histories[-1] == histories[-2]
-

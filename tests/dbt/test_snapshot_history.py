@@ -58,6 +58,7 @@ RERUN = 2  # the last night runs twice: the history must not change
 SNAPSHOT_CODE = """
 import json
 import sys
+from datetime import date
 
 from nightshift.dbt_runner import invoke_dbt
 from nightshift.settings import get_settings

@@ -4,6 +4,9 @@
     )
 }}
 
+{%- set id_types = ['phone', 'unionid', 'wechat_oa_openid', 'miniprogram_openid', 'app_user_id',
+                    'wecom_external_userid', 'douyin_open_id', 'xiaoe_user_id', 'cdnow_customer_id'] %}
+
 with
 
 identity_links as (
@@ -12,33 +15,36 @@ identity_links as (
 
 ),
 
-preferred_per_type as (
+ranked_links as (
 
-    -- a person can have several ids of one type: prefer the most recently seen, then the smallest value
     select
         one_id,
         id_type,
-        argMin(id_value, (-toInt64(toRelativeDayNum(last_seen_date)), id_value)) as preferred_value,
-        min(first_seen_date) as type_first_seen_date,
-        max(last_seen_date) as type_last_seen_date
+        -- a person can have several ids of one type: prefer the most recently seen, then the smallest value.
+        -- The preference is one string that sorts that way: the days from the link's last day to the last Date
+        -- (2149-06-06) in five fixed digits, then the value. min() of a String compares bytes; argMin() over a
+        -- (day, value) tuple takes ClickHouse's generic path, 13x slower (1M people: 13.2 s against 1.0 s)
+        concat(leftPad(toString(65535 - toUInt16(last_seen_date)), 5, '0'), id_value) as preference,
+        -- renamed: the pivot's own first_seen_date and last_seen_date are aggregates of these
+        first_seen_date as link_first_seen_date,
+        last_seen_date as link_last_seen_date
 
     from identity_links
-    group by one_id, id_type
 
 ),
 
 pivoted as (
 
+    -- one pass, one row per person: each type's most preferred link, with its day prefix cut off again
     select
         one_id,
-        {%- for id_type in ['phone', 'unionid', 'wechat_oa_openid', 'miniprogram_openid', 'app_user_id',
-                            'wecom_external_userid', 'douyin_open_id', 'xiaoe_user_id', 'cdnow_customer_id'] %}
-        anyIf(preferred_value, id_type = '{{ id_type }}') as {{ id_type }},
+        {%- for id_type in id_types %}
+        substring(minIf(preference, id_type = '{{ id_type }}'), 6) as {{ id_type }},
         {%- endfor %}
-        min(type_first_seen_date) as first_seen_date,
-        max(type_last_seen_date) as last_seen_date
+        min(link_first_seen_date) as first_seen_date,
+        max(link_last_seen_date) as last_seen_date
 
-    from preferred_per_type
+    from ranked_links
     group by one_id
 
 )

@@ -1,12 +1,16 @@
 {{
     config(
         order_by='one_id',
+        query_settings={'enable_materialized_cte': 1},
     )
 }}
 
 {#-
     Declared attributes of a person, merged across the channels that hold them, with a fixed precedence
     (the app account is self-declared and most complete, then Douyin, then WeCom, then orders).
+    The per-source attributes are CTEs `as materialized` (query setting enable_materialized_cte): `people` and
+    `merged` both read them, and ClickHouse inlines an ordinary CTE at every reference, so each was computed twice
+    (1M people: the model took 11.4 s; 5.5 s with this and the channel joins below).
 -#}
 
 with
@@ -81,22 +85,29 @@ channel_joins as (
 
 ),
 
-first_channel_joins as (
+first_channel_joins as materialized (
 
     select
-        identity_links.one_id as one_id,
+        channel_links.one_id as one_id,
         min(channel_joins.joined_at) as first_joined_at
 
-    from channel_joins
-    inner join identity_links
-        on channel_joins.id_type = identity_links.id_type
-        and channel_joins.id_value = identity_links.id_value
-    where channel_joins.joined_at is not null
-    group by identity_links.one_id
+    -- the dated channel rows are the side ClickHouse hashes (the right one); the links are read for these five
+    -- types only, a range of their table's sort order (1M people: 5.2 s with all links hashed, 1.3 s this way)
+    from (
+        select one_id, id_type, id_value from identity_links
+        where id_type in ('douyin_open_id', 'wecom_external_userid', 'miniprogram_openid', 'xiaoe_user_id',
+                          'wechat_oa_openid')
+    ) as channel_links
+    inner join (
+        select id_type, id_value, joined_at from channel_joins where joined_at is not null
+    ) as channel_joins
+        on channel_joins.id_type = channel_links.id_type
+        and channel_joins.id_value = channel_links.id_value
+    group by channel_links.one_id
 
 ),
 
-app_account_attributes as (
+app_account_attributes as materialized (
 
     -- the person's most recently seen app account (ties: smallest id) speaks for them; registration is the earliest
     select
@@ -114,7 +125,7 @@ app_account_attributes as (
 
 ),
 
-invitations as (
+invitations as materialized (
 
     select
         inviter_links.one_id as one_id,
@@ -129,7 +140,7 @@ invitations as (
 
 ),
 
-douyin_attributes as (
+douyin_attributes as materialized (
 
     select
         douyin_links.one_id as one_id,
@@ -148,7 +159,7 @@ douyin_attributes as (
 
 ),
 
-wecom_attributes as (
+wecom_attributes as materialized (
 
     select
         wecom_links.one_id as one_id,
@@ -166,7 +177,7 @@ wecom_attributes as (
 
 ),
 
-order_attributes as (
+order_attributes as materialized (
 
     select
         one_id,
@@ -178,7 +189,7 @@ order_attributes as (
 
 ),
 
-event_attributes as (
+event_attributes as materialized (
 
     select
         one_id,

@@ -128,8 +128,8 @@ unit_tests = {{
 }}
 
 # The user_tags grain test, alone: it passes on the built table, and catches a planted duplicate (one_id, tag_code)
-# that lands in a part of its own (the test reads the parts merged in sort order).
-grain_test = ["--select", "test_name:unique_in_sort_order,user_tags"]
+# that lands in a part of its own.
+grain_test = ["--select", "test_name:unique_ids_per_group,user_tags"]
 grain_clean = invoke_dbt("test", ctx.run_date, ctx.settings, extra_args=grain_test)
 ctx.client.command(
     "INSERT INTO marts.user_tags SELECT one_id, tag_code, 'planted', computed_date FROM marts.user_tags "
@@ -141,14 +141,14 @@ grain = {{
     "dirty": [grain_dirty.success, grain_dirty.failure_report()],
 }}
 
-# The snapshot's grain (one period per person_tag_key and dbt_valid_from) is proven by two cheap tests: the periods
-# are unique in the table's sort order (tag_code, one_id, dbt_valid_from), and person_tag_key is one_id:tag_code.
-# Each catches its own planted violation (rows marked dbt_scd_id = 0, deleted after each check). The view
-# marts.user_tag_periods has the same grain under other names, proven in the same order through the view; at
-# most one current period per person and tag is proven the same way on the current rows.
+# The snapshot's grain (one period per person_tag_key and dbt_valid_from) is proven by two cheap tests: one_id is
+# unique per (tag_code, dbt_valid_from), counted in bitmaps, and person_tag_key is one_id:tag_code. Each catches
+# its own planted violation (rows marked dbt_scd_id = 0, deleted after each check). The view
+# marts.user_tag_periods has the same grain under other names, proven the same way through the view; at most one
+# current period per person and tag is proven the same way on the current rows.
 snapshot_grain = [
-    "--select", "test_name:unique_in_sort_order,user_tag_history", "test_name:expression_is_true,user_tag_history",
-    "test_name:unique_in_sort_order,user_tag_periods",
+    "--select", "test_name:unique_ids_per_group,user_tag_history", "test_name:expression_is_true,user_tag_history",
+    "test_name:unique_ids_per_group,user_tag_periods",
 ]
 snapshot_clean = invoke_dbt("test", ctx.run_date, ctx.settings, extra_args=snapshot_grain)
 planted = {{
@@ -329,33 +329,33 @@ def test_build_stage_failure_names_failing_node(in_process_runs: dict):
 
 
 @pytest.mark.slow
-def test_user_tags_grain_is_proven_in_sort_order_and_catches_a_duplicate(in_process_runs: dict):
-    # unique_in_sort_order compares each row with the previous one in the table's ORDER BY (tag_code, one_id):
-    # one streaming pass instead of hashing every key (issue 14: the grain test was 25 s of the 1M build)
+def test_user_tags_grain_is_proven_by_counting_ids_in_bitmaps_and_catches_a_duplicate(in_process_runs: dict):
+    # unique_ids_per_group: every tag_code has as many rows as distinct one_ids, counted in a bitmap, instead of
+    # hashing every (tag_code, one_id) (issue 14: the grain test was 25 s of the 1M build)
     clean_success, clean_nodes = in_process_runs["grain"]["clean"]
     assert clean_success and clean_nodes == 1
     dirty_success, report = in_process_runs["grain"]["dirty"]
     assert not dirty_success
-    assert "unique_in_sort_order_user_tags_tag_code__one_id" in report and "Got 1 result" in report
+    assert "unique_ids_per_group_user_tags_tag_code__one_id" in report and "Got 1 result" in report
 
 
 @pytest.mark.slow
-def test_snapshot_grain_is_proven_in_sort_order_and_by_its_key_and_catches_both_violations(in_process_runs: dict):
-    # (person_tag_key, dbt_valid_from) unique <=> (tag_code, one_id, dbt_valid_from) unique in the table's sort
-    # order, given person_tag_key = one_id:tag_code on every row: one ordered pass and one row-wise check instead
-    # of grouping every period (issue 14: 16.9 s of the whole build at 1M people)
+def test_snapshot_grain_is_proven_by_counting_ids_and_by_its_key_and_catches_both_violations(in_process_runs: dict):
+    # (person_tag_key, dbt_valid_from) unique <=> one_id unique per (tag_code, dbt_valid_from), given
+    # person_tag_key = one_id:tag_code on every row: bitmaps of one_ids and one row-wise check instead of grouping
+    # every period (issue 14: 16.9 s of the whole build at 1M people)
     clean_success, clean_nodes = in_process_runs["grain"]["snapshot_clean"]
     assert clean_success and clean_nodes == 4  # grain, key, current period, user_tag_periods' grain
     dirty = in_process_runs["grain"]["snapshot_dirty"]
     duplicate_success, duplicate_report = dirty["duplicate period"]
     assert not duplicate_success
-    assert "unique_in_sort_order_user_tag_history_tag_code__one_id__dbt_valid_from" in duplicate_report
-    assert "unique_in_sort_order_user_tag_periods_tag_code__one_id__valid_from_date" in duplicate_report
+    assert "unique_ids_per_group_user_tag_history_tag_code__dbt_valid_from__one_id" in duplicate_report
+    assert "unique_ids_per_group_user_tag_periods_tag_code__valid_from_date__one_id" in duplicate_report
     assert "Got 1 result" in duplicate_report and "expression_is_true" not in duplicate_report
     key_success, key_report = dirty["key of another person"]
     assert not key_success
     assert "expression_is_true_user_tag_history_person_tag_key" in key_report
-    assert "unique_in_sort_order" not in key_report
+    assert "unique_ids_per_group" not in key_report
 
 
 def test_an_artifacts_run_date_comes_from_the_pipelines_environment_or_a_hand_run_with_vars():

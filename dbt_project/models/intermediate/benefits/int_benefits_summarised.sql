@@ -63,7 +63,7 @@ grant_outcomes as (
 
 ),
 
-per_person_grants as (
+per_person_grants as materialized (
 
     select
         links.one_id as one_id,

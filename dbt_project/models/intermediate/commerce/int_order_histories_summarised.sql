@@ -37,7 +37,7 @@ identity_links as (
 
 ),
 
-per_person_orders as (
+per_person_orders as materialized (
 
     select
         one_id,
@@ -59,7 +59,7 @@ per_person_orders as (
 
 ),
 
-course_buyers as (
+course_buyers as materialized (
 
     -- a marker column: a person missing from this side of a left join reads 0
     select distinct
@@ -76,7 +76,7 @@ course_buyers as (
 
 ),
 
-valuations as (
+valuations as materialized (
 
     select one_id, last_valuation_at from activity where has_valuation = 1
 

@@ -41,7 +41,7 @@ latest_per_channel as (
 
 ),
 
-per_person_consent as (
+per_person_consent as materialized (
 
     select
         one_id,
@@ -56,7 +56,7 @@ per_person_consent as (
 
 ),
 
-complainers as (
+complainers as materialized (
 
     select distinct
         links.one_id as one_id,

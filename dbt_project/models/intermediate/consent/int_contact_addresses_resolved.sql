@@ -30,7 +30,7 @@ wecom_contacts as (
 
 ),
 
-subscribed_openids as (
+subscribed_openids as materialized (
 
     select
         links.one_id as one_id,
@@ -47,7 +47,7 @@ subscribed_openids as (
 
 ),
 
-wecom_addresses as (
+wecom_addresses as materialized (
 
     select
         links.one_id as one_id,

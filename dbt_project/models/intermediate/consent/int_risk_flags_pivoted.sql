@@ -47,7 +47,7 @@ test_ids as (
 
 ),
 
-blacklisted_people as (
+blacklisted_people as materialized (
 
     select
         identity_links.one_id as one_id,
@@ -64,7 +64,7 @@ blacklisted_people as (
 
 ),
 
-test_people as (
+test_people as materialized (
 
     select distinct
         identity_links.one_id as one_id,

@@ -15,7 +15,7 @@ identity_links as (
 
 ),
 
-ranked_links as (
+links_with_preference as (
 
     select
         one_id,
@@ -44,7 +44,7 @@ pivoted as (
         min(link_first_seen_date) as first_seen_date,
         max(link_last_seen_date) as last_seen_date
 
-    from ranked_links
+    from links_with_preference
     group by one_id
 
 )

@@ -53,7 +53,8 @@ wecom_addresses as materialized (
         links.one_id as one_id,
         -- the latest relation; ties (added at the same instant, or by two staff): the greatest (external id,
         -- staff id), so every build picks the same owner, as int_person_attributes_merged's WeCom gender does
-        {%- set latest_relation = '(wecom_contacts.added_at, wecom_contacts.wecom_external_userid, wecom_contacts.staff_userid)' %}
+        {%- set latest_relation =
+            '(wecom_contacts.added_at, wecom_contacts.wecom_external_userid, wecom_contacts.staff_userid)' %}
         argMax(wecom_contacts.wecom_external_userid, {{ latest_relation }}) as wecom_external_userid,
         -- the staff member on the same relation: WeCom tags an external contact through the staff who owns it
         argMax(wecom_contacts.staff_userid, {{ latest_relation }}) as wecom_owner_userid

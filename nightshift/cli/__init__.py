@@ -2,7 +2,7 @@
 
 | module        | commands |
 |---------------|----------|
-| `pipeline.py` | `run`, `status`, `sql` |
+| `pipeline.py` | `run`, `status`, `sql`, `spark-init` |
 | `data.py`     | `generate`, `respond`, `ingest`, `load-cdnow` |
 | `airflow.py`  | `airflow-init`, `airflow-standalone` |
 | `demo.py`     | `demo` |
@@ -43,6 +43,7 @@ app = typer.Typer(
 )
 app.command()(pipeline.run)
 app.command()(pipeline.sql)
+app.command("spark-init")(pipeline.spark_init)
 app.command()(pipeline.status)
 app.command()(data.generate)
 app.command()(data.respond)

@@ -1,5 +1,5 @@
-"""`nightshift run | status | sql`: run the pipeline in this process (one date, or a range of dates in order) and
-look at the warehouse."""
+"""`nightshift run | status | sql | spark-init`: run the pipeline in this process (one date, or a range of dates in
+order), look at the warehouse, prepare Spark's class archive."""
 
 from __future__ import annotations
 
@@ -137,3 +137,22 @@ def status() -> None:
         colour = "green" if stage_status == "success" else "red"
         table.add_row(stage, str(run_date), f"[{colour}]{stage_status}[/]", str(finished_at)[:19], message[:80])
     console.print(table)
+
+
+def spark_init() -> None:
+    """Dump the Spark driver's class archive for this Java and Spark, if there is none yet
+    (NIGHTSHIFT_SPARK_CLASS_CACHE: every later Spark session starts 3-5 s sooner). Idempotent; `make setup` runs it."""
+    from nightshift.spark import class_archive, ensure_class_archive
+
+    settings = current_settings()
+    archive = class_archive(settings)
+    if archive is None:
+        console.print("Spark's class archive is off: NIGHTSHIFT_SPARK_CLASS_CACHE is empty, or Java has no version")
+        return
+    if archive.is_file():
+        console.print(f"Spark's class archive is present: {archive}", soft_wrap=True)
+        return
+    with console.status(f"Dumping Spark's class archive into {archive.parent} (a short Spark job, once)"):
+        ensure_class_archive(settings)
+    size = archive.stat().st_size / 2**20
+    console.print(f"Spark's class archive is ready: {archive} ({size:.0f} MB)", soft_wrap=True)

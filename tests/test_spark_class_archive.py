@@ -11,7 +11,7 @@ import pytest
 
 from nightshift.errors import ConfigurationError
 from nightshift.settings import Settings
-from nightshift.spark import _maps_cleanly, class_archive, ensure_class_archive
+from nightshift.spark import _archive_options, _maps_cleanly, class_archive, ensure_class_archive
 from tests.conftest import REPO_ROOT, isolated_env
 
 MAPPED_ARCHIVES = """
@@ -23,8 +23,8 @@ with open(f"/proc/{pid}/maps") as maps:
 """
 
 
-def _archives_mapped_by_a_new_spark_process(home, **env: str) -> list[str]:
-    completed = subprocess.run([sys.executable, "-c", MAPPED_ARCHIVES], env=isolated_env(home, **env), cwd=REPO_ROOT,
+def _archives_mapped_by_a_new_spark_process(home) -> list[str]:
+    completed = subprocess.run([sys.executable, "-c", MAPPED_ARCHIVES], env=isolated_env(home), cwd=REPO_ROOT,
                                capture_output=True, text=True, timeout=300)  # fmt: skip
     assert completed.returncode == 0, completed.stderr[-3000:]
     line = next(line for line in completed.stdout.splitlines() if line.startswith("MAPPED"))
@@ -45,8 +45,9 @@ def archive(tmp_path_factory) -> Path:
 def test_a_new_spark_process_maps_the_class_archive_unless_the_cache_is_off(archive, tmp_path):
 
     assert str(archive) in _archives_mapped_by_a_new_spark_process(tmp_path)
-    assert str(archive) not in _archives_mapped_by_a_new_spark_process(tmp_path, NIGHTSHIFT_SPARK_CLASS_CACHE="")
-    assert Settings(spark_class_cache="").describe()["NIGHTSHIFT_SPARK_CLASS_CACHE"] == "(off)"
+    off = Settings(home=tmp_path, spark_class_cache="")
+    assert class_archive(off) is None and _archive_options(off) == [] and ensure_class_archive(off) is None
+    assert off.describe()["NIGHTSHIFT_SPARK_CLASS_CACHE"] == "(off)"
 
 
 def test_an_archive_a_jvm_cannot_map_is_never_given_the_name_spark_looks_for(archive, tmp_path):
@@ -56,9 +57,10 @@ def test_an_archive_a_jvm_cannot_map_is_never_given_the_name_spark_looks_for(arc
         part.write(whole.read(archive.stat().st_size // 4))
     assert _maps_cleanly(archive) and not _maps_cleanly(truncated)  # a JVM given the truncated one crashes
 
-    # a recording job that fails leaves neither an archive nor its partial file behind, and says why
+    # a recording job that fails (here its JVM refuses to start) leaves neither an archive nor a partial file behind
     cache = tmp_path / "cache"
-    failing = Settings(home=tmp_path, spark_class_cache=str(cache), spark_java_options="-XX:TieredStopAtLevl=1")
-    with pytest.raises(ConfigurationError, match="Dumping Spark's class archive failed .*TieredStopAtLevl"):
+    failing = Settings(home=tmp_path, spark_class_cache=str(cache), spark_java_options="-Xss1k")
+    with pytest.raises(ConfigurationError, match="Dumping Spark's class archive failed") as refused:
         ensure_class_archive(failing)
+    assert "stack size specified is too small" in str(refused.value)
     assert list(cache.iterdir()) == []

@@ -391,6 +391,21 @@ def make_up_orders(
 
     `made_up`: contact_id of every original key made up on an earlier night; `blocked_people`: one_id;
     `campaigns`: CAMPAIGNS_SCHEMA. Orders are plan rows (source 'replenishment', channel '': a grant, no message)."""
+    return split_make_ups(make_up_decisions(items, plan, grants, made_up, campaigns, blocked_people), run_date)
+
+
+def make_up_decisions(
+    items: DataFrame,
+    plan: DataFrame,
+    grants: DataFrame,
+    made_up: DataFrame,
+    campaigns: DataFrame,
+    blocked_people: DataFrame,
+) -> DataFrame:
+    """One row per `missing_grant` plan key not made up before: its plan row and `refusal` (null: made up tonight).
+
+    Orders and refusals are two halves of these decisions (`split_make_ups`). The stage writes the decisions once
+    and splits what it wrote: deciding again for each half doubled the make-up work of every night."""
     missing = (
         items.where(F.col("class") == MISSING_GRANT)
         .select("contact_id")
@@ -437,9 +452,13 @@ def make_up_orders(
     over_budget = F.col("budget_fen").isNotNull() & (
         F.coalesce(F.col("spent"), F.lit(0)) + F.col("cumulative") > F.col("budget_fen")
     )
-    decided = standing.withColumn("refusal", F.when(over_budget, "over_budget")).unionByName(
+    return standing.withColumn("refusal", F.when(over_budget, "over_budget")).unionByName(
         candidates.where(F.col("refusal").isNotNull()).withColumn("cumulative", F.lit(None).cast("long")),
     )
+
+
+def split_make_ups(decided: DataFrame, run_date: date) -> tuple[DataFrame, DataFrame]:
+    """(orders, refusals) of `make_up_decisions`."""
     orders = decided.where(F.col("refusal").isNull()).select(
         make_up_key(F.col("contact_id")).alias("contact_id"),
         F.lit(run_date).alias("business_date"),
@@ -482,6 +501,24 @@ def resend_orders(
     the same contact: it carries no benefit (the grant side is reconciled on the original key) and the campaign's
     own cap is not counted again. Refusal reasons: the make-up reasons, then `no_fallback_channel` (the plan has no
     later channel), `fallback_unreachable` (the person can receive none of them), `frequency_cap` (all capped)."""
+    return split_resends(
+        resend_decisions(items, plan, resent, campaigns, blocked_people, reachable, recent_contacts, caps, run_date)
+    )
+
+
+def resend_decisions(
+    items: DataFrame,
+    plan: DataFrame,
+    resent: DataFrame,
+    campaigns: DataFrame,
+    blocked_people: DataFrame,
+    reachable: DataFrame,
+    recent_contacts: DataFrame,
+    caps: DataFrame,
+    run_date: date,
+) -> DataFrame:
+    """One row per plan key whose delivery failed tonight and was not resent before: the chosen channel, address
+    and time zone, and `refusal` (null: resent tonight). Split by `split_resends`, as `make_up_decisions`."""
     failed = (
         items.where((F.col("class") == DELIVERY_FAILED) & (F.col("resolved_run_date") == F.lit(run_date)))
         .select("contact_id")
@@ -528,7 +565,7 @@ def resend_orders(
         .agg(F.count("next").alias("later_channels"))
         .join(options.groupBy("contact_id").agg(F.count("*").alias("reachable_channels")), on="contact_id", how="left")
     )
-    decided = (
+    return (
         candidates.join(per_key, on="contact_id", how="left")
         .join(chosen, on="contact_id", how="left")
         .withColumn(
@@ -539,6 +576,10 @@ def resend_orders(
             .when(F.col("next_channel").isNull(), "frequency_cap"),
         )
     )
+
+
+def split_resends(decided: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """(resends, refusals) of `resend_decisions`."""
     resends = decided.where(F.col("refusal").isNull()).select(
         make_up_key(F.col("contact_id")).alias("contact_id"),
         F.col("contact_id").alias("replenishes"),

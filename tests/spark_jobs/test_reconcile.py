@@ -17,8 +17,12 @@ from spark_jobs.reconcile import (
     abnormal_peaks,
     classify,
     loss_alerts,
+    make_up_decisions,
     make_up_orders,
+    resend_decisions,
     resend_orders,
+    split_make_ups,
+    split_resends,
     summarise,
 )
 
@@ -153,9 +157,14 @@ def test_make_up_orders_once_within_caps_and_budget(frames):
     # Cached: the six make-up runs below all read it (uncached, each of their actions classified again).
     items = classify(plan, grants, receipts, frames([], PREVIOUS_SCHEMA), PAST_LAG).cache()
     blocked = frames([(99,)], "one_id long")
-    orders, refusals = make_up_orders(
-        items, plan, grants, frames([], "contact_id string"), frames(CAMPAIGNS, CAMPAIGNS_SCHEMA), blocked, PAST_LAG
-    )
+
+    def make_ups(campaigns=CAMPAIGNS):
+        # the stage's way: the decisions materialised once (it writes them), then split into orders and refusals
+        decided = make_up_decisions(items, plan, grants, frames([], "contact_id string"),
+                                    frames(campaigns, CAMPAIGNS_SCHEMA), blocked).cache()  # fmt: skip
+        return split_make_ups(decided, PAST_LAG)
+
+    orders, refusals = make_ups()
     made = {row.replenishes: row for row in orders.collect()}
     assert set(made) == {"missing"}
     assert made["missing"].contact_id == python_make_up_key("missing") and made["missing"].channel == ""
@@ -174,8 +183,7 @@ def test_make_up_orders_once_within_caps_and_budget(frames):
         (("camp", False, False, 100_000, 1, ["sms"]), "campaign_inactive"),
         (("camp", True, True, 100_000, 1, ["sms"]), "circuit_open"),
     ):
-        none, refused = make_up_orders(items, plan, grants, frames([], "contact_id string"),
-                                       frames([campaign], CAMPAIGNS_SCHEMA), blocked, PAST_LAG)  # fmt: skip
+        none, refused = make_ups([campaign])
         assert none.count() == 0 and {row.contact_id: row.reason for row in refused.collect()}["missing"] == reason
 
 
@@ -203,7 +211,8 @@ def test_failed_deliveries_are_resent_once_on_the_next_channel_the_person_can_ta
     receipts = frames([(k, ch, False, "isv.BLACK_KEY_CONTROL_LIMIT", ANSWERED)
                        for k, ch in (("p1", "sms"), ("p2", "sms"), ("p3", "sms"), ("p4", "app_push"))]
                       + [("ok", "sms", True, "DELIVERED", ANSWERED)], RECEIPTS_SCHEMA)  # fmt: skip
-    items = classify(plan, frames([], GRANTS_SCHEMA), receipts, frames([], PREVIOUS_SCHEMA), ANSWERED)
+    # Cached, as in the make-up test: the seven actions below all read it (the stage reads it back from Parquet).
+    items = classify(plan, frames([], GRANTS_SCHEMA), receipts, frames([], PREVIOUS_SCHEMA), ANSWERED).cache()
     reachable = frames([(1, "app_push", "reg-1", "Asia/Shanghai"), (2, "wecom", "wm-2", ""),
                         (2, "app_push", "reg-2", ""), (3, "wecom", "wm-3", ""), (3, "app_push", "reg-3", ""),
                         (5, "app_push", "reg-5", "")], REACHABLE)  # fmt: skip
@@ -213,9 +222,11 @@ def test_failed_deliveries_are_resent_once_on_the_next_channel_the_person_can_ta
     campaigns = frames(THREE_CHANNELS, CAMPAIGNS_SCHEMA)
 
     def resend(resent=(), blocked=(), campaign=campaigns):
-        orders, refusals = resend_orders(items, plan, frames([(k,) for k in resent], "contact_id string"), campaign,
-                                         frames([(b,) for b in blocked], "one_id long"), reachable, recent, caps,
-                                         ANSWERED)  # fmt: skip
+        # the stage's way: the decisions materialised once (it writes them), then split into resends and refusals
+        decided = resend_decisions(items, plan, frames([(k,) for k in resent], "contact_id string"), campaign,
+                                   frames([(b,) for b in blocked], "one_id long"), reachable, recent, caps,
+                                   ANSWERED).cache()  # fmt: skip
+        orders, refusals = split_resends(decided)
         return ({row.replenishes: row for row in orders.collect()},
                 {row.contact_id: row.reason for row in refusals.collect()})  # fmt: skip
 

@@ -29,7 +29,7 @@ the reconcile stage from the warehouse (`nightshift.reconciliation.inputs`).
               threshold (a burst): then critical.
 5. resends    a plan key that became `delivery_failed` tonight is sent once more, at most once ever, on the
               first later channel of the campaign's preference order the person can receive within the policy's
-              frequency caps (`resend_orders`); otherwise the refusal says why.
+              frequency caps (`resend_decisions`); otherwise the refusal says why.
 
 Built-in functions only. The stage (`nightshift/stages/reconcile.py`) does the I/O.
 """
@@ -378,22 +378,6 @@ def _standing_refusal() -> Column:
     )
 
 
-def make_up_orders(
-    items: DataFrame,
-    plan: DataFrame,
-    grants: DataFrame,
-    made_up: DataFrame,
-    campaigns: DataFrame,
-    blocked_people: DataFrame,
-    run_date: date,
-) -> tuple[DataFrame, DataFrame]:
-    """(orders, refusals) for tonight's `missing_grant` plan keys (module docstring, step 3).
-
-    `made_up`: contact_id of every original key made up on an earlier night; `blocked_people`: one_id;
-    `campaigns`: CAMPAIGNS_SCHEMA. Orders are plan rows (source 'replenishment', channel '': a grant, no message)."""
-    return split_make_ups(make_up_decisions(items, plan, grants, made_up, campaigns, blocked_people), run_date)
-
-
 def make_up_decisions(
     items: DataFrame,
     plan: DataFrame,
@@ -402,10 +386,12 @@ def make_up_decisions(
     campaigns: DataFrame,
     blocked_people: DataFrame,
 ) -> DataFrame:
-    """One row per `missing_grant` plan key not made up before: its plan row and `refusal` (null: made up tonight).
+    """Tonight's make-up decisions (module docstring, step 3): one row per `missing_grant` plan key not made up
+    before, with its plan row and `refusal` (null: made up tonight).
 
-    Orders and refusals are two halves of these decisions (`split_make_ups`). The stage writes the decisions once
-    and splits what it wrote: deciding again for each half doubled the make-up work of every night."""
+    `made_up`: contact_id of every original key made up on an earlier night; `blocked_people`: one_id;
+    `campaigns`: CAMPAIGNS_SCHEMA. Orders and refusals are the two halves (`split_make_ups`): the stage writes the
+    decisions once and splits what it wrote, since deciding again for each half doubled the work of every night."""
     missing = (
         items.where(F.col("class") == MISSING_GRANT)
         .select("contact_id")
@@ -458,7 +444,8 @@ def make_up_decisions(
 
 
 def split_make_ups(decided: DataFrame, run_date: date) -> tuple[DataFrame, DataFrame]:
-    """(orders, refusals) of `make_up_decisions`."""
+    """(orders, refusals) of `make_up_decisions`. Orders are plan rows (source 'replenishment', channel '': a grant,
+    no message)."""
     orders = decided.where(F.col("refusal").isNull()).select(
         make_up_key(F.col("contact_id")).alias("contact_id"),
         F.lit(run_date).alias("business_date"),
@@ -479,33 +466,6 @@ def split_make_ups(decided: DataFrame, run_date: date) -> tuple[DataFrame, DataF
 RESEND_REFUSALS = ("no_fallback_channel", "fallback_unreachable", "frequency_cap")
 
 
-def resend_orders(
-    items: DataFrame,
-    plan: DataFrame,
-    resent: DataFrame,
-    campaigns: DataFrame,
-    blocked_people: DataFrame,
-    reachable: DataFrame,
-    recent_contacts: DataFrame,
-    caps: DataFrame,
-    run_date: date,
-) -> tuple[DataFrame, DataFrame]:
-    """(resends, refusals) for the plan keys whose delivery failed, found tonight (module docstring, step 5).
-
-    A failed contact is sent once more on the first channel after the failed one in the plan's preference order
-    that the person can receive (`reachable`: one_id, channel, contact_ref, timezone) and whose policy frequency
-    cap (`caps`: channel, max_contacts, days) still allows one more contact, counting `recent_contacts` (one_id,
-    channel, contact_date: everything handed over before tonight plus tonight's plan). Only keys that became
-    `delivery_failed` tonight, never a resend or make-up, at most once ever (`resent`: contact_id of every original
-    already resent), never for a blocked person, an inactive campaign or one whose breaker is open. The resend is
-    the same contact: it carries no benefit (the grant side is reconciled on the original key) and the campaign's
-    own cap is not counted again. Refusal reasons: the make-up reasons, then `no_fallback_channel` (the plan has no
-    later channel), `fallback_unreachable` (the person can receive none of them), `frequency_cap` (all capped)."""
-    return split_resends(
-        resend_decisions(items, plan, resent, campaigns, blocked_people, reachable, recent_contacts, caps, run_date)
-    )
-
-
 def resend_decisions(
     items: DataFrame,
     plan: DataFrame,
@@ -517,8 +477,19 @@ def resend_decisions(
     caps: DataFrame,
     run_date: date,
 ) -> DataFrame:
-    """One row per plan key whose delivery failed tonight and was not resent before: the chosen channel, address
-    and time zone, and `refusal` (null: resent tonight). Split by `split_resends`, as `make_up_decisions`."""
+    """Tonight's resend decisions (module docstring, step 5): one row per plan key whose delivery failed tonight and
+    was not resent before, with the chosen channel, address and time zone, and `refusal` (null: resent tonight);
+    `split_resends` gives the two halves, as `split_make_ups` does.
+
+    A failed contact is sent once more on the first channel after the failed one in the plan's preference order
+    that the person can receive (`reachable`: one_id, channel, contact_ref, timezone) and whose policy frequency
+    cap (`caps`: channel, max_contacts, days) still allows one more contact, counting `recent_contacts` (one_id,
+    channel, contact_date: everything handed over before tonight plus tonight's plan). Only keys that became
+    `delivery_failed` tonight, never a resend or make-up, at most once ever (`resent`: contact_id of every original
+    already resent), never for a blocked person, an inactive campaign or one whose breaker is open. The resend is
+    the same contact: it carries no benefit (the grant side is reconciled on the original key) and the campaign's
+    own cap is not counted again. Refusal reasons: the make-up reasons, then `no_fallback_channel` (the plan has no
+    later channel), `fallback_unreachable` (the person can receive none of them), `frequency_cap` (all capped)."""
     failed = (
         items.where((F.col("class") == DELIVERY_FAILED) & (F.col("resolved_run_date") == F.lit(run_date)))
         .select("contact_id")

@@ -1,6 +1,6 @@
 """A permanent failure recorded by the deliver stage reaches reconciliation as `delivery_failed` with the vendor's
 code (`audience.delivery_results` is a receipt source: `reconciliation.inputs.DELIVERY_FAILURES_SQL`), and from
-there the plan's next fallback channel the person can take (`spark_jobs.reconcile.resend_orders`)."""
+there the plan's next fallback channel the person can take (`spark_jobs.reconcile.resend_decisions`)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from spark_jobs.reconcile import (
     PREVIOUS_SCHEMA,
     RECEIPTS_SCHEMA,
     classify,
-    resend_orders,
+    resend_decisions,
+    split_resends,
 )
 from tests.spark_jobs.test_reconcile import CAPS, REACHABLE, RECENT, plan_row
 
@@ -66,12 +67,12 @@ def test_failed_delivery_result_is_delivery_failed_with_the_vendor_code(client, 
     campaigns = [("camp", True, False, 100_000, 1, ["wechat_oa_template", "sms", "wecom", "app_push"])]
     reachable = [(1, "sms", "+8613800000001", "Asia/Shanghai"), (2, "sms", "+8613800000002", "Asia/Shanghai"),
                  (3, "app_push", "reg-3", "Asia/Shanghai")]  # fmt: skip
-    orders, refusals = resend_orders(
+    orders, refusals = split_resends(resend_decisions(
         items, plan_frame, spark.createDataFrame([], "contact_id string"),
         spark.createDataFrame(campaigns, CAMPAIGNS_SCHEMA), spark.createDataFrame([], "one_id long"),
         spark.createDataFrame(reachable, REACHABLE), spark.createDataFrame([], RECENT),
         spark.createDataFrame([("sms", 2, 7), ("app_push", 2, 7)], CAPS), ANSWERED,
-    )  # fmt: skip
+    ))  # fmt: skip
     resent = {row.replenishes: (row.channel, row.contact_ref) for row in orders.collect()}
     assert resent == {"dr-refused": ("sms", "+8613800000001"), "dr-wecom": ("app_push", "reg-3")}
     assert refusals.count() == 0

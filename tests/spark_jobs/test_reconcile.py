@@ -18,9 +18,7 @@ from spark_jobs.reconcile import (
     classify,
     loss_alerts,
     make_up_decisions,
-    make_up_orders,
     resend_decisions,
-    resend_orders,
     split_make_ups,
     split_resends,
     summarise,
@@ -174,8 +172,8 @@ def test_make_up_orders_once_within_caps_and_budget(frames):
         "capped_missing": "over_user_cap",
     }
     # a key made up on an earlier night is never made up again
-    again, _ = make_up_orders(items, plan, grants, frames([("missing",)], "contact_id string"),
-                              frames(CAMPAIGNS, CAMPAIGNS_SCHEMA), blocked, PAST_LAG)  # fmt: skip
+    again, _ = split_make_ups(make_up_decisions(items, plan, grants, frames([("missing",)], "contact_id string"),
+                                                frames(CAMPAIGNS, CAMPAIGNS_SCHEMA), blocked), PAST_LAG)  # fmt: skip
     assert again.count() == 0
     # over budget, inactive or with an open breaker: refused with the reason
     for campaign, reason in (
@@ -246,8 +244,9 @@ def test_failed_deliveries_are_resent_once_on_the_next_channel_the_person_can_ta
     later = classify(plan, frames([], GRANTS_SCHEMA), receipts,
                      frames([(k, ANSWERED, ANSWERED) for k in ("p1", "p2", "p3", "p4", "ok")], PREVIOUS_SCHEMA),
                      ANSWERED + timedelta(days=1))  # fmt: skip
-    none, _ = resend_orders(later, plan, frames([], "contact_id string"), campaigns, frames([], "one_id long"),
-                            reachable, recent, caps, ANSWERED + timedelta(days=1))  # fmt: skip
+    none, _ = split_resends(resend_decisions(later, plan, frames([], "contact_id string"), campaigns,
+                                             frames([], "one_id long"), reachable, recent, caps,
+                                             ANSWERED + timedelta(days=1)))  # fmt: skip
     assert none.count() == 0
 
 

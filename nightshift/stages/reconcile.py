@@ -202,7 +202,8 @@ def run(ctx: StageContext, plans_dir: Path = CAMPAIGNS_DIR, policy_path: Path = 
 
     def decided(frame, name: str):
         """Tonight's decisions, written once and read back: orders and refusals are both split from them, and a
-        frame used twice is computed twice (the refusals alone took as long as both halves: 4.1-4.4 s a night)."""
+        frame used twice is computed twice (the refusals alone took as long as both halves: 4.1-4.4 s of a warm
+        20k-people night)."""
         path = dataset_path(lake, f"reconcile_{name}", run_date)
         frame.write.mode("overwrite").parquet(path)
         return spark.read.parquet(path)

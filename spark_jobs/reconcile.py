@@ -390,8 +390,8 @@ def make_up_decisions(
     before, with its plan row and `refusal` (null: made up tonight).
 
     `made_up`: contact_id of every original key made up on an earlier night; `blocked_people`: one_id;
-    `campaigns`: CAMPAIGNS_SCHEMA. Orders and refusals are the two halves (`split_make_ups`): the stage writes the
-    decisions once and splits what it wrote, since deciding again for each half doubled the work of every night."""
+    `campaigns`: CAMPAIGNS_SCHEMA. Orders and refusals are the two halves (`split_make_ups`): the stage computes the
+    decisions once (a local checkpoint) and splits them, since deciding again for each half doubled the work."""
     missing = (
         items.where(F.col("class") == MISSING_GRANT)
         .select("contact_id")

@@ -200,16 +200,11 @@ def run(ctx: StageContext, plans_dir: Path = CAMPAIGNS_DIR, policy_path: Path = 
     stopped = set(open_breakers(client, run_date))
     campaigns = spark.createDataFrame(_campaign_rows(plans, run_date, stopped), job.CAMPAIGNS_SCHEMA)
 
-    def decided(frame, name: str):
-        """Tonight's decisions, written once and read back: orders and refusals are both split from them, and a
-        frame used twice is computed twice (the refusals alone took as long as both halves: 4.1-4.4 s of a warm
-        20k-people night)."""
-        path = dataset_path(lake, f"reconcile_{name}", run_date)
-        frame.write.mode("overwrite").parquet(path)
-        return spark.read.parquet(path)
-
-    make_ups = decided(job.make_up_decisions(items, plan, grants, read("made_up", "contact_id string"), campaigns,
-                                             read("blocked", "one_id long")), "make_up_decisions")  # fmt: skip
+    # Tonight's decisions are computed once (a local checkpoint, as the audience job does) and split into orders
+    # and refusals: a frame used twice is computed twice, and the refusals alone took as long as both halves
+    # (4.1-4.4 s of a warm 20k-people night).
+    make_ups = job.make_up_decisions(items, plan, grants, read("made_up", "contact_id string"), campaigns,
+                                     read("blocked", "one_id long")).localCheckpoint()  # fmt: skip
     orders, refusals = job.split_make_ups(make_ups, run_date)
     load(
         orders.select("contact_id", "replenishes", "business_date", "campaign_id", "channel", "one_id", "benefit_id",
@@ -224,7 +219,7 @@ def run(ctx: StageContext, plans_dir: Path = CAMPAIGNS_DIR, policy_path: Path = 
                               "channel string, max_contacts long, days long"),
         run_date,
     )  # fmt: skip
-    resends, resend_refusals = job.split_resends(decided(resend_choices, "resend_decisions"))
+    resends, resend_refusals = job.split_resends(resend_choices.localCheckpoint())
     variants = read("plan", "contact_id string, variant string").withColumnRenamed("contact_id", "replenishes")
     send_times = spark.createDataFrame(_send_times(plans, policy), "campaign_id string, send_local_time string")
     scheduled = schedule(resends.join(send_times, on="campaign_id", how="inner"), run_date, policy.default_timezone,

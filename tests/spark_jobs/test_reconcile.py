@@ -157,9 +157,9 @@ def test_make_up_orders_once_within_caps_and_budget(frames):
     blocked = frames([(99,)], "one_id long")
 
     def make_ups(campaigns=CAMPAIGNS):
-        # the stage's way: the decisions materialised once (it writes them), then split into orders and refusals
+        # the stage's way: the decisions computed once (a local checkpoint), then split into orders and refusals
         decided = make_up_decisions(items, plan, grants, frames([], "contact_id string"),
-                                    frames(campaigns, CAMPAIGNS_SCHEMA), blocked).cache()  # fmt: skip
+                                    frames(campaigns, CAMPAIGNS_SCHEMA), blocked).localCheckpoint()  # fmt: skip
         return split_make_ups(decided, PAST_LAG)
 
     orders, refusals = make_ups()
@@ -220,10 +220,10 @@ def test_failed_deliveries_are_resent_once_on_the_next_channel_the_person_can_ta
     campaigns = frames(THREE_CHANNELS, CAMPAIGNS_SCHEMA)
 
     def resend(resent=(), blocked=(), campaign=campaigns):
-        # the stage's way: the decisions materialised once (it writes them), then split into resends and refusals
+        # the stage's way: the decisions computed once (a local checkpoint), then split into resends and refusals
         decided = resend_decisions(items, plan, frames([(k,) for k in resent], "contact_id string"), campaign,
                                    frames([(b,) for b in blocked], "one_id long"), reachable, recent, caps,
-                                   ANSWERED).cache()  # fmt: skip
+                                   ANSWERED).localCheckpoint()  # fmt: skip
         orders, refusals = split_resends(decided)
         return ({row.replenishes: row for row in orders.collect()},
                 {row.contact_id: row.reason for row in refusals.collect()})  # fmt: skip

@@ -8,6 +8,11 @@ Then every area benchmark in AREA_BENCHMARKS runs in its own process (the embedd
 directory per process) at its own default scales; `--areas` picks some, `--areas pipeline` only this one:
 
     python -m bench --users 100000 --areas identity,tags
+
+A scale the generator cannot reach in one process (10M people) is run from a smaller real world whose raw tables
+are copied after ingestion (bench/replicated_world.py; generation and ingestion then run at the base scale):
+
+    python -m bench --users 10000000 --base-users 1000000 --areas pipeline
 """
 
 from __future__ import annotations
@@ -51,6 +56,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, default=100_000, help="people in the generated world")
     parser.add_argument("--stages", default="", help="comma-separated stages (default: all)")
+    parser.add_argument(
+        "--base-users",
+        type=int,
+        default=None,
+        help="generate and ingest this many people, then copy their raw tables to --users people before the other "
+        "stages (bench/replicated_world.py; default: generate --users people)",
+    )
     parser.add_argument("--home", type=Path, default=None, help="installation directory (default: temporary)")
     parser.add_argument(
         "--areas",
@@ -84,10 +96,14 @@ def bench_pipeline(args: argparse.Namespace) -> None:
         "step", "wall time (s)", "rows", "rows/s", "load avg", title=f"Nightshift bench: {args.users:,} users"
     )
 
+    generated_users = args.base_users or args.users
+    copies = round(args.users / generated_users) if args.base_users else 1
+    if copies < 1:
+        raise SystemExit(f"--base-users {args.base_users:,} is more than --users {args.users:,}")
     started = time.perf_counter()
     from nightshift.generate import generate_world
 
-    generate_world(settings.landing_dir, users=args.users, start_date=BENCH_DATE, days=1, seed=42, progress=True)
+    generate_world(settings.landing_dir, users=generated_users, start_date=BENCH_DATE, days=1, seed=42, progress=True)
     generated = time.perf_counter() - started
     landing_lines = sum(
         sum(1 for _ in path.open("rb"))
@@ -95,7 +111,7 @@ def bench_pipeline(args: argparse.Namespace) -> None:
         if path.is_file() and "_truth" not in path.parts
     )
     table.add_row(
-        "generate (1 day)",
+        "generate (1 day)" if copies == 1 else f"generate (1 day, {generated_users:,} people)",
         f"{generated:.1f}",
         f"{landing_lines:,}",
         f"{landing_lines / generated:,.0f}",
@@ -110,12 +126,29 @@ def bench_pipeline(args: argparse.Namespace) -> None:
         night_seconds += result.seconds
         rows = sum(result.rows.values())
         rate = f"{rows / result.seconds:,.0f}" if result.seconds > 0 and rows else ""
-        table.add_row(stage, f"{result.seconds:.1f}", f"{rows:,}", rate, load_average())
+        label = f"{stage} ({generated_users:,} people)" if copies > 1 and stage == "ingest" else stage
+        table.add_row(label, f"{result.seconds:.1f}", f"{rows:,}", rate, load_average())
         console.print(f"  {stage:<10} {result.seconds:6.1f}s  {result.summary}")
+        if copies > 1 and stage == "ingest":
+            replicate_row = _replicate_raw(ctx.client, copies)
+            table.add_row(*replicate_row, load_average())
     table.add_section()
-    table.add_row("night (stages, without generation)", f"{night_seconds:.1f}", "", "", load_average())
+    night = "night (stages, without generation)" if copies == 1 else "night (stages, without generation and copies)"
+    table.add_row(night, f"{night_seconds:.1f}", "", "", load_average())
     console.print(table)
     console.print(f"machine: {machine_description()}; installation: {home}")
+
+
+def _replicate_raw(client, copies: int) -> list[str]:
+    """Copy the ingested raw tables `copies` times; the table row that says so (without its load)."""
+    from bench.replicated_world import COPY_NOTE, replicate_raw_tables
+
+    seconds, rows, not_applied = replicate_raw_tables(client, copies)
+    console.print(f"  raw tables copied {copies} times ({COPY_NOTE}): {len(rows)} tables, {sum(rows.values()):,} rows")
+    for pattern in not_applied:
+        console.print(f"  [yellow]blocklist pattern not applied to the copies (the engine cannot run it): {pattern}[/]")
+    total = sum(rows.values())
+    return [f"copy raw tables x{copies}", f"{seconds:.1f}", f"{total:,}", f"{total / seconds:,.0f}"]
 
 
 if __name__ == "__main__":

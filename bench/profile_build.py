@@ -193,20 +193,30 @@ def identifier_columns(relation: str, columns: dict[str, str]) -> tuple[str, ...
         return IDENTIFIER_COLUMNS[relation]
     if not relation.startswith("raw."):
         return ()
+    return raw_identifier_columns(columns, catalog_id_fields(relation))
+
+
+def catalog_id_fields(relation: str) -> dict[str, str]:
+    """{field -> id_type} of the identifier fields the source catalog declares for the raw table `relation`."""
     from nightshift.sources.catalog import all_sources
 
-    catalog_ids = {
-        field.name
+    return {
+        field.name: field.id_type
         for source in all_sources().values()
         for entity in source.entities
         if entity.raw_table == relation
         for field in entity.fields
         if field.id_type
     }
+
+
+def raw_identifier_columns(columns: dict[str, str], id_fields: dict[str, str] | set[str]) -> tuple[str, ...]:
+    """The string columns among a raw table's `columns` that are identifier fields (`id_fields`) or
+    RECORD_KEY_COLUMNS."""
     return tuple(
         name
         for name, column_type in columns.items()
-        if (name in catalog_ids or name in RECORD_KEY_COLUMNS) and "String" in column_type
+        if (name in id_fields or name in RECORD_KEY_COLUMNS) and "String" in column_type
     )
 
 
@@ -218,15 +228,18 @@ def replication_sql(
     base: str,
     identifiers: tuple[str, ...] = (),
     derived: dict[str, str] | None = None,
+    copied: dict[str, str] | None = None,
 ) -> str:
     """INSERT ... SELECT writing `copies` copies of `base` into `relation`; copy 0 is the original rows.
 
     `columns` are (name, type) in table order. one_id becomes one_id + copy * stride (stride > max one_id keeps
     one_ids unique across copies); the `identifiers` string columns get `~copy` appended when non-empty (each
-    element, for an array of strings); `derived` columns are recomputed per copy from their expression, where
-    `{one_id}` stands for the copy's one_id.
+    element, for an array of strings), or, for a column named in `copied`, its expression of `{value}` and `{copy}`
+    (bench/replicated_world.py keeps phones valid mobile numbers that way); `derived` columns are recomputed per copy
+    from their expression, where `{one_id}` stands for the copy's one_id.
     """
     derived = derived or {}
+    copied = copied or {}
     names = {name for name, _ in columns}
     missing = [name for name in identifiers if name not in names]
     if missing:
@@ -246,12 +259,11 @@ def replication_sql(
         elif name == PERSON_KEY:
             expressions.append(f"{copy_one_id} as {name}")
         elif name in identifiers and column_type.startswith("Array("):
-            suffix = f"concat(value, '~', toString({COPY_COLUMN}))"
-            suffixed = f"arrayMap(value -> if(empty(value), value, {suffix}), {name})"
+            suffixed = f"arrayMap(value -> if(empty(value), value, {_copy_of('value', copied.get(name))}), {name})"
             expressions.append(f"if({COPY_COLUMN} = 0, {name}, {suffixed}) as {name}")
         elif name in identifiers:
             text = f"ifNull({name}, '')" if column_type.startswith("Nullable") else name
-            suffixed = f"concat({name}, '~', toString({COPY_COLUMN}))"
+            suffixed = _copy_of(name, copied.get(name))
             expressions.append(f"if({COPY_COLUMN} = 0 or empty({text}), {name}, {suffixed}) as {name}")
         else:
             expressions.append(name)
@@ -260,6 +272,13 @@ def replication_sql(
         f"insert into {relation}\nselect\n    {select_list}\n"
         f"from {base} as original\ncross join (select number as {COPY_COLUMN} from numbers({copies})) as copies"
     )
+
+
+def _copy_of(value: str, expression: str | None) -> str:
+    """A copy's identifier: `value~copy`, or `expression` with `{value}` and `{copy}` filled in."""
+    if expression is None:
+        return f"concat({value}, '~', toString({COPY_COLUMN}))"
+    return expression.replace("{value}", value).replace("{copy}", COPY_COLUMN)
 
 
 def base_name(relation: str) -> str:
@@ -415,7 +434,7 @@ def stash_real_inputs(settings, client, users: int, days: int, people: int) -> R
     stride = 1 + max(
         int(client.query(f"select max({PERSON_KEY}) from {base_name(relation)}").result_rows[0][0])
         for relation in stashed
-        if _columns(client, base_name(relation)).get(PERSON_KEY)
+        if table_columns(client, base_name(relation)).get(PERSON_KEY)
     )
     world = RealWorld(users, days, people, tuple(relations), tuple(graph_edge), stride)
     client.command(
@@ -443,7 +462,7 @@ def stashed_world(client, users: int, days: int) -> RealWorld | None:
     return world if (world.users, world.days) == (users, days) else None
 
 
-def _columns(client, relation: str) -> dict[str, str]:
+def table_columns(client, relation: str) -> dict[str, str]:
     database, table = relation.split(".", 1)
     result = client.query(
         "select name, type from system.columns where database = {database:String} and table = {table:String} "
@@ -453,22 +472,28 @@ def _columns(client, relation: str) -> dict[str, str]:
     return dict(result.result_rows)
 
 
-def replicate(client, relations: list[str], copies: int, stride: int) -> tuple[float, dict[str, int]]:
-    """(Re)create each relation as `copies` copies of its real rows. Returns seconds and rows per relation."""
+def replicate(
+    client, relations: list[str], copies: int, stride: int, copied: dict[str, dict[str, str]] | None = None
+) -> tuple[float, dict[str, int]]:
+    """(Re)create each relation as `copies` copies of its real rows. Its identifier columns are `identifier_columns`,
+    or when `copied` (relation -> column -> expression, see `replication_sql`) names the relation, its columns there.
+    Returns seconds and rows per relation."""
     rows = {}
     started = time.perf_counter()
     for relation in relations:
-        columns = _columns(client, base_name(relation))
+        columns = table_columns(client, base_name(relation))
         client.command(f"drop table if exists {relation}")
         client.command(f"create table {relation} as {base_name(relation)}")
+        expressions = (copied or {}).get(relation)
         sql = replication_sql(
             relation,
             list(columns.items()),
             copies,
             stride,
             base_name(relation),
-            identifier_columns(relation, columns),
+            tuple(expressions) if expressions else identifier_columns(relation, columns),
             DERIVED_COLUMNS.get(relation),
+            expressions,
         )
         client.command(sql, settings={"max_insert_threads": os.cpu_count() or 2})
         rows[relation] = int(client.query(f"select count() from {relation}").result_rows[0][0])

@@ -28,6 +28,24 @@ def test_pipeline_bench_prints_a_table_per_stage_with_the_load(tmp_path):
     assert re.search(r"machine: \w+, \d+ cores, \d+ GiB", output)
 
 
+def test_pipeline_bench_copies_a_smaller_worlds_raw_tables_to_the_scale_asked_for(tmp_path):
+    """`--base-users`: the scale the generator cannot reach in one process (bench/replicated_world.py)."""
+    home = tmp_path / "bench-home"
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench", "--users", "600", "--base-users", "200", "--areas", "pipeline",
+         "--stages", "ingest", "--home", str(home)],
+        env={**isolated_env(home), "COLUMNS": "160"}, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    output = completed.stdout
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    for step in ("generate (1 day, 200 people)", "ingest (200 people)", "copy raw tables x3",
+                 "night (stages, without generation and copies)"):  # fmt: skip
+        assert re.search(rf"│ {re.escape(step)}\s+│ \d+\.\d\s+│.*│ {LOAD}\s+│", output), (step, output[-3000:])
+    copied = int(re.search(r"raw tables copied 3 times .*: \d+ tables, ([\d,]+) rows", output)[1].replace(",", ""))
+    ingested = int(re.search(r"│ ingest \(200 people\)\s+│ [\d.]+\s+│ ([\d,]+)", output)[1].replace(",", ""))
+    assert copied == 3 * ingested  # every loaded raw table describes people: each is copied three times
+
+
 def test_benches_that_run_dbt_run_it_quietly_and_importing_them_changes_nothing(tmp_path):
     """The pipeline, profile-build and tags benches call `quiet_dbt()` in their `main`; importing a bench (the
     tests do) must leave the environment alone, or every later `dbt` subprocess of the suite would print nothing."""

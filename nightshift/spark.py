@@ -9,6 +9,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 from nightshift.errors import ConfigurationError
@@ -74,6 +76,25 @@ def get_spark(app_name: str = "nightshift", settings: Settings | None = None):
     spark.sparkContext.setLogLevel("ERROR")
     _check_java_options(spark, settings.spark_java_options)
     return spark
+
+
+@contextmanager
+def session_settings(spark, wanted: Mapping[str, str]) -> Iterator[None]:
+    """Spark SQL settings for the work inside the block, the session's own restored afterwards: one process's stages
+    share a session (`nightshift run`), and a setting one stage needs must not change how the next one plans.
+
+    Spark plans a DataFrame when an action runs, so the action (the write) belongs inside the block."""
+    saved = {key: spark.conf.get(key, None) for key in wanted}
+    for key, value in wanted.items():
+        spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, value)
 
 
 def _check_java_options(spark, options: str) -> None:

@@ -28,9 +28,19 @@ from sqlglot import exp
 from nightshift.segments.schema import MARTS, MartsSchema
 from nightshift.segments.spark_sql import spark_tree, to_spark_sql, view_name
 from nightshift.segments.sql import DIALECT, plain_filter_condition
+from nightshift.spark import session_settings
 
 PROFILE = "user_profile"
 MEMBERSHIP_SCHEMA = "segment string, one_id long"
+# Run the membership's write under these (`nightshift.spark.session_settings`). A segment's joins are between
+# people-scale tables (user_profile, user_tags), and Spark's plan sizes a side from its Parquet files' compressed
+# bytes: at 10M people it took the profile's one_ids filtered for app push (a sorted column, estimated 8.6 MiB) for
+# a small table, broadcast them and the 2g driver ran out of memory. So no join is broadcast on that estimate;
+# adaptive execution still broadcasts a side whose measured shuffle output is that small.
+PEOPLE_SCALE_JOINS = {
+    "spark.sql.autoBroadcastJoinThreshold": "-1",
+    "spark.sql.adaptive.autoBroadcastJoinThreshold": "10MB",
+}
 # Spark types -> ClickHouse-style names, for the transpiler's type-dependent rewrites (arrays vs strings).
 SPARK_TO_CLICKHOUSE = {
     T.LongType: "Int64",
@@ -45,7 +55,7 @@ SPARK_TO_CLICKHOUSE = {
     T.StringType: "String",
 }
 
-__all__ = ["materialise_segments", "segment_membership", "to_spark_sql"]
+__all__ = ["PEOPLE_SCALE_JOINS", "materialise_segments", "segment_membership", "to_spark_sql"]
 
 
 def _clickhouse_type(data_type: T.DataType) -> str:
@@ -138,7 +148,8 @@ def main(argv: list[str] | None = None) -> None:
     spark = SparkSession.builder.appName("nightshift-segments").getOrCreate()
     tables = {name: spark.read.parquet(path) for name, path in (item.split("=", 1) for item in args.table)}
     definitions = load_segment_files(args.segments_dir or SEGMENTS_DIR)
-    materialise_segments(spark, tables, definitions).write.mode("overwrite").parquet(args.output)
+    with session_settings(spark, PEOPLE_SCALE_JOINS):
+        materialise_segments(spark, tables, definitions).write.mode("overwrite").parquet(args.output)
 
 
 if __name__ == "__main__":

@@ -110,8 +110,8 @@ def run(ctx: StageContext) -> StageResult:
 
     from pyspark.sql import functions as F
 
-    from nightshift.spark import get_spark
-    from spark_jobs.segments import materialise_segments
+    from nightshift.spark import get_spark, session_settings
+    from spark_jobs.segments import PEOPLE_SCALE_JOINS, materialise_segments
 
     spark = get_spark("nightshift-segments", ctx.settings)
     frames = {table: spark.read.parquet(path) for table, path in paths.items()}
@@ -121,7 +121,8 @@ def run(ctx: StageContext) -> StageResult:
         table_to_lake(client, UPLOAD_MEMBERS_SQL.format(d=ctx.run_date.isoformat()), uploads_path)
         membership = membership.unionByName(spark.read.parquet(uploads_path))
     membership = membership.select(F.lit(ctx.run_date).alias("run_date"), "segment", "one_id")
-    membership.coalesce(1).write.mode("overwrite").parquet(membership_path)
+    with session_settings(spark, PEOPLE_SCALE_JOINS):
+        membership.coalesce(1).write.mode("overwrite").parquet(membership_path)
     loaded = lake_to_table(client, membership_path, "audience.segment_membership")
 
     # tonight's members as bitmaps, so tomorrow's previews overlap with these segments without scanning the marts

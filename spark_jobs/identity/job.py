@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from nightshift.identity.config import IdentityConfig, load_identity_config
+from nightshift.spark import session_settings
 from spark_jobs.identity.assignment import assign_one_ids, identity_map
 from spark_jobs.identity.resolution import resolve_components
 
@@ -38,8 +38,7 @@ class JobPaths:
     output: str  # directory: identity_map/, merges/, splits/, blocked/ are written under it
 
 
-@contextmanager
-def sized_for(spark: SparkSession, edges: int) -> Iterator[None]:
+def sized_for(spark: SparkSession, edges: int) -> AbstractContextManager[None]:
     """Shuffle partitions and code generation suited to an input of `edges` links, restored afterwards.
 
     Small inputs get one shuffle partition, interpreted execution and no broadcast joins (per-stage and
@@ -56,14 +55,7 @@ def sized_for(spark: SparkSession, edges: int) -> Iterator[None]:
             spark.conf.get("spark.sql.autoBroadcastJoinThreshold") if edges >= SMALL_INPUT_EDGES else "-1"
         ),
     }
-    saved = {key: spark.conf.get(key) for key in wanted}
-    for key, value in wanted.items():
-        spark.conf.set(key, value)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            spark.conf.set(key, value)
+    return session_settings(spark, wanted)
 
 
 def run_job(

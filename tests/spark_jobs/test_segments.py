@@ -169,3 +169,34 @@ def test_reads_segment_files_as_definitions(spark, spark_tables, tmp_path: Path)
 
     membership = materialise_segments(spark, spark_tables, load_segment_files(tmp_path))
     assert membership.where("segment = 'sms'").count() > 0
+
+
+def _plan(frame, stage: str) -> str:
+    """The frame's physical plan: "static" as planned from the estimates, "final" as adaptive execution ran it."""
+    execution = frame._jdf.queryExecution()
+    return (execution.sparkPlan() if stage == "static" else execution.executedPlan()).toString()
+
+
+def test_a_join_of_people_scale_tables_is_not_broadcast_on_the_parquet_estimate(spark, spark_tables):
+    """At 10M people the static plan broadcast the profile's ids filtered for app push (estimated from compressed
+    Parquet at 8.6 MiB) and the driver ran out of memory. Under PEOPLE_SCALE_JOINS the static plan shuffles both
+    sides; adaptive execution still broadcasts what it measured to be small, as these tables are."""
+    from nightshift.spark import session_settings
+    from spark_jobs.segments import PEOPLE_SCALE_JOINS
+
+    trade_in = (SEGMENTS_DIR / "trade_in_prospects_push_ready.sql").read_text()
+    before = {key: spark.conf.get(key, None) for key in PEOPLE_SCALE_JOINS}
+    unguarded = materialise_segments(spark, spark_tables, {"trade_in": trade_in})
+    assert "BroadcastHashJoin" in _plan(unguarded, "static")  # small Parquet: the estimate says broadcast
+    expected = {tuple(row) for row in unguarded.collect()}
+
+    with session_settings(spark, PEOPLE_SCALE_JOINS):
+        guarded = materialise_segments(spark, spark_tables, {"trade_in": trade_in})
+        static = _plan(guarded, "static")
+        members = {tuple(row) for row in guarded.collect()}
+        final = _plan(guarded, "final")
+    assert "SortMergeJoin" in static and "BroadcastHashJoin" not in static, static
+    assert "BroadcastHashJoin" in final, final  # measured small at run time: broadcast after all
+    assert members == expected and len(members) > 0
+    # the session's own settings are back for the stages after this one (one is unset, as it was)
+    assert {key: spark.conf.get(key, None) for key in PEOPLE_SCALE_JOINS} == before

@@ -33,6 +33,10 @@ from bench import load_average, machine_description, quiet_dbt
 
 console = Console()
 BENCH_DATE = date(2026, 11, 20)
+# The generator holds a day of the world in memory: 4.1 GB resident at 1M people, and 22.7 GB when 10M failed
+# (2026-12-07). It gets at most this share of the machine's memory; the embedded engine needs the rest.
+GENERATION_GB_PER_MILLION_PEOPLE = 2.3
+GENERATION_MEMORY_SHARE = 0.8
 # Area benchmark -> what it measures; each is `python -m bench.<area>` with its own scales and arguments.
 AREA_BENCHMARKS = {
     "ingest": "ingestion throughput, records per second on a 1M-line app events file",
@@ -100,6 +104,7 @@ def bench_pipeline(args: argparse.Namespace) -> None:
     copies = round(args.users / generated_users) if args.base_users else 1
     if copies < 1:
         raise SystemExit(f"--base-users {args.base_users:,} is more than --users {args.users:,}")
+    _check_generation_fits(generated_users)
     started = time.perf_counter()
     from nightshift.generate import generate_world
 
@@ -137,6 +142,19 @@ def bench_pipeline(args: argparse.Namespace) -> None:
     table.add_row(night, f"{night_seconds:.1f}", "", "", load_average())
     console.print(table)
     console.print(f"machine: {machine_description()}; installation: {home}")
+
+
+def _check_generation_fits(users: int) -> None:
+    """Refuse, before minutes of work, a world the generator would not get through in this machine's memory."""
+    memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9
+    needed_gb = users / 1e6 * GENERATION_GB_PER_MILLION_PEOPLE
+    if needed_gb > GENERATION_MEMORY_SHARE * memory_gb:
+        fits = int(GENERATION_MEMORY_SHARE * memory_gb / GENERATION_GB_PER_MILLION_PEOPLE) * 1_000_000
+        raise SystemExit(
+            f"generating {users:,} people needs about {needed_gb:.0f} GB in one process and this machine has "
+            f"{memory_gb:.0f} GB: generate fewer and copy them, e.g. `--base-users {min(fits, 1_000_000):,}` "
+            "(bench/replicated_world.py)"
+        )
 
 
 def _replicate_raw(client, copies: int) -> list[str]:

@@ -46,6 +46,16 @@ def test_pipeline_bench_copies_a_smaller_worlds_raw_tables_to_the_scale_asked_fo
     assert copied == 3 * ingested  # every loaded raw table describes people: each is copied three times
 
 
+def test_pipeline_bench_refuses_a_world_too_big_to_generate_and_says_what_to_do(tmp_path):
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench", "--users", "1000000000", "--areas", "pipeline", "--home", str(tmp_path)],
+        env=isolated_env(tmp_path), cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert completed.returncode == 1
+    assert re.search(r"generating 1,000,000,000 people needs about 2300 GB .*--base-users [\d,]+", completed.stderr)
+    assert not (tmp_path / "landing").exists() or not any((tmp_path / "landing").iterdir())  # refused before work
+
+
 def test_benches_that_run_dbt_run_it_quietly_and_importing_them_changes_nothing(tmp_path):
     """The pipeline, profile-build and tags benches call `quiet_dbt()` in their `main`; importing a bench (the
     tests do) must leave the environment alone, or every later `dbt` subprocess of the suite would print nothing."""

@@ -21,11 +21,16 @@ def load_average(*, one_minute: bool = False) -> str:
     return f"{one:.1f}" if one_minute else f"{one:.1f} {five:.1f} {fifteen:.1f}"
 
 
+def machine_memory_bytes() -> int:
+    """The machine's physical memory."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
 def machine_description() -> str:
     """What the figures were measured on: architecture, cores, memory, Python."""
     import platform
 
-    memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    memory_gib = machine_memory_bytes() / 2**30
     return f"{platform.machine()}, {os.cpu_count()} cores, {memory_gib:.0f} GiB, Python {platform.python_version()}"
 
 

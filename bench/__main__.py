@@ -29,7 +29,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from bench import load_average, machine_description, quiet_dbt
+from bench import load_average, machine_description, machine_memory_bytes, quiet_dbt
 
 console = Console()
 BENCH_DATE = date(2026, 11, 20)
@@ -146,7 +146,7 @@ def bench_pipeline(args: argparse.Namespace) -> None:
 
 def _check_generation_fits(users: int) -> None:
     """Refuse, before minutes of work, a world the generator would not get through in this machine's memory."""
-    memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9
+    memory_gb = machine_memory_bytes() / 1e9
     needed_gb = users / 1e6 * GENERATION_GB_PER_MILLION_PEOPLE
     if needed_gb > GENERATION_MEMORY_SHARE * memory_gb:
         fits = int(GENERATION_MEMORY_SHARE * memory_gb / GENERATION_GB_PER_MILLION_PEOPLE) * 1_000_000

@@ -35,7 +35,9 @@ from bench.profile_build import (
     table_columns,
 )
 
-PHONE_STEP = 12_345_679  # coprime with 10^8: copy k moves a number's last eight digits by k steps
+# Coprime with 10^8: copy k moves a number's last eight digits by k steps. The prefix stays, and the generator's
+# prefixes take any eight digits after them as a valid mobile (nightshift.generate.ids.MOBILE_PREFIXES).
+PHONE_STEP = 12_345_679
 COPY_NOTE = (
     "copy k: identifiers and record keys + '_k', phones' last eight digits moved, blocklisted values as they are"
 )

@@ -74,6 +74,8 @@ def main(argv: list[str] | None = None) -> None:
         help=f"comma-separated: pipeline and/or {', '.join(AREA_BENCHMARKS)} (default: all)",
     )
     args = parser.parse_args(argv)
+    if args.base_users is not None and not 0 < args.base_users <= args.users:
+        parser.error(f"--base-users must be between 1 and --users ({args.users:,}); got {args.base_users:,}")
     areas = [area.strip() for area in args.areas.split(",") if area.strip()]
     unknown = sorted(set(areas) - {"pipeline", *AREA_BENCHMARKS})
     if unknown:
@@ -96,15 +98,12 @@ def bench_pipeline(args: argparse.Namespace) -> None:
     from nightshift.stages.context import StageContext
 
     settings = get_settings()
-    table = Table(
-        "step", "wall time (s)", "rows", "rows/s", "load avg", title=f"Nightshift bench: {args.users:,} users"
-    )
 
     generated_users = args.base_users or args.users
     copies = round(args.users / generated_users) if args.base_users else 1
-    if copies < 1:
-        raise SystemExit(f"--base-users {args.base_users:,} is more than --users {args.users:,}")
     _check_generation_fits(generated_users)
+    people = generated_users * copies  # round(users / base users) copies: what the stages after ingest run on
+    table = Table("step", "wall time (s)", "rows", "rows/s", "load avg", title=f"Nightshift bench: {people:,} users")
     started = time.perf_counter()
     from nightshift.generate import generate_world
 

@@ -54,6 +54,14 @@ def test_pipeline_bench_refuses_a_world_too_big_to_generate_and_says_what_to_do(
     assert completed.returncode == 1
     assert re.search(r"generating 1,000,000,000 people needs about 2300 GB .*--base-users [\d,]+", completed.stderr)
     assert not (tmp_path / "landing").exists() or not any((tmp_path / "landing").iterdir())  # refused before work
+    for base in ("0", "2000"):  # a base world of nobody, or bigger than the world asked for
+        refused = subprocess.run(
+            [sys.executable, "-m", "bench", "--users", "1000", "--base-users", base, "--home", str(tmp_path)],
+            env=isolated_env(tmp_path), cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert refused.returncode == 2 and f"--base-users must be between 1 and --users (1,000); got {int(base):,}" in (
+            refused.stderr
+        ), refused.stderr
 
 
 def test_benches_that_run_dbt_run_it_quietly_and_importing_them_changes_nothing(tmp_path):

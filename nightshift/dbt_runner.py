@@ -32,6 +32,11 @@ RUN_DATE_VARIABLE = "DBT_ENV_CUSTOM_ENV_NIGHTSHIFT_RUN_DATE"
 RUN_DATE_METADATA = "NIGHTSHIFT_RUN_DATE"
 # dbt's saved parse in an installation's target folder (dbt's own name): with it, dbt re-reads only changed files.
 SAVED_PARSE = "partial_parse.msgpack"
+# dbt's file log (logs/dbt.log) is at debug level unless told otherwise: every statement of every node, ~3.5 of the
+# 13-14.5 s of a 20k-people night's build at one thread. At info it still has each node's start, result and timing
+# and every error; the SQL each node ran stays in target/run. dbt's own DBT_LOG_LEVEL_FILE=debug brings it back.
+FILE_LOG_LEVEL = "info"
+FILE_LOG_LEVEL_VARIABLE = "DBT_LOG_LEVEL_FILE"
 
 log = logging.getLogger(__name__)
 
@@ -204,6 +209,7 @@ def invoke_dbt(
         "--vars", dbt_vars,
         "--threads", str(settings.dbt_threads),
         "--no-use-colors",
+        *([] if os.environ.get(FILE_LOG_LEVEL_VARIABLE) else ["--log-level-file", FILE_LOG_LEVEL]),
         *(extra_args or []),
     ]  # fmt: skip
     working_dir = os.getcwd()

@@ -67,8 +67,10 @@ with contextlib.redirect_stderr(progress):
                        {"over_budget": 200})
 table = client.query("SELECT campaign_id, expectation, target, success, unexpected, observed FROM audience.quality_gate"
                      " ORDER BY campaign_id, expectation, target").result_rows
+pages = sorted(str(page.relative_to(outcome.docs.parent)) for page in outcome.docs.parent.rglob("*.html")) \
+    if outcome.docs else []
 print("RESULT " + json.dumps({"failed": outcome.failed, "checked": outcome.checked,
-                              "docs": str(outcome.docs) if outcome.docs else None, "table": table,
+                              "docs": str(outcome.docs) if outcome.docs else None, "pages": pages, "table": table,
                               "stderr": progress.getvalue()}, default=str))
 """
 
@@ -111,5 +113,10 @@ def test_every_expectation_outcome_is_kept_with_what_was_observed(gate) -> None:
     assert phone["unexpected"] == 1 and "+1 415 555 0100" in phone["observed"]
 
 
-def test_data_docs_are_written_next_to_the_report(gate) -> None:
+def test_data_docs_are_written_next_to_the_report_with_a_page_per_campaign(gate) -> None:
     assert gate["docs"] and gate["docs"].endswith("index.html") and "/reports/2026-11-20/quality_gate/" in gate["docs"]
+    # The site is built once, after the last campaign: it must still hold every campaign's validation.
+    validations = [page for page in gate["pages"] if page.startswith("validations/")]
+    for campaign in gate["checked"]:
+        assert [page for page in validations if f"/2026-11-20__{campaign}/" in page], (campaign, gate["pages"])
+    assert len(validations) == len(gate["checked"]), gate["pages"]

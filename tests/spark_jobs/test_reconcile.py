@@ -152,8 +152,9 @@ def test_make_up_orders_once_within_caps_and_budget(frames):
                           plan_row("capped_other", one_id=55)], PLAN_SCHEMA)  # fmt: skip
     grants = frames(GRANTS + [grant("g20", "capped_other", one_id=55)], GRANTS_SCHEMA)
     receipts = frames(RECEIPTS, RECEIPTS_SCHEMA)
-    # Cached: the six make-up runs below all read it (uncached, each of their actions classified again).
-    items = classify(plan, grants, receipts, frames([], PREVIOUS_SCHEMA), PAST_LAG).cache()
+    # Computed once, as the stage reads them back from its Parquet: the six make-up runs below all read it (uncached,
+    # each of their actions classified again; cached, each still planned the classification again to find the cache).
+    items = classify(plan, grants, receipts, frames([], PREVIOUS_SCHEMA), PAST_LAG).localCheckpoint()
     blocked = frames([(99,)], "one_id long")
 
     def make_ups(campaigns=CAMPAIGNS):
@@ -209,8 +210,8 @@ def test_failed_deliveries_are_resent_once_on_the_next_channel_the_person_can_ta
     receipts = frames([(k, ch, False, "isv.BLACK_KEY_CONTROL_LIMIT", ANSWERED)
                        for k, ch in (("p1", "sms"), ("p2", "sms"), ("p3", "sms"), ("p4", "app_push"))]
                       + [("ok", "sms", True, "DELIVERED", ANSWERED)], RECEIPTS_SCHEMA)  # fmt: skip
-    # Cached, as in the make-up test: the seven actions below all read it (the stage reads it back from Parquet).
-    items = classify(plan, frames([], GRANTS_SCHEMA), receipts, frames([], PREVIOUS_SCHEMA), ANSWERED).cache()
+    # Computed once, as in the make-up test: the seven actions below all read it (the stage reads it back from Parquet).
+    items = classify(plan, frames([], GRANTS_SCHEMA), receipts, frames([], PREVIOUS_SCHEMA), ANSWERED).localCheckpoint()
     reachable = frames([(1, "app_push", "reg-1", "Asia/Shanghai"), (2, "wecom", "wm-2", ""),
                         (2, "app_push", "reg-2", ""), (3, "wecom", "wm-3", ""), (3, "app_push", "reg-3", ""),
                         (5, "app_push", "reg-5", "")], REACHABLE)  # fmt: skip
@@ -253,7 +254,8 @@ def test_failed_deliveries_are_resent_once_on_the_next_channel_the_person_can_ta
 def test_loss_monitors_fire_on_crafted_cases_only(frames):
     plan, receipts = frames(PLAN, PLAN_SCHEMA), frames(RECEIPTS, RECEIPTS_SCHEMA)
     grants = frames(GRANTS, GRANTS_SCHEMA)
-    items = classify(plan, grants, receipts, frames([], PREVIOUS_SCHEMA), ANSWERED)
+    # Computed once, as the stage reads them back from Parquet: the five monitor runs below each read it several times.
+    items = classify(plan, grants, receipts, frames([], PREVIOUS_SCHEMA), ANSWERED).localCheckpoint()
     tight = frames([("camp", True, False, 4_000, 1, ["sms"])], CAMPAIGNS_SCHEMA)
     alerts = {row.monitor: row for row in loss_alerts(items, grants, tight, ANSWERED).collect()}
     assert alerts["unplanned_grant"].severity == "warning" and alerts["unplanned_grant"].keys == 2

@@ -292,6 +292,10 @@ def test_dockerfile_installs_like_the_makefile(compose):
     docker_uv = re.search(r"^ARG UV_VERSION=(\S+)", text, re.M)[1]
     assert docker_uv == makefile_uv, f"{dockerfile} uses uv {docker_uv}, the Makefile uv {makefile_uv}"
     assert re.search(r"uv pip sync .*requirements\.lock", text), f"{dockerfile} must install from requirements.lock"
+    # Both set PYTHONDONTWRITEBYTECODE, or run where it is set: only the install can compile the packages.
+    for name, recipe in (("Makefile", (REPO / "Makefile").read_text()), (str(dockerfile), text)):
+        sync = re.search(r"uv pip sync .*requirements\.lock", recipe)[0]
+        assert "--compile-bytecode" in sync, f"{name} must install with `uv pip sync --compile-bytecode`: {sync}"
     assert re.search(r"uv pip install .*--no-deps -e \. -e plugins/dbt-nightshift", text), (
         f"{dockerfile} must install the project and the dbt plugin the way the Makefile does"
     )

@@ -63,6 +63,10 @@ WINDOWS_IN_FLIGHT = 4
 PAYLOAD_EXTENSION = ".jsonl"  # the API bodies; an SMS folder also holds the Chuanglan CSV import, not sent here
 
 
+class CallsStopped(Exception):
+    """A call not made because another call of the channel failed for good."""
+
+
 def json_setting(name: str, text: str) -> dict:
     if not text.strip():
         return {}
@@ -217,8 +221,16 @@ def deliver_channel(
                         settings.delivery_backoff_seconds)  # fmt: skip
         writer = ResultWriter(warehouse, run_date, channel)
 
+        failure: list[BaseException] = []  # the first call that failed for good (bad credentials): no more calls
+
         def call(item: Work) -> Work:
-            item.outcome = sender.send(item.batch, item.first_attempt, item.record)
+            if failure:
+                raise CallsStopped
+            try:
+                item.outcome = sender.send(item.batch, item.first_attempt, item.record)
+            except BaseException as error:
+                failure.append(error)
+                raise
             return item
 
         def finish(window: list[Work], calls: list[Future]) -> None:
@@ -241,13 +253,27 @@ def deliver_channel(
         # windows' calls (one window at a time, a 1% share of 503s stalled half the windows for the whole backoff).
         in_flight: deque[tuple[list[Work], list[Future]]] = deque()
         with ThreadPoolExecutor(max_workers=CALLERS, thread_name_prefix=f"deliver-{channel}") as callers:
-            for window in windows(pending_work(api, folders, latest), WINDOW_CALLS):
-                writer.sending(window)
-                in_flight.append((window, [callers.submit(call, item) for item in window]))
-                while in_flight and (len(in_flight) > WINDOWS_IN_FLIGHT or all(f.done() for f in in_flight[0][1])):
-                    finish(*in_flight.popleft())
-            while in_flight:
-                finish(*in_flight.popleft())
+            try:
+                for window in windows(pending_work(api, folders, latest), WINDOW_CALLS):
+                    if failure:
+                        raise CallsStopped
+                    writer.sending(window)
+                    in_flight.append((window, [callers.submit(call, item) for item in window]))
+                    while in_flight and (len(in_flight) > WINDOWS_IN_FLIGHT or all(f.done() for f in in_flight[0][1])):
+                        finish(*in_flight[0])
+                        in_flight.popleft()
+                while in_flight:
+                    finish(*in_flight[0])
+                    in_flight.popleft()
+            except BaseException as error:
+                # a call that cannot succeed (the vendor refused our credentials), or an interrupt: the calls not
+                # yet made are not made; those already out finish, and their contacts stay at `sending`
+                for _, calls in in_flight:
+                    for future in calls:
+                        future.cancel()
+                if isinstance(error, CallsStopped) and failure:
+                    raise failure[0] from None
+                raise
         report.rows_written += writer.rows
     finally:
         api.close()

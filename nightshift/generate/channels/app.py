@@ -120,6 +120,10 @@ class SimulatedChannels:
         self.ledger.call(channel, "token", 200, "0", "token")
         return {"access_token": token, "expires_in": int(self.config.token_ttl_seconds)}
 
+    def refused_credentials(self, channel: str, code: int, message: str) -> Response:
+        self.ledger.call(channel, "token", 200, str(code), "refused")
+        return JSONResponse({"errcode": code, "errmsg": message})
+
     def message_id(self) -> str:
         return f"{next(self.ids):012d}"
 
@@ -199,6 +203,8 @@ class SimulatedChannels:
     async def wechat_token(self, request: Request) -> Response:
         if not request.query_params.get("appid") or not request.query_params.get("secret"):
             return JSONResponse({"errcode": 41002, "errmsg": "appid missing"})
+        if WECHAT in self.config.revoked_credentials:
+            return self.refused_credentials(WECHAT, 40125, "invalid appsecret")
         return JSONResponse(self.issue_token(WECHAT))
 
     async def wechat_send(self, request: Request) -> Response:
@@ -234,6 +240,8 @@ class SimulatedChannels:
     async def wecom_token(self, request: Request) -> Response:
         if not request.query_params.get("corpid") or not request.query_params.get("corpsecret"):
             return JSONResponse({"errcode": 41002, "errmsg": "corpid missing"})
+        if WECOM in self.config.revoked_credentials:
+            return self.refused_credentials(WECOM, 40001, "invalid credential")
         return JSONResponse({"errcode": 0, "errmsg": "ok", **self.issue_token(WECOM)})
 
     async def wecom_mark_tag(self, request: Request) -> Response:

@@ -42,6 +42,8 @@ class SimulatorConfig:
     latency_seconds: float = 0.0  # added to every send call (slows a delivery down, e.g. to kill it midway)
     token_ttl_seconds: float = 7200.0  # WeChat and WeCom access tokens last two hours
     token_ttl_calls: int = 0  # also expire a token after this many calls (0: never); tests use it to force refreshes
+    # WeChat / WeCom accounts whose secret the vendor refuses (revoked or rotated): no access token is issued
+    revoked_credentials: tuple[str, ...] = ()
     seed: int = 12
 
     def rate_limit(self, channel: str) -> float:

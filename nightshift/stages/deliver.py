@@ -13,7 +13,9 @@ appended to `audience.delivery_results` as it goes.
    channel and vendor, exponential backoff on retryable errors only), each an insert, so a crash at any point
    leaves the contacts of the windows in flight (a few, `WINDOWS_IN_FLIGHT`) at `sending` at worst. The calls are
    read from the payload files one window at a time (`pending_work`), after a first read that only counts, so
-   memory does not grow with the night's size.
+   memory does not grow with the night's size. A call that fails for good for the whole channel (the vendor
+   refuses the credentials) stops the channel: no further call goes out, and the stage fails with the vendor's
+   answer; the next run, credentials fixed, resends what is left with the same idempotency keys.
 
 Unlike every other stage this one never resets its partition: the table is the record of calls made to the
 outside world, and a rerun continues it.

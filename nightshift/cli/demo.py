@@ -45,17 +45,18 @@ def ledger_dir(settings: Settings) -> Path:
 def deliver_through_simulator(run_date: date, settings: Settings, console: Console, in_process: bool) -> None:
     """The night's sealed API payloads (SMS, push, WeChat, WeCom) sent through the channel simulator, as the
     `channel_delivery` DAG sends them to the real vendors in production; what the simulator accepted goes to its
-    ledger, which the world answers from tomorrow.
+    ledger, which the world answers from tomorrow. The simulator runs in a process of its own, as a vendor does: in
+    this one it would share the interpreter with the deliver stage's sending threads.
 
     The deliver stage runs where the night ran: in this process after an in-process night, else as `nightshift
     deliver` in a process of its own (the embedded warehouse admits one process at a time, and this one must not
     hold it while Airflow runs the next night)."""
     from nightshift.contracts import API_CHANNELS
-    from nightshift.generate.channels import SIMULATOR_CREDENTIALS, ChannelSimulator, SimulatorConfig
+    from nightshift.generate.channels import SIMULATOR_CREDENTIALS, SimulatorConfig, SimulatorProcess
     from nightshift.pipeline import run_stage
 
     config = SimulatorConfig(rate_limits=dict.fromkeys(API_CHANNELS, 0), **DEMO_CHANNELS)
-    with ChannelSimulator(config, ledger_dir(settings)) as simulator:
+    with SimulatorProcess(config, ledger_dir(settings)) as simulator:
         delivery = {  # the simulator's made-up credentials, whatever the environment holds: nothing leaves 127.0.0.1
             **SIMULATOR_CREDENTIALS,
             "NIGHTSHIFT_DELIVERY_ENDPOINTS": json.dumps(dict.fromkeys(API_CHANNELS, simulator.url)),

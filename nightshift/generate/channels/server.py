@@ -1,7 +1,12 @@
-"""The simulator on uvicorn in a background thread: `with ChannelSimulator(config, ledger_dir) as sim: sim.url`."""
+"""The simulator on uvicorn in a background thread: `with ChannelSimulator(config, ledger_dir) as sim: sim.url`; or
+in a process of its own, as a vendor is (`SimulatorProcess`, the same interface)."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -58,3 +63,60 @@ class ChannelSimulator:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+URL_LINE = "SIMULATOR "  # what the child process prints once it listens, before its URL
+
+
+class SimulatorProcess:
+    """The simulator in a child process: the sender's threads and the simulator do not share one interpreter lock,
+    so the simulator stamps each call when it arrives (the moment a vendor's rate limit counts), however busy the
+    sender is. The child stops when its standard input closes, so it never outlives this process."""
+
+    def __init__(self, config: SimulatorConfig, ledger_dir: Path, host: str = "127.0.0.1", port: int = 0):
+        self.arguments = [json.dumps(dataclasses.asdict(config)), str(ledger_dir), host, str(port)]
+        self.process: subprocess.Popen | None = None
+        self.url = ""
+
+    def start(self) -> SimulatorProcess:
+        command = [sys.executable, "-m", "nightshift.generate.channels.server", *self.arguments]
+        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        line = self.process.stdout.readline()  # the child prints its URL once it listens, or exits
+        if not line.startswith(URL_LINE):
+            self.stop()
+            raise NightshiftError(
+                f"The channel simulator's process did not start (exit {self.process.returncode}); "
+                "its error is printed above"
+            )
+        self.url = line.removeprefix(URL_LINE).strip()
+        return self
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.stdin.close()
+        try:
+            self.process.wait(timeout=STARTUP_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process.stdout.close()
+
+    def __enter__(self) -> SimulatorProcess:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def _serve_until_stdin_closes(arguments: list[str]) -> None:
+    settings, ledger_dir, host, port = arguments
+    loaded = json.loads(settings)
+    config = SimulatorConfig(**{**loaded, "revoked_credentials": tuple(loaded["revoked_credentials"])})
+    with ChannelSimulator(config, Path(ledger_dir), host=host, port=int(port)) as simulator:
+        print(URL_LINE + simulator.url, flush=True)
+        sys.stdin.read()  # until the parent closes it (or exits)
+
+
+if __name__ == "__main__":
+    _serve_until_stdin_closes(sys.argv[1:])

@@ -8,7 +8,13 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from nightshift.generate.channels import ChannelSimulator, SimulatorConfig, address_fails, read_ledger
+from nightshift.generate.channels import (
+    ChannelSimulator,
+    SimulatorConfig,
+    SimulatorProcess,
+    address_fails,
+    read_ledger,
+)
 
 UNLIMITED = {"sms": 0, "app_push": 0, "wechat_oa_template": 0, "wecom": 0}
 
@@ -170,3 +176,19 @@ def test_busiest_second_is_measured_from_arrival_times(tmp_path):
     calls = [{"at": f"2026-11-20T00:00:{second:09.6f}+00:00", "channel": "sms", "endpoint": "SendBatchSms"}
              for second in (0.0, 0.5, 0.9, 1.2, 1.3, 3.0)]  # fmt: skip
     assert LedgerContents(sends=[], calls=calls).busiest_second("sms") == 4  # 0.5, 0.9, 1.2, 1.3
+
+
+def test_the_simulator_in_its_own_process_answers_and_stops_with_the_block(tmp_path):
+    config = SimulatorConfig(rate_limits=dict(UNLIMITED), revoked_credentials=("wecom",))
+    with SimulatorProcess(config, tmp_path / "ledger") as simulator:
+        token = httpx.get(simulator.url + "/cgi-bin/token", params={"appid": "wx", "secret": "s"}).json()
+        answer = httpx.post(simulator.url + "/cgi-bin/message/template/send",
+                            params={"access_token": token["access_token"]},
+                            json={"touser": "openid-1", "template_id": "T", "client_msg_id": "c-1"}).json()  # fmt: skip
+        refused = httpx.get(simulator.url + "/cgi-bin/gettoken", params={"corpid": "ww", "corpsecret": "s"}).json()
+        process = simulator.process
+    assert answer["errcode"] == 0 and refused["errcode"] == 40001  # its whole config came over, tuples included
+    assert process.returncode == 0  # it stopped when the block ended
+    ledger = read_ledger(tmp_path / "ledger")
+    assert [(s["channel"], s["key"]) for s in ledger.sends] == [("wechat_oa_template", "c-1")]
+    assert [c["outcome"] for c in ledger.calls] == ["token", "accepted", "refused"]

@@ -79,7 +79,7 @@ class SimulatorProcess:
         self.url = ""
 
     def start(self) -> SimulatorProcess:
-        command = [sys.executable, "-m", "nightshift.generate.channels.server", *self.arguments]
+        command = [sys.executable, "-m", "nightshift.generate.channels", *self.arguments]
         self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         line = self.process.stdout.readline()  # the child prints its URL once it listens, or exits
         if not line.startswith(URL_LINE):
@@ -109,14 +109,11 @@ class SimulatorProcess:
         self.stop()
 
 
-def _serve_until_stdin_closes(arguments: list[str]) -> None:
+def serve_until_stdin_closes(arguments: list[str]) -> None:
+    """The child's side of `SimulatorProcess` (`python -m nightshift.generate.channels CONFIG LEDGER HOST PORT`)."""
     settings, ledger_dir, host, port = arguments
     loaded = json.loads(settings)
     config = SimulatorConfig(**{**loaded, "revoked_credentials": tuple(loaded["revoked_credentials"])})
     with ChannelSimulator(config, Path(ledger_dir), host=host, port=int(port)) as simulator:
         print(URL_LINE + simulator.url, flush=True)
         sys.stdin.read()  # until the parent closes it (or exits)
-
-
-if __name__ == "__main__":
-    _serve_until_stdin_closes(sys.argv[1:])

@@ -178,7 +178,7 @@ def test_busiest_second_is_measured_from_arrival_times(tmp_path):
     assert LedgerContents(sends=[], calls=calls).busiest_second("sms") == 4  # 0.5, 0.9, 1.2, 1.3
 
 
-def test_the_simulator_in_its_own_process_answers_and_stops_with_the_block(tmp_path):
+def test_the_simulator_in_its_own_process_answers_and_stops_with_the_block(tmp_path, capfd):
     config = SimulatorConfig(rate_limits=dict(UNLIMITED), revoked_credentials=("wecom",))
     with SimulatorProcess(config, tmp_path / "ledger") as simulator:
         token = httpx.get(simulator.url + "/cgi-bin/token", params={"appid": "wx", "secret": "s"}).json()
@@ -189,6 +189,7 @@ def test_the_simulator_in_its_own_process_answers_and_stops_with_the_block(tmp_p
         process = simulator.process
     assert answer["errcode"] == 0 and refused["errcode"] == 40001  # its whole config came over, tuples included
     assert process.returncode == 0  # it stopped when the block ended
+    assert "Warning" not in capfd.readouterr().err  # the demo's terminal shows the child's output
     ledger = read_ledger(tmp_path / "ledger")
     assert [(s["channel"], s["key"]) for s in ledger.sends] == [("wechat_oa_template", "c-1")]
     assert [c["outcome"] for c in ledger.calls] == ["token", "accepted", "refused"]

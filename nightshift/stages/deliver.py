@@ -249,6 +249,12 @@ def deliver_channel(
             if progress:
                 progress(channel, tally)
 
+        def drain(keep: int) -> None:
+            """Finish the oldest windows, in order, until at most `keep` are in flight and the oldest is still out."""
+            while in_flight and (len(in_flight) > keep or all(future.done() for future in in_flight[0][1])):
+                finish(*in_flight[0])
+                in_flight.popleft()  # only once finished: on an error, its calls not yet made are cancelled below
+
         # Calls go out from a few threads (the bucket keeps the rate), so one-contact calls are not bound by the round
         # trip, and the warehouse sees two inserts per window instead of two per call. Several windows are in flight
         # at once: a call waiting out its backoff after a 503 holds up its own window's outcomes, not the next
@@ -261,12 +267,8 @@ def deliver_channel(
                         raise CallsStopped
                     writer.sending(window)
                     in_flight.append((window, [callers.submit(call, item) for item in window]))
-                    while in_flight and (len(in_flight) > WINDOWS_IN_FLIGHT or all(f.done() for f in in_flight[0][1])):
-                        finish(*in_flight[0])
-                        in_flight.popleft()
-                while in_flight:
-                    finish(*in_flight[0])
-                    in_flight.popleft()
+                    drain(WINDOWS_IN_FLIGHT)
+                drain(0)
             except BaseException as error:
                 # a call that cannot succeed (the vendor refused our credentials), or an interrupt: the calls not
                 # yet made are not made; those already out finish, and their contacts stay at `sending`

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
 from dataclasses import dataclass, field
 
 SMS, APP_PUSH, WECHAT, WECOM = "sms", "app_push", "wechat_oa_template", "wecom"
@@ -49,3 +51,12 @@ class SimulatorConfig:
     def rate_limit(self, channel: str) -> float:
         """Requests per second for the channel; 0 or less means unlimited."""
         return float(self.rate_limits.get(channel, DEFAULT_RATE_LIMITS[channel]))
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> SimulatorConfig:
+        """The config `to_json` wrote (JSON has no tuples: the tuple fields are made tuples again)."""
+        values = json.loads(text)
+        return cls(**{**values, "revoked_credentials": tuple(values.get("revoked_credentials", ()))})

@@ -3,8 +3,6 @@ in a process of its own, as a vendor is (`SimulatorProcess`, the same interface)
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import subprocess
 import sys
 import threading
@@ -74,7 +72,7 @@ class SimulatorProcess:
     sender is. The child stops when its standard input closes, so it never outlives this process."""
 
     def __init__(self, config: SimulatorConfig, ledger_dir: Path, host: str = "127.0.0.1", port: int = 0):
-        self.arguments = [json.dumps(dataclasses.asdict(config)), str(ledger_dir), host, str(port)]
+        self.arguments = [config.to_json(), str(ledger_dir), host, str(port)]
         self.process: subprocess.Popen | None = None
         self.url = ""
 
@@ -112,8 +110,7 @@ class SimulatorProcess:
 def serve_until_stdin_closes(arguments: list[str]) -> None:
     """The child's side of `SimulatorProcess` (`python -m nightshift.generate.channels CONFIG LEDGER HOST PORT`)."""
     settings, ledger_dir, host, port = arguments
-    loaded = json.loads(settings)
-    config = SimulatorConfig(**{**loaded, "revoked_credentials": tuple(loaded["revoked_credentials"])})
+    config = SimulatorConfig.from_json(settings)
     with ChannelSimulator(config, Path(ledger_dir), host=host, port=int(port)) as simulator:
         print(URL_LINE + simulator.url, flush=True)
         sys.stdin.read()  # until the parent closes it (or exits)

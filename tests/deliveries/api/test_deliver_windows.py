@@ -24,9 +24,13 @@ SELECT contact_id, status, sent_at FROM audience.delivery_results WHERE run_date
 """
 
 
-def test_a_call_waiting_out_its_backoff_does_not_hold_up_the_next_windows(tmp_path, settings, client, monkeypatch):
+@pytest.fixture(autouse=True)
+def vendor_secrets(monkeypatch):
     for name, value in SECRETS.items():
         monkeypatch.setenv(name, value)
+
+
+def test_a_call_waiting_out_its_backoff_does_not_hold_up_the_next_windows(tmp_path, settings, client):
     planned = write_sealed(settings.exports_dir, RUN_DATE, PEOPLE)
     config = SimulatorConfig(rate_limits=UNLIMITED, unavailable_share=0.05)
     with ChannelSimulator(config, tmp_path / "ledger") as simulator:
@@ -54,10 +58,7 @@ def test_a_call_waiting_out_its_backoff_does_not_hold_up_the_next_windows(tmp_pa
     assert overtaken, "no call of a later window went out while a call waited out its backoff"
 
 
-def test_refused_credentials_stop_the_calls_and_the_next_run_sends_each_message_once(tmp_path, settings, client,
-                                                                                   monkeypatch):  # fmt: skip
-    for name, value in SECRETS.items():
-        monkeypatch.setenv(name, value)
+def test_refused_credentials_stop_the_calls_and_the_next_run_sends_each_message_once(tmp_path, settings, client):
     run_date = date(2026, 3, 3)
     planned = write_sealed(settings.exports_dir, run_date, PEOPLE)
     ledger = tmp_path / "ledger"

@@ -8,8 +8,8 @@ Two runs per channel, in a fresh installation (temporary NIGHTSHIFT_HOME), each 
   for one-contact-per-call channels (WeChat, WeCom) is bounded by the two result inserts around every call;
 - at the configured limits: messages per second and the busiest second of calls over the limit (<= 1.0 wanted).
 
-The simulator runs in a process of its own (`nightshift simulate channels`), as a vendor runs on machines of its own:
-in the bench's process it would share one interpreter lock with the client and halve both.
+The simulator runs in a process of its own (`SimulatorProcess`), as a vendor runs on machines of its own: in the
+bench's process it would share one interpreter lock with the client and halve both.
 """
 
 from __future__ import annotations
@@ -17,13 +17,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -40,50 +35,16 @@ LIMITS = {"sms": 50, "app_push": 20, "wechat_oa_template": 100, "wecom": 100}
 CONTACTS_PER_CALL = {"sms": 100, "app_push": 1_000, "wechat_oa_template": 1, "wecom": 1}
 SECONDS_AT_LIMIT = 5  # enough calls at the limit to fill several one-second windows
 LIFTED_DATE, LIMITED_DATE = date(2026, 1, 10), date(2026, 1, 11)
-SIMULATOR_START_SECONDS = 60
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@contextmanager
-def simulator_process(limits: dict, ledger: Path) -> Iterator[str]:
-    """`nightshift simulate channels` in a subprocess on a free port; yields its URL, stops it gracefully (the
-    ledger is closed on the way out) and fails loudly if it does not come up."""
-    port = free_port()
-    limit_options = [f"--rate-limit={channel}={limit}" for channel, limit in limits.items()]
-    command = [sys.executable, "-m", "nightshift.cli", "simulate", "channels", "--port", str(port),
-               "--ledger", str(ledger), *limit_options]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + SIMULATOR_START_SECONDS
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"the channel simulator exited: {process.stderr.read().decode()[-2000:]}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"the channel simulator did not listen on port {port}") from None
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=SIMULATOR_START_SECONDS)
 
 
 def run_once(settings, client, run_date: date, channel: str, messages: int, limits: dict, ledger: Path) -> dict:
-    from nightshift.generate.channels import read_ledger
+    from nightshift.generate.channels import SimulatorConfig, SimulatorProcess, read_ledger
     from nightshift.stages.deliver import deliver
 
     write_sealed(settings.exports_dir, run_date, {channel: messages})
-    with simulator_process(limits, ledger) as url:
+    with SimulatorProcess(SimulatorConfig(rate_limits=limits), ledger) as simulator:
         configured = settings.model_copy(update={
-            "delivery_endpoints": endpoints_json(url, [channel]), "delivery_rate_limits": json.dumps(limits),
+            "delivery_endpoints": endpoints_json(simulator.url, [channel]), "delivery_rate_limits": json.dumps(limits),
         })  # fmt: skip
         started = time.perf_counter()
         report = deliver(client, configured, run_date, [channel])
